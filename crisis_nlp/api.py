@@ -1,0 +1,154 @@
+"""The library's front door: load a model version and classify notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ModelError
+from .labels import CATEGORIES, CUES, FLAGS, LABELS
+from .model import CrisisClassifier
+from .policy import ResponsePolicy
+from .preprocess.pipeline import (
+    CONCEPT_PREFIX,
+    NEG_CONCEPT_PREFIX,
+    NEG_PREFIX,
+    doc_features,
+    iter_docs,
+)
+from .registry import POLICY, ModelEntry, load_artifact, resolve
+from .result import ClassificationResult
+
+MAX_NOTE_CHARS = 20_000
+EXPLAIN_WORDS = 2
+
+
+class CrisisModel:
+    """A trained classifier plus the response policy of one model version.
+
+    Thread-safe for classification: it holds no per-call state.
+    """
+
+    def __init__(self, classifier: CrisisClassifier, policy: ResponsePolicy, version: str,
+                 manifest: dict[str, Any] | None = None) -> None:
+        missing = [o for o in LABELS + CUES if o not in classifier.outputs_]
+        if missing:
+            raise ModelError(f"the classifier lacks outputs {missing}; retrain it with the current schema.")
+        self.classifier = classifier
+        self.policy = policy
+        self.version = version
+        self.manifest = manifest or {}
+        idx = {o: i for i, o in enumerate(classifier.outputs_)}
+        self._cat_idx = np.array([idx[c] for c in CATEGORIES])
+        self._flag_idx = np.array([idx[f] for f in FLAGS])
+        self._cue_idx = np.array([idx[c] for c in CUES])
+        self._label_idx = np.array([idx[x] for x in LABELS])
+        self._thresholds = classifier.thresholds_
+        names = classifier.featurizer_.word_feature_names()
+        self._n_word = len(names)
+        self._word_names = names
+        # which word features may appear in an explanation: words, not concept tokens
+        self._explainable = np.array(
+            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or n.startswith("pii_"))
+             for n in names]
+        )
+
+    def __repr__(self) -> str:
+        return f"CrisisModel(version={self.version!r})"
+
+    # -- public API -----------------------------------------------------------------
+    def classify(self, note: str) -> ClassificationResult:
+        """Classify one note."""
+        return self.classify_batch([note])[0]
+
+    def classify_batch(self, notes: Iterable[str]) -> list[ClassificationResult]:
+        """Classify many notes; the same results as ``classify`` on each, much faster."""
+        texts = [_check_note(n, i) for i, n in enumerate(notes)]
+        if not texts:
+            return []
+        docs = list(iter_docs(texts))
+        feats = [doc_features(d) for d in docs]
+        M = self.classifier.transform_features(feats)
+        P = self.classifier.predict_proba_matrix(M)
+        on = P >= self._thresholds
+        return [self._result(M, i, P[i], on[i], docs[i]) for i in range(len(texts))]
+
+    def predict_proba(self, notes: Sequence[str]) -> np.ndarray:
+        """Probabilities, one column per id of ``crisis_nlp.LABELS``."""
+        return self.classifier.predict_proba([_check_note(n, i) for i, n in enumerate(notes)])[:, self._label_idx]
+
+    # -- internals --------------------------------------------------------------------
+    def _result(self, M, i: int, p: np.ndarray, on: np.ndarray, doc) -> ClassificationResult:
+        cats = [c for c, j in zip(CATEGORIES, self._cat_idx) if on[j]]
+        flags = [f for f, j in zip(FLAGS, self._flag_idx) if on[j]]
+        cues = [c for c, j in zip(CUES, self._cue_idx) if on[j]]
+        decision = self.policy.decide(cats, flags, cues)
+        scores = {x: round(float(p[j]), 4) for x, j in zip(LABELS, self._label_idx)}
+        row = M[i]
+        parts = []
+        for label in cats + flags:
+            words = self._top_words(row, self.classifier.outputs_.index(label))
+            parts.append(f"{label} ({', '.join(words)})" if words else label)
+        negated = sorted({doc[s:e].text.lower() for s, e, _c, neg in doc._.concepts if neg})
+        reason = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
+        if decision.matched and decision.matched != ("always",):
+            reason += f" [{' + '.join(decision.matched)}]"
+        if parts:
+            reason += "; " + "; ".join(parts)
+        if negated:
+            reason += "; negated: " + ", ".join(negated[:4])
+        return ClassificationResult(cats, flags, decision.mode, scores, reason, self.version)
+
+    def _top_words(self, row, j: int) -> list[str]:
+        cols, vals = row.indices, row.data
+        mask = cols < self._n_word
+        cols, vals = cols[mask], vals[mask]
+        if not len(cols):
+            return []
+        keep = self._explainable[cols]
+        cols, vals = cols[keep], vals[keep]
+        contrib = vals * self.classifier.classifier_.coef_[j, cols]
+        order = np.argsort(-contrib)[:EXPLAIN_WORDS]
+        out = []
+        for k in order:
+            if contrib[k] <= 0:
+                break
+            name = str(self._word_names[cols[k]])
+            out.append(" ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
+                                for w in name.split()))
+        return out
+
+
+def _check_note(note: object, i: int) -> str:
+    if not isinstance(note, str):
+        raise InputError(f"note {i} is {type(note).__name__}, not text; pass the note as a string.")
+    if not note.strip():
+        raise InputError(f"note {i} is empty; there is nothing to classify.")
+    if len(note) > MAX_NOTE_CHARS:
+        raise InputError(
+            f"note {i} has {len(note):,} characters, over the limit of {MAX_NOTE_CHARS:,}; "
+            "split it or pass only the narrative."
+        )
+    return note
+
+
+def model_from_entry(entry: ModelEntry) -> CrisisModel:
+    artifact = load_artifact(entry)  # verifies hashes and versions first
+    classifier = artifact["classifier"] if isinstance(artifact, dict) else None
+    if not isinstance(classifier, CrisisClassifier):
+        raise ModelError(f"{entry.spec}: the artifact does not hold a CrisisClassifier.")
+    policy = ResponsePolicy.from_file(entry.path / POLICY)
+    return CrisisModel(classifier, policy, entry.version if entry.name == "default" else entry.spec,
+                       entry.manifest)
+
+
+def load_model(version: str | None = None, *, registry: str | Path | None = None) -> CrisisModel:
+    """Load a model version from the registry (the newest shipped one by default).
+
+    ``version`` may be ``"1.0.0"``, ``"name"`` (its newest) or ``"name@1.0.0"``. The
+    artifact's sha256 is checked against its manifest before it is unpickled.
+    """
+    return model_from_entry(resolve(version, registry))

@@ -1,0 +1,220 @@
+"""spaCy components for dispatch notes, registered as factories.
+
+Each keeps its rules as data (``crisis_nlp/resources``): the shorthand table, the concept
+lexicon and the NegEx-style negation rules. Results go into ``Doc`` extensions as plain
+Python lists, which is much cheaper than span groups for short notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+
+from ..resources import load_json, load_shorthand
+
+# doc._.concepts: list of (start, end, concept, negated)
+# doc._.negated: list[bool], one per token
+for _name in ("concepts", "negated"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+PRONOUN_FORMS = {
+    "{he}": ("he", "she", "they"),
+    "{his}": ("his", "her", "their"),
+    "{him}": ("him", "her", "them"),
+    "{himself}": ("himself", "herself", "themself", "themselves"),
+}
+
+
+def expand_pronouns(phrase: str) -> list[str]:
+    """All gendered variants of a lexicon phrase written with ``{he}``-style slots."""
+    out = [phrase]
+    for slot, forms in PRONOUN_FORMS.items():
+        if slot in phrase:
+            out = [p.replace(slot, f) for p in out for f in forms]
+    return out
+
+
+def add_special_cases(nlp: Language, strings: list[str]) -> None:
+    """Keep shorthand with punctuation ('w/o', 'c/o', 'a&o') as one token, in any case."""
+    for s in strings:
+        for variant in {s, s.upper(), s.capitalize()}:
+            nlp.tokenizer.add_special_case(variant, [{"ORTH": variant}])
+
+
+@Language.factory("dispatch_shorthand", assigns=["token.norm"], default_config={})
+def make_dispatch_shorthand(nlp: Language, name: str) -> "DispatchShorthand":
+    return DispatchShorthand(nlp, name)
+
+
+class DispatchShorthand:
+    """Sets ``token.norm_`` to the expansion of dispatch shorthand ('SI' -> 'suicidal ideation')."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.name = name
+        self.table = load_shorthand()
+        add_special_cases(nlp, [k for k in self.table if not k.replace("-", "").isalnum()])
+
+    def __call__(self, doc: Doc) -> Doc:
+        table = self.table
+        for token in doc:
+            expansion = table.get(token.lower_)
+            if expansion is not None:
+                token.norm_ = expansion
+        return doc
+
+
+def _build_matcher(nlp: Language, phrases: dict[str, list[str]]) -> PhraseMatcher:
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for key, items in phrases.items():
+        variants = sorted({v for p in items for v in expand_pronouns(p.lower())})
+        matcher.add(key, [nlp.make_doc(v) for v in variants])
+    return matcher
+
+
+@Language.factory("concept_matcher", assigns=["doc._.concepts"], default_config={})
+def make_concept_matcher(nlp: Language, name: str) -> "ConceptMatcher":
+    return ConceptMatcher(nlp, name)
+
+
+class ConceptMatcher:
+    """Finds lexicon concepts (SUICIDE, WEAPON, ...) so that unseen wordings of a known
+    idea still produce a shared feature. Negation is filled in later by ``negex``."""
+
+    def __init__(self, nlp: Language, name: str) -> None:
+        self.name = name
+        self.concepts = load_json("concepts.json")["concepts"]
+        self.matcher = _build_matcher(nlp, self.concepts)
+        self.strings = nlp.vocab.strings
+
+    def __call__(self, doc: Doc) -> Doc:
+        strings = self.strings
+        doc._.concepts = [(s, e, strings[m], False) for m, s, e in self.matcher(doc)]
+        return doc
+
+
+@Language.factory(
+    "negex",
+    assigns=["doc._.negated", "doc._.concepts"],
+    default_config={},
+    requires=["doc._.concepts"],
+)
+def make_negex(nlp: Language, name: str) -> "NegEx":
+    return NegEx(nlp, name)
+
+
+class NegEx:
+    """NegEx-style negation (Chapman et al. 2001) tuned for dispatch notes.
+
+    Triggers ('denies', 'no', 'w/o', 'negative for', 'SI denied') open a scope forward or
+    backward; pseudo-triggers ('no further', 'not sure') negate nothing; the scope ends at a
+    terminator ('but', punctuation, a timestamp), at a comma that opens a longer clause, at
+    a clause starter once it holds a content word, or after a window of tokens. A trigger
+    inside a concept phrase ('not breathing', "doesn't want to live") is part of that
+    phrase and negates nothing.
+    """
+
+    def __init__(self, nlp: Language, name: str, rules: dict[str, Any] | None = None) -> None:
+        self.name = name
+        rules = rules or load_json("negation_rules.json")
+        self.window_forward = int(rules["window_forward"])
+        self.window_backward = int(rules["window_backward"])
+        self.list_item_max = int(rules["list_item_max_tokens"])
+        self.terminators = frozenset(t.lower() for t in rules["terminators"])
+        self.clause_starters = frozenset(t.lower() for t in rules["clause_starters"])
+        by_direction: dict[str, list[str]] = {}
+        for rule in rules["rules"]:
+            direction = rule["direction"]
+            if direction not in ("forward", "backward", "bidirectional", "pseudo"):
+                raise ValueError(f"negation rule {rule!r}: unknown direction {direction!r}")
+            by_direction.setdefault(direction, []).append(rule["literal"])
+        add_special_cases(nlp, [lit for lits in by_direction.values() for lit in lits if "/" in lit])
+        self.matcher = _build_matcher(nlp, by_direction)
+        self.strings = nlp.vocab.strings
+
+    def _is_boundary(self, token_lower: str, is_punct: bool) -> bool:
+        if token_lower in self.terminators:
+            return True
+        if is_punct and token_lower not in (",", "/", "&", "(", ")", "'", '"', "-"):
+            return True
+        return len(token_lower) == 5 and token_lower[2] == ":" and token_lower.replace(":", "").isdigit()
+
+    def __call__(self, doc: Doc) -> Doc:
+        n = len(doc)
+        negated = [False] * n
+        concepts = doc._.concepts or []
+        matches = self.matcher(doc)
+        if not matches:
+            doc._.negated = negated
+            return doc
+        lowers = [t.lower_ for t in doc]
+        puncts = [t.is_punct for t in doc]
+        in_concept = [False] * n
+        for s, e, _c, _neg in concepts:
+            if e - s > 1:
+                for i in range(s, e):
+                    in_concept[i] = True
+        # longest match first at each position; drop overlaps and triggers inside concepts
+        triggers: list[tuple[int, int, str]] = []
+        taken = [False] * n
+        for m, s, e in sorted(matches, key=lambda x: (x[1], x[1] - x[2])):
+            if any(taken[s:e]):
+                continue
+            for i in range(s, e):
+                taken[i] = True
+            direction = self.strings[m]
+            if direction != "pseudo" and all(in_concept[s:e]):
+                continue  # a multi-token concept owns its negation word ("not breathing")
+            triggers.append((s, e, direction))
+        starts = {s for s, _e, _d in triggers}
+        for s, e, direction in triggers:
+            if direction == "pseudo":
+                continue
+            if direction in ("forward", "bidirectional"):
+                self._scope_forward(e, n, lowers, puncts, starts, negated)
+            if direction in ("backward", "bidirectional"):
+                self._scope_backward(s, lowers, puncts, starts, negated)
+        doc._.negated = negated
+        doc._.concepts = [(s, e, c, any(negated[s:e])) for s, e, c, _neg in concepts]
+        return doc
+
+    def _scope_forward(self, j, n, lowers, puncts, starts, negated) -> None:
+        content = 0
+        limit = min(n, j + self.window_forward)
+        while j < limit:
+            low = lowers[j]
+            if j in starts or self._is_boundary(low, puncts[j]):
+                return
+            if low == ",":
+                # a short list item after the comma ("denies SI, HI, AVH") stays in scope
+                k = j + 1
+                while k < n and lowers[k] != "," and not self._is_boundary(lowers[k], puncts[k]):
+                    k += 1
+                if k - (j + 1) > self.list_item_max:
+                    return
+                limit = min(n, limit + 1)
+                j += 1
+                continue
+            if content and low in self.clause_starters:
+                return
+            if not puncts[j] and low not in self.clause_starters:
+                content += 1
+            negated[j] = True
+            j += 1
+
+    def _scope_backward(self, j, lowers, puncts, starts, negated) -> None:
+        i = j - 1
+        steps = 0
+        while i >= 0 and steps < self.window_backward:
+            low = lowers[i]
+            if low == ":":
+                i -= 1
+                continue
+            if i in starts or low == "," or self._is_boundary(low, puncts[i]):
+                return
+            negated[i] = True
+            i -= 1
+            steps += 1

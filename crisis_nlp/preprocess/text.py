@@ -1,0 +1,78 @@
+"""Text-level steps that run before tokenization: Unicode/whitespace normalisation and
+masking of personal data. They work on strings because a spaCy ``Doc``'s text is fixed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..resources import load_json
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+        "\u2013": "-", "\u2014": " -- ", "\u2212": "-", "\u2010": "-", "\u2011": "-",
+        "\u00a0": " ", "\u2009": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
+    }
+)
+_SPACES = re.compile(r"[ \t\f\v]+")
+_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+# "17yo", "34yom", "80YOF" -> "17 yo" so that the shorthand table sees the unit.
+_AGE_UNIT = re.compile(r"(?i)\b(\d{1,3})(yo|y/o|yom|yof|yrs?|m|f)\b")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFKC, plain quotes and dashes, one space between words, line breaks as ' ; '.
+
+    Line breaks separate updates in CAD notes, so they become a clause boundary that the
+    negation scope stops at.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    text = _NEWLINES.sub(" ; ", text)
+    text = _AGE_UNIT.sub(r"\1 \2", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class _PIIPattern:
+    name: str
+    placeholder: str
+    regex: re.Pattern[str]
+    group: int
+
+
+@lru_cache(maxsize=1)
+def _pii_patterns() -> tuple[_PIIPattern, ...]:
+    table = load_json("pii_patterns.json")
+    return tuple(
+        _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)))
+        for p in table["patterns"]
+    )
+
+
+_MAYBE_PII = re.compile(r"[\d@]")
+
+
+def mask_pii(text: str) -> str:
+    """Replace phone numbers, e-mails, SSNs, dates of birth, addresses, plates and case
+    numbers by placeholders (``PII_PHONE`` ...), so that no feature, log line or
+    explanation can carry them."""
+    if not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
+        return text
+    for p in _pii_patterns():
+        if p.group:
+            text = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
+        else:
+            text = p.regex.sub(p.placeholder, text)
+    return text
+
+
+def _replace_group(m: re.Match[str], group: int, placeholder: str) -> str:
+    start, end = m.span(group)
+    s0 = m.start()
+    whole = m.group(0)
+    return whole[: start - s0] + placeholder + whole[end - s0 :]

@@ -1,0 +1,33 @@
+"""Rules, lexicons and tables kept as data, read with :mod:`importlib.resources`."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+
+def read_text(name: str) -> str:
+    """Return the text of a bundled resource file."""
+    return files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def load_json(name: str) -> Any:
+    """Parse a bundled JSON resource (cached: resources never change at run time)."""
+    return json.loads(read_text(name))
+
+
+@lru_cache(maxsize=None)
+def load_shorthand() -> dict[str, str]:
+    """Return the dispatch shorthand table: lower-case abbreviation -> expansion."""
+    table: dict[str, str] = {}
+    for lineno, line in enumerate(read_text("shorthand.tsv").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        abbr, sep, expansion = line.partition("\t")
+        if not sep or not expansion.strip():
+            raise ValueError(f"shorthand.tsv line {lineno}: expected 'abbreviation<TAB>expansion'")
+        table[abbr.strip().lower()] = expansion.strip().lower()
+    return table
