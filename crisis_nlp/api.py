@@ -10,12 +10,14 @@ import numpy as np
 
 from .errors import InputError, ModelError
 from .labels import CATEGORIES, CUES, FLAGS, LABELS
-from .model import CrisisClassifier
+from .model import CrisisClassifier, LinearScorer
 from .policy import ResponsePolicy
 from .preprocess.pipeline import (
     CONCEPT_PREFIX,
     NEG_CONCEPT_PREFIX,
     NEG_PREFIX,
+    build_nlp,
+    clean_text,
     doc_features,
     iter_docs,
 )
@@ -47,13 +49,13 @@ class CrisisModel:
         self._cue_idx = np.array([idx[c] for c in CUES])
         self._label_idx = np.array([idx[x] for x in LABELS])
         self._thresholds = classifier.thresholds_
-        names = classifier.featurizer_.word_feature_names()
-        self._n_word = len(names)
-        self._word_names = names
-        # which word features may appear in an explanation: words, not concept tokens
+        self._scorer = LinearScorer(classifier)
+        self._coef = classifier.classifier_.coef_
+        self._word_names = classifier.featurizer_.word_feature_names()
+        # which word features may appear in an explanation: words, not concepts or placeholders
         self._explainable = np.array(
-            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or n.startswith("pii_"))
-             for n in names]
+            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or "pii_" in n)
+             for n in self._word_names]
         )
 
     def __repr__(self) -> str:
@@ -62,35 +64,33 @@ class CrisisModel:
     # -- public API -----------------------------------------------------------------
     def classify(self, note: str) -> ClassificationResult:
         """Classify one note."""
-        return self.classify_batch([note])[0]
+        doc = build_nlp()(clean_text(_check_note(note, 0)))
+        return self._result(doc)
 
     def classify_batch(self, notes: Iterable[str]) -> list[ClassificationResult]:
-        """Classify many notes; the same results as ``classify`` on each, much faster."""
+        """Classify many notes; the same results as ``classify`` on each, faster."""
         texts = [_check_note(n, i) for i, n in enumerate(notes)]
-        if not texts:
-            return []
-        docs = list(iter_docs(texts))
-        feats = [doc_features(d) for d in docs]
-        M = self.classifier.transform_features(feats)
-        P = self.classifier.predict_proba_matrix(M)
-        on = P >= self._thresholds
-        return [self._result(M, i, P[i], on[i], docs[i]) for i in range(len(texts))]
+        return [self._result(doc) for doc in iter_docs(texts)]
 
     def predict_proba(self, notes: Sequence[str]) -> np.ndarray:
-        """Probabilities, one column per id of ``crisis_nlp.LABELS``."""
-        return self.classifier.predict_proba([_check_note(n, i) for i, n in enumerate(notes)])[:, self._label_idx]
+        """Probabilities, one row per note, one column per id of ``crisis_nlp.LABELS``."""
+        texts = [_check_note(n, i) for i, n in enumerate(notes)]
+        rows = [self._scorer.proba(*self._scorer.vector(doc_features(d))) for d in iter_docs(texts)]
+        return np.array(rows).reshape(len(texts), -1)[:, self._label_idx]
 
     # -- internals --------------------------------------------------------------------
-    def _result(self, M, i: int, p: np.ndarray, on: np.ndarray, doc) -> ClassificationResult:
+    def _result(self, doc) -> ClassificationResult:
+        cols, vals = self._scorer.vector(doc_features(doc))
+        p = self._scorer.proba(cols, vals)
+        on = p >= self._thresholds
         cats = [c for c, j in zip(CATEGORIES, self._cat_idx) if on[j]]
         flags = [f for f, j in zip(FLAGS, self._flag_idx) if on[j]]
         cues = [c for c, j in zip(CUES, self._cue_idx) if on[j]]
         decision = self.policy.decide(cats, flags, cues)
         scores = {x: round(float(p[j]), 4) for x, j in zip(LABELS, self._label_idx)}
-        row = M[i]
         parts = []
         for label in cats + flags:
-            words = self._top_words(row, self.classifier.outputs_.index(label))
+            words = self._top_words(cols, vals, self.classifier.outputs_.index(label))
             parts.append(f"{label} ({', '.join(words)})" if words else label)
         negated = sorted({doc[s:e].text.lower() for s, e, _c, neg in doc._.concepts if neg})
         reason = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
@@ -102,18 +102,17 @@ class CrisisModel:
             reason += "; negated: " + ", ".join(negated[:4])
         return ClassificationResult(cats, flags, decision.mode, scores, reason, self.version)
 
-    def _top_words(self, row, j: int) -> list[str]:
-        cols, vals = row.indices, row.data
-        mask = cols < self._n_word
+    def _top_words(self, cols: np.ndarray, vals: np.ndarray, j: int) -> list[str]:
+        """The note's word features that pushed output ``j`` up most (negations as NOT x)."""
+        mask = cols < len(self._word_names)
         cols, vals = cols[mask], vals[mask]
-        if not len(cols):
-            return []
         keep = self._explainable[cols]
         cols, vals = cols[keep], vals[keep]
-        contrib = vals * self.classifier.classifier_.coef_[j, cols]
-        order = np.argsort(-contrib)[:EXPLAIN_WORDS]
+        if not len(cols):
+            return []
+        contrib = vals * self._coef[j, cols]
         out = []
-        for k in order:
+        for k in np.argsort(-contrib)[:EXPLAIN_WORDS]:
             if contrib[k] <= 0:
                 break
             name = str(self._word_names[cols[k]])

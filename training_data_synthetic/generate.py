@@ -24,12 +24,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+try:
+    import crisis_nlp  # noqa: F401
+except ImportError:  # run from a checkout without installing
+    sys.path.insert(0, str(HERE.parent))
 
 from crisis_nlp.labels import CATEGORIES, CUES  # noqa: E402
 from crisis_nlp.policy import ResponsePolicy  # noqa: E402
 
-DEFAULT_N = 36000
+DEFAULT_N = 40000
 DEFAULT_SEED = 20261126
 STYLES = (
     "cad_terse", "cad_caps", "timestamped", "narrative", "quote_heavy", "transfer_988",

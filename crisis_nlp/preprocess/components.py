@@ -56,7 +56,7 @@ class DispatchShorthand:
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name
         self.table = load_shorthand()
-        add_special_cases(nlp, [k for k in self.table if not k.replace("-", "").isalnum()])
+        add_special_cases(nlp, [k for k in self.table if not k.isalnum()])
 
     def __call__(self, doc: Doc) -> Doc:
         table = self.table

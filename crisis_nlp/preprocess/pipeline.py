@@ -46,7 +46,12 @@ def build_nlp() -> Language:
 
 
 def doc_features(doc: Doc) -> str:
-    """Turn a processed ``Doc`` into the feature string the vectorizers read."""
+    """Turn a processed ``Doc`` into the feature string the vectorizers read.
+
+    Punctuation is left out and digits become 0; negated words get the ``neg_`` prefix;
+    concept matches are appended. (Dropping function words was tried and lowered the
+    held-out-family F1 from 0.859 to 0.840: "going to", "wants to" carry meaning.)
+    """
     negated = doc._.negated
     out: list[str] = []
     for i, token in enumerate(doc):
@@ -86,9 +91,11 @@ def plain_words(features: str) -> str:
     Used as the character n-gram vectorizer's preprocessor: character n-grams catch
     misspellings, and a negated word must not lend them its letters.
     """
-    return " ".join(
-        w for w in features.split() if not (w.startswith(NEG_PREFIX) or w[:2] in ("C_", "NE"))
-    )
+    return " ".join(w for w in features.split() if not (w.startswith(NEG_PREFIX) or _is_concept(w)))
+
+
+def _is_concept(w: str) -> bool:
+    return w.startswith(CONCEPT_PREFIX) or w.startswith(NEG_CONCEPT_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,4 @@ def load_shorthand() -> dict[str, str]:
             raise ValueError(f"shorthand.tsv line {lineno}: expected 'abbreviation<TAB>expansion'")
         table[abbr.strip().lower()] = expansion.strip().lower()
     return table
+

@@ -1,0 +1,85 @@
+"""Benchmark: single-note latency, batch throughput, import + load time, preprocessing
+share. Prints numbers; asserts nothing. Run: python bench/bench.py [--repeat 20]
+
+Notes are the hand-written gold set repeated (so the numbers reflect real note lengths).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=20, help="times the gold set is repeated for throughput")
+    ap.add_argument("--single", type=int, default=2000, help="single-note calls to time")
+    args = ap.parse_args()
+
+    code = ("import time; t=time.perf_counter(); import crisis_nlp; t1=time.perf_counter(); "
+            "m=crisis_nlp.load_model(); m.classify('warm up'); t2=time.perf_counter(); "
+            "print(t1-t, t2-t1)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    print(f"import crisis_nlp: {float(out[0]) * 1000:.0f} ms; load_model() + first note: {float(out[1]) * 1000:.0f} ms")
+
+    from crisis_nlp import load_model
+    from crisis_nlp.preprocess import note_features
+
+    model = load_model()
+    gold = [json.loads(x)["text"] for x in (ROOT / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
+    words = [len(t.split()) for t in gold]
+    print(f"model {model.version}; notes: {len(gold)} gold notes, median {statistics.median(words):.0f} words, "
+          f"max {max(words)}; cpus: {os.cpu_count()}")
+
+    for note in gold[:50]:
+        model.classify(note)
+    lat = []
+    for i in range(args.single):
+        note = gold[i % len(gold)]
+        t = time.perf_counter()
+        model.classify(note)
+        lat.append(time.perf_counter() - t)
+    lat.sort()
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
+    print(f"single note classify(): p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, p99 {q(0.99):.2f} ms over {len(lat)} calls")
+
+    notes = gold * args.repeat
+    t = time.perf_counter()
+    model.classify_batch(notes)
+    dt = time.perf_counter() - t
+    print(f"classify_batch(): {len(notes) / dt:,.0f} notes/s ({len(notes)} notes, 1 process)")
+
+    t = time.perf_counter()
+    note_features(notes)
+    dp = time.perf_counter() - t
+    print(f"preprocessing alone: {len(notes) / dp:,.0f} notes/s ({dp / dt:.0%} of batch time)")
+
+    import spacy
+
+    tok = spacy.blank("en").tokenizer
+    t = time.perf_counter()
+    for _ in tok.pipe(notes):
+        pass
+    dtk = time.perf_counter() - t
+    print(f"bare spaCy tokenizer: {len(notes) / dtk:,.0f} notes/s")
+    size = sum(p.stat().st_size for p in Path(model.manifest and _path(model)).iterdir())
+    print(f"model folder size: {size / 1e6:.1f} MB")
+    return 0
+
+
+def _path(model):
+    from crisis_nlp.registry import resolve
+
+    return resolve(model.version).path
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

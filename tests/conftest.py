@@ -1,0 +1,31 @@
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "tests" / "data" / "gold.jsonl"
+DATA = ROOT / "training_data_synthetic" / "notes.jsonl.gz"
+
+
+@pytest.fixture(scope="session")
+def model():
+    from crisis_nlp import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def gold():
+    return [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def small_labelled():
+    """A few hundred synthetic notes from every style and bank (for quick fits)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "training_data_synthetic"))
+    from generate import generate
+
+    return generate(n=1200, seed=7)

@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+
+from crisis_nlp import CATEGORIES, FLAGS, RESPONSE_MODES, InputError
+from crisis_nlp.result import RESULT_KEYS
+
+
+def test_result_has_exactly_the_contract_keys(model):
+    r = model.classify("subj on bridge rail threatening to jump, denies weapons")
+    d = json.loads(r.to_json())
+    assert tuple(d) == RESULT_KEYS
+    assert set(d["scores"]) == set(CATEGORIES + FLAGS)
+    assert all(0.0 <= v <= 1.0 for v in d["scores"].values())
+    assert d["response_mode"] in RESPONSE_MODES
+    assert d["model_version"] == model.version
+    assert d["reason"].startswith("rule ")
+
+
+def test_bridge_note(model):
+    r = model.classify("subj on bridge rail threatening to jump, denies weapons")
+    assert "suicidal" in r.categories
+    assert "weapon" not in r.flags
+    assert r.response_mode == "co_responder"
+
+
+def test_issue_example(model):
+    r = model.classify("RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH")
+    assert {"suicidal", "veteran"} <= set(r.categories)
+    assert "weapon" in r.flags
+    assert r.response_mode in ("co_responder", "law_enforcement")
+
+
+def test_batch_equals_single(model, gold):
+    notes = [g["text"] for g in gold[:40]]
+    batch = model.classify_batch(notes)
+    single = [model.classify(n) for n in notes]
+    assert [b.to_dict() for b in batch] == [s.to_dict() for s in single]
+
+
+@pytest.mark.parametrize("weapon", ["handgun", "pistol", "rifle", "shotgun", "knife", "machete", "firearm"])
+def test_negated_weapon_is_not_a_weapon(model, weapon):
+    pos = model.classify(f"RP states her son is in his room with a {weapon}, says he wants to die")
+    neg = model.classify(f"RP states her son is in his room, denies having a {weapon}, says he wants to die")
+    assert "weapon" in pos.flags
+    assert "weapon" not in neg.flags
+    assert neg.scores["weapon"] < pos.scores["weapon"]
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["pt denies SI, calling to report a stolen bike from the garage",
+     "not suicidal per RP, just locked out of his car at the mall"],
+)
+def test_denied_si_is_not_suicidal(model, note):
+    assert "suicidal" not in model.classify(note).categories
+
+
+@pytest.mark.parametrize("bad, msg", [("", "empty"), ("   \n", "empty"), (None, "not text"), (42, "not text"),
+                                      ("x" * 20001, "limit")])
+def test_bad_notes_raise_clear_errors(model, bad, msg):
+    with pytest.raises(InputError, match=msg):
+        model.classify(bad)
+
+
+def test_reason_names_negations_and_no_pii(model):
+    r = model.classify("caller states she is safe, no weapons, cb 555-867-5309, wants to talk about her anxiety")
+    assert "867" not in r.reason
+    assert "weapons" in r.reason  # negated words are shown
+
+
+def test_predict_proba_matches_scores(model):
+    notes = ["pt unresponsive after taking a bottle of pills", "noise complaint, loud music"]
+    P = model.predict_proba(notes)
+    for row, r in zip(P, model.classify_batch(notes)):
+        assert np.allclose(row, [r.scores[x] for x in CATEGORIES + FLAGS], atol=1e-4)
+
+
+def test_fast_scorer_matches_the_scikit_learn_path(model, gold):
+    from crisis_nlp.model import LinearScorer
+    from crisis_nlp.preprocess import note_features
+
+    notes = [g["text"] for g in gold]
+    sk = model.classifier.predict_proba(notes)
+    scorer = LinearScorer(model.classifier)
+    fast = np.array([scorer.proba(*scorer.vector(f)) for f in note_features(notes)])
+    assert np.allclose(sk, fast, atol=1e-5)
+
+
+def test_one_model_serves_many_threads(model, gold):
+    from concurrent.futures import ThreadPoolExecutor
+
+    notes = [g["text"] for g in gold] * 2
+    expected = [model.classify(n).to_dict() for n in notes]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda n: model.classify(n).to_dict(), notes))
+    assert got == expected

@@ -1,0 +1,95 @@
+"""The classifier obeys scikit-learn's API and learns from examples."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold
+
+from crisis_nlp.errors import InputError, LabelError, NotFittedError
+from crisis_nlp.evaluate import label_matrix
+from crisis_nlp.model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
+
+FAST = dict(char_ngram_range=None, word_min_df=1)
+
+
+@pytest.fixture(scope="module")
+def xy(small_labelled):
+    texts = [r["text"] for r in small_labelled]
+    return texts, label_matrix(small_labelled, DEFAULT_OUTPUTS)
+
+
+def test_init_only_stores_params_and_clone_works():
+    clf = CrisisClassifier(C=2.0, thresholds={"suicidal": 0.3})
+    assert clf.get_params()["C"] == 2.0
+    twin = clone(clf)
+    assert twin.get_params() == clf.get_params() and twin is not clf
+    assert not hasattr(clf, "classifier_")
+
+
+def test_fit_predict_shapes_and_learned_attributes(xy):
+    X, Y = xy
+    clf = CrisisClassifier(**FAST).fit(X[:800], Y[:800])
+    assert clf.fit(X[:800], Y[:800]) is clf
+    P = clf.predict_proba(X[800:])
+    assert P.shape == (len(X) - 800, len(DEFAULT_OUTPUTS))
+    assert ((P >= 0) & (P <= 1)).all()
+    assert set(np.unique(clf.predict(X[800:]))) <= {0, 1}
+    # better than chance on unseen notes of the same generator
+    assert clf.score(X[800:], Y[800:]) > 0.6
+
+
+def test_unfitted_use_says_how_to_fix():
+    with pytest.raises(NotFittedError, match="fit"):
+        CrisisClassifier().predict_proba(["note"])
+
+
+def test_grid_search_runs(xy):
+    X, Y = xy
+    gs = GridSearchCV(CrisisClassifier(**FAST), {"C": [0.5, 4.0]}, cv=KFold(2), scoring="f1_micro")
+    gs.fit(X[:400], Y[:400])
+    assert gs.best_params_["C"] in (0.5, 4.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, Y_shape, err",
+    [
+        ({}, (3, 2), InputError),
+        ({"thresholds": {"nope": 0.5}}, None, LabelError),
+        ({"thresholds": {"suicidal": 1.5}}, None, InputError),
+    ],
+)
+def test_bad_fit_input_is_rejected(kwargs, Y_shape, err):
+    X = ["a note", "another note", "third"]
+    Y = np.zeros(Y_shape or (3, len(DEFAULT_OUTPUTS)), dtype=int)
+    with pytest.raises(err):
+        CrisisClassifier(**kwargs).fit(X, Y)
+
+
+def test_one_string_instead_of_a_list_is_an_error(xy):
+    with pytest.raises(InputError, match="list"):
+        CrisisClassifier(**FAST).fit("one note", np.zeros((1, len(DEFAULT_OUTPUTS))))
+
+
+def test_tune_thresholds_favours_recall_on_high_risk_labels():
+    rng = np.random.default_rng(0)
+    y = rng.random(2000) < 0.3
+    p = np.clip(y * 0.35 + rng.random(2000) * 0.65, 0, 1)
+    Y = np.stack([y, y], axis=1)
+    P = np.stack([p, p], axis=1)
+    th = tune_thresholds(Y, P, ["suicidal", "grief_loss"])
+    assert th["suicidal"] <= th["grief_loss"]
+    rec = lambda t: ((p >= t) & y).sum() / y.sum()
+    assert rec(th["suicidal"]) >= rec(th["grief_loss"])
+
+
+def test_negation_is_understood_not_memorised(xy):
+    """A model trained on notes where negation cues never precede a weapon word still
+    does not flag "denies having a <weapon>": negation is decided by rule."""
+    X, Y = xy
+    j = DEFAULT_OUTPUTS.index("weapon")
+    keep = [i for i, t in enumerate(X) if not any(n in t.lower() for n in ("no ", "denies", "not ", "w/o", "without", "negative", "none", "n't"))]
+    clf = CrisisClassifier(**FAST).fit([X[i] for i in keep], Y[keep])
+    words = ["handgun", "pistol", "rifle", "knife", "shotgun", "machete"]
+    pos = clf.predict_proba([f"subj has a {w} with him" for w in words])[:, j]
+    neg = clf.predict_proba([f"subj denies having a {w} with him" for w in words])[:, j]
+    assert (neg < pos).all()

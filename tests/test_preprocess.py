@@ -1,0 +1,114 @@
+import pytest
+
+from crisis_nlp.preprocess import analyze, build_nlp, mask_pii, normalize_text
+from crisis_nlp.resources import load_shorthand
+
+
+def negated_concepts(text):
+    return {c for c, _w, neg in analyze(text).concepts if neg}
+
+
+def positive_concepts(text):
+    return {c for c, _w, neg in analyze(text).concepts if not neg}
+
+
+def test_blank_pipeline_has_our_components_and_no_model():
+    nlp = build_nlp()
+    assert nlp.pipe_names == ["dispatch_shorthand", "concept_matcher", "negex"]
+    assert nlp.meta["name"] == "pipeline"  # spacy.blank, no downloaded package
+
+
+def test_shorthand_table_is_large_and_expands():
+    table = load_shorthand()
+    assert len(table) >= 150
+    for abbr in ("rp", "subj", "pt", "si", "hi", "etoh", "od", "hx", "w/", "w/o", "c/o", "yom", "yof", "10-96"):
+        assert abbr in table
+    feats = analyze("RP states subj w/ ETOH, hx of OD, 10-96").features.split()
+    for word in ("reporting", "party", "subject", "with", "alcohol", "history", "overdose", "mental"):
+        assert word in feats
+
+
+def test_slash_shorthand_stays_one_token():
+    tokens = analyze("pt w/o meds c/o pain").tokens
+    assert "w/o" in tokens and "c/o" in tokens
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("denies SI", "SUICIDE"),
+        ("pt denies SI/HI", "VIOLENCE"),
+        ("no weapons", "WEAPON"),
+        ("No weapons seen per RP", "WEAPON"),
+        ("negative for self harm", "SELF_HARM"),
+        ("SI denied.", "SUICIDE"),
+        ("weapons: none", "WEAPON"),
+        ("w/o a gun", "WEAPON"),
+        ("not suicidal per RP", "SUICIDE"),
+        ("he doesn't have any firearms in the house", "WEAPON"),
+        ("denies SI, HI", "VIOLENCE"),
+        ("NO KNIVES OR GUNS IN THE HOME", "WEAPON"),
+    ],
+)
+def test_negation_marks_the_concept(text, concept):
+    assert concept in negated_concepts(text)
+    assert concept not in positive_concepts(text)
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("denies SI but has a knife", "WEAPON"),  # scope ends at 'but'
+        ("no weapons. threatening to jump", "SUICIDE"),  # and at punctuation
+        ("no weapons, says he wants to kill himself tonight", "SUICIDE"),  # comma opening a clause
+        ("pt not breathing", "MEDICAL"),  # the negation word is part of the concept
+        ("doesn't want to be here anymore", "SUICIDE"),
+        ("not sure if he has a gun", "WEAPON"),  # pseudo-trigger
+        ("no further info, subj has a rifle", "WEAPON"),
+        ("denies drinking\n14:02 pt states he took pills", "MEDICAL"),  # new line = new clause
+    ],
+)
+def test_scope_ends_where_it_should(text, concept):
+    assert concept in positive_concepts(text)
+
+
+def test_negated_words_get_their_own_features():
+    feats = analyze("denies weapons").features.split()
+    assert "neg_weapons" in feats and "weapons" not in feats
+    assert "NEG_C_WEAPON" in feats and "C_WEAPON" not in feats
+
+
+@pytest.mark.parametrize(
+    "raw, placeholder, secret",
+    [
+        ("cb 555-867-5309 asap", "PII_PHONE", "867-5309"),
+        ("call (503) 555-0199", "PII_PHONE", "555-0199"),
+        ("email jane.doe@example.org", "PII_EMAIL", "jane.doe"),
+        ("ssn 123-45-6789", "PII_SSN", "6789"),
+        ("DOB 03/11/1981", "PII_DOB", "1981"),
+        ("lives at 1560 Webster Ave apt 2C", "PII_ADDRESS", "Webster"),
+        ("grey honda plate LKM4408", "PII_PLATE", "LKM4408"),
+        ("case# 2024-093117 callback", "PII_CASE", "093117"),
+        ("ref 24-093117", "24-093117", None),  # not a pattern we know: left as is
+    ],
+)
+def test_pii_is_masked(raw, placeholder, secret):
+    masked = mask_pii(normalize_text(raw))
+    assert placeholder in masked
+    if secret:
+        assert secret not in masked
+
+
+def test_pii_masking_keeps_clinical_numbers():
+    text = "34 yo male, 10-96, took 30 pills at 21:14, BAC .12"
+    masked = mask_pii(normalize_text(text))
+    assert "PII" not in masked
+
+
+def test_normalisation():
+    assert normalize_text("  RP\u2019s  son\u00a0(17yo)\n\nsays \u201cdone\u201d ") == "RP's son (17 yo) ; says \"done\""
+
+
+def test_pii_never_reaches_features():
+    feats = analyze("cb 555-867-5309, DOB 03/11/1981, 1234 N Main St").features
+    assert "867" not in feats and "1981" not in feats and "main" not in feats

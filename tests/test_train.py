@@ -1,0 +1,42 @@
+"""Training end to end on a small generated set, into a temporary registry."""
+
+import json
+
+import pytest
+
+from crisis_nlp import load_model
+from crisis_nlp.train import train
+
+from conftest import GOLD, ROOT
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory, small_labelled):
+    path = tmp_path_factory.mktemp("data") / "small.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in small_labelled))
+    return path
+
+
+def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file):
+    params = {"char_ngram_range": None, "word_min_df": 1}
+    a = train(small_file, version="0.1.0", registry=tmp_path, gold_path=GOLD, params=params, n_jobs=1)
+    b = train(small_file, version="0.2.0", registry=tmp_path, gold_path=GOLD, params=params, n_jobs=1)
+    for key in ("thresholds",):
+        assert a.manifest[key] == b.manifest[key]
+    assert a.manifest["evaluation"] == b.manifest["evaluation"]
+    m = load_model("0.1.0", registry=tmp_path)
+    assert m.version == "0.1.0"
+    r = m.classify("pt says he wants to kill himself")
+    assert r.model_version == "0.1.0"
+    # held-out folds share neither bank nor style with their training part
+    for fold in a.manifest["evaluation"]["folds"]:
+        assert fold["n_test"] > 0 and fold["n_train"] > 0
+
+
+@pytest.mark.slow
+def test_full_retrain_reproduces_the_shipped_metrics(tmp_path):
+    shipped = load_model()
+    entry = train(ROOT / "training_data_synthetic" / "notes.jsonl.gz", version=shipped.version,
+                  registry=tmp_path, gold_path=GOLD, seed=shipped.manifest["seed"])
+    assert entry.manifest["thresholds"] == shipped.manifest["thresholds"]
+    assert entry.manifest["evaluation"] == shipped.manifest["evaluation"]
