@@ -70,7 +70,7 @@ def main() -> int:
         pass
     dtk = time.perf_counter() - t
     print(f"bare spaCy tokenizer: {len(notes) / dtk:,.0f} notes/s")
-    size = sum(p.stat().st_size for p in Path(model.manifest and _path(model)).iterdir())
+    size = sum(p.stat().st_size for p in _path(model).iterdir())
     print(f"model folder size: {size / 1e6:.1f} MB")
     return 0
 

@@ -31,8 +31,17 @@ def _say(msg: str) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from .api import load_model
 
-    text = args.text if args.text is not None else sys.stdin.read()
     model = load_model(args.model, registry=args.registry)
+    if args.eido:
+        from .eido import classify_eido
+
+        try:
+            raw = sys.stdin.buffer.read() if args.eido == "-" else Path(args.eido).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {args.eido}: {exc.strerror or exc}") from None
+        print(json.dumps(classify_eido(model, raw), indent=2, ensure_ascii=False))
+        return 0
+    text = args.text if args.text is not None else sys.stdin.read()
     result = model.classify(text)
     if args.format == "text":
         print(f"response mode : {result.response_mode}")
@@ -155,6 +164,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api import load_model
+    from .service import create_app, serve_stdio
+
+    model = load_model(args.model, registry=args.registry)
+    if args.stdio:
+        serve_stdio(model)
+        return 0
+    try:
+        import uvicorn
+    except ImportError:
+        raise CrisisNLPError("the HTTP service needs uvicorn: pip install 'crisis-nlp[serve]'") from None
+    _say(f"crisis-nlp {model.version} serving on http://{args.host}:{args.port} (docs at /docs)")
+    uvicorn.run(create_app(model), host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .registry import default_registry, list_models
 
@@ -192,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("classify", help="classify one note (argument or stdin)")
     c.add_argument("text", nargs="?", help="the note; read from stdin when omitted")
     c.add_argument("--format", choices=("json", "text"), default="json")
+    c.add_argument("--eido", metavar="FILE", help="classify the notes of a NENA EIDO JSON document ('-' = stdin) "
+                   "and print the result plus the EIDO with the classifier's note added")
     model_opts(c)
     c.set_defaults(func=cmd_classify)
 
@@ -223,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     model_opts(e)
     e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("serve", help="serve the model: JSON lines on stdin/stdout (--stdio) or HTTP")
+    s.add_argument("--stdio", action="store_true", help="one JSON request per line on stdin, one result per line on stdout")
+    s.add_argument("--host", default="127.0.0.1", help="HTTP interface (default: loopback only)")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--quiet", action="store_true", help="no access log")
+    model_opts(s)
+    s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="list the model versions in the registry")
     m.add_argument("--registry", default=None)

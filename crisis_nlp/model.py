@@ -9,6 +9,7 @@ the same computation.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -276,15 +277,16 @@ class LinearScorer:
 
     @staticmethod
     def _tfidf(terms, vocab: dict[str, int], idf: np.ndarray, offset: int):
-        counts: dict[int, int] = {}
-        for t in terms:
+        cols: list[int] = []
+        tfs: list[int] = []
+        for t, c in Counter(terms).items():  # count in C first, then look up unique terms only
             j = vocab.get(t)
             if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
+                cols.append(j)
+                tfs.append(c)
+        if not cols:
             return [], np.empty(0)
-        cols = list(counts)
-        vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[cols]
+        vals = (1.0 + np.log(np.array(tfs, dtype=np.float64))) * idf[cols]
         vals /= np.sqrt(vals @ vals)
         return [c + offset for c in cols], vals
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.attrs import IS_PUNCT, LOWER
 from spacy.tokens import Doc
 
 from ..resources import load_json, load_shorthand
@@ -59,11 +60,12 @@ class DispatchShorthand:
         add_special_cases(nlp, [k for k in self.table if not k.isalnum()])
 
     def __call__(self, doc: Doc) -> Doc:
-        table = self.table
-        for token in doc:
-            expansion = table.get(token.lower_)
+        # compare string hashes from one array instead of making a Token object per word
+        table, strings = self.table, doc.vocab.strings
+        for i, h in enumerate(doc.to_array(LOWER).tolist()):
+            expansion = table.get(strings[h])
             if expansion is not None:
-                token.norm_ = expansion
+                doc[i].norm_ = expansion
         return doc
 
 
@@ -150,8 +152,10 @@ class NegEx:
         if not matches:
             doc._.negated = negated
             return doc
-        lowers = [t.lower_ for t in doc]
-        puncts = [t.is_punct for t in doc]
+        strings = self.strings
+        arr = doc.to_array([LOWER, IS_PUNCT]).tolist()
+        lowers = [strings[h] for h, _p in arr]
+        puncts = [bool(p) for _h, p in arr]
         in_concept = [False] * n
         for s, e, _c, _neg in concepts:
             if e - s > 1:
