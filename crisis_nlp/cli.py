@@ -88,7 +88,7 @@ def relabel_records(model, records, id_field: str, text_field: str, stats: Count
             else:
                 r = results[i]
                 stats["labelled"] += 1
-                stats.update(f"mode:{r.response_mode}" for _ in [0])
+                stats[f"mode:{r.response_mode}"] += 1
                 stats.update(f"label:{x}" for x in r.categories + r.flags)
                 out.update(r.to_dict())
                 out["error"] = None

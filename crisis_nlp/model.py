@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted as _sk_check_is_fitted
 from .errors import InputError, LabelError, NotFittedError
 from .features import NoteFeaturizer
 from .labels import CUES, HIGH_RISK, LABELS
-from .preprocess import NotePreprocessor
+from .preprocess import NotePreprocessor, plain_words
 
 DEFAULT_OUTPUTS: tuple[str, ...] = LABELS + CUES
 
@@ -271,24 +271,28 @@ class LinearScorer:
         self.n_word = len(self.word_vocab)
         self.char_vocab: dict[str, int] | None = dict(cv.vocabulary_) if cv is not None else None
         self.char_idf = cv.idf_.astype(np.float64) if cv is not None else None
-        self.char_analyzer = cv.build_analyzer() if cv is not None else None
+        self.char_range = tuple(cv.ngram_range) if cv is not None else None
+        self._word_cache: dict[str, tuple[int, ...]] = {}
         self.W = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float64)  # (n_features, n_outputs)
         self.b = clf.classifier_.intercept_.astype(np.float64)
 
     @staticmethod
-    def _tfidf(terms, vocab: dict[str, int], idf: np.ndarray, offset: int):
-        cols: list[int] = []
-        tfs: list[int] = []
-        for t, c in Counter(terms).items():  # count in C first, then look up unique terms only
-            j = vocab.get(t)
-            if j is not None:
-                cols.append(j)
-                tfs.append(c)
-        if not cols:
-            return [], np.empty(0)
-        vals = (1.0 + np.log(np.array(tfs, dtype=np.float64))) * idf[cols]
+    def _tfidf(terms, vocab: dict[str, int] | None, idf: np.ndarray, offset: int):
+        """Sublinear TF x IDF, L2-normalised; ``vocab=None`` when terms are already columns."""
+        if vocab is None:  # column ids: count them in numpy
+            if not terms:
+                return np.empty(0, dtype=np.intp), np.empty(0)
+            cols, tfs = np.unique(np.asarray(terms, dtype=np.intp), return_counts=True)
+        else:
+            found = [(vocab.get(t), c) for t, c in Counter(terms).items()]
+            found = [(j, c) for j, c in found if j is not None]
+            if not found:
+                return np.empty(0, dtype=np.intp), np.empty(0)
+            cols = np.fromiter((j for j, _ in found), dtype=np.intp, count=len(found))
+            tfs = np.fromiter((c for _, c in found), dtype=np.float64, count=len(found))
+        vals = (1.0 + np.log(tfs)) * idf[cols]
         vals /= np.sqrt(vals @ vals)
-        return [c + offset for c in cols], vals
+        return cols + offset, vals
 
     def _word_terms(self, tokens: list[str]) -> list[str]:
         lo, hi = self.word_ngrams
@@ -297,13 +301,38 @@ class LinearScorer:
             terms.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
+    def _char_cols(self, word: str) -> tuple[int, ...]:
+        """Vocabulary columns of one word's char_wb n-grams (as scikit-learn makes them:
+        the word padded with spaces, n from low to high, a short word counted once)."""
+        cols = self._word_cache.get(word)
+        if cols is None:
+            vocab, (lo, hi) = self.char_vocab, self.char_range
+            w = f" {word} "
+            found = []
+            for n in range(lo, hi + 1):
+                if len(w) <= n:  # the whole padded word, counted once
+                    g = vocab.get(w)
+                    if g is not None:
+                        found.append(g)
+                    break
+                for i in range(len(w) - n + 1):
+                    g = vocab.get(w[i:i + n])
+                    if g is not None:
+                        found.append(g)
+            cols = tuple(found)
+            if len(self._word_cache) > 200_000:  # bound the memory of a long-running service
+                self._word_cache.clear()
+            self._word_cache[word] = cols
+        return cols
+
     def vector(self, features: str) -> tuple[np.ndarray, np.ndarray]:
         """Sparse feature vector of one note: (column indices, values)."""
         cols, vals = self._tfidf(self._word_terms(features.split()), self.word_vocab, self.word_idf, 0)
         if self.char_vocab is not None:
-            c2, v2 = self._tfidf(self.char_analyzer(features), self.char_vocab, self.char_idf, self.n_word)
-            cols, vals = cols + c2, np.concatenate([vals, v2])
-        return np.asarray(cols, dtype=np.intp), vals
+            hits = [c for w in plain_words(features).split() for c in self._char_cols(w)]
+            c2, v2 = self._tfidf(hits, None, self.char_idf, self.n_word)
+            cols, vals = np.concatenate([cols, c2]), np.concatenate([vals, v2])
+        return cols, vals
 
     def proba(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
         return expit(vals @ self.W[cols] + self.b)

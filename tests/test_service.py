@@ -144,7 +144,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_schema(case):
     """Property-based: generated requests, valid and invalid, never get a 5xx or a
     response that breaks the documented schema."""
