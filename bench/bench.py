@@ -51,6 +51,17 @@ def main() -> int:
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
     print(f"single note classify(): p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, p99 {q(0.99):.2f} ms over {len(lat)} calls")
 
+    base = []
+    for i in range(min(500, args.single)):
+        note = gold[i % len(gold)]
+        t = time.perf_counter()
+        model.classifier.predict_proba([note])  # the plain scikit-learn path, for comparison
+        base.append(time.perf_counter() - t)
+    base.sort()
+    qb = lambda p: base[min(len(base) - 1, int(p * len(base)))] * 1000
+    print(f"  for comparison, scikit-learn path CrisisClassifier.predict_proba([note]) (scores only): "
+          f"p50 {qb(0.5):.2f} ms, p99 {qb(0.99):.2f} ms")
+
     notes = gold * args.repeat
     t = time.perf_counter()
     model.classify_batch(notes)

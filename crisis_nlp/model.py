@@ -272,7 +272,7 @@ class LinearScorer:
         self.char_vocab: dict[str, int] | None = dict(cv.vocabulary_) if cv is not None else None
         self.char_idf = cv.idf_.astype(np.float64) if cv is not None else None
         self.char_range = tuple(cv.ngram_range) if cv is not None else None
-        self._word_cache: dict[str, tuple[int, ...]] = {}
+        self._word_cache: dict[str, np.ndarray] = {}
         self.W = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float64)  # (n_features, n_outputs)
         self.b = clf.classifier_.intercept_.astype(np.float64)
 
@@ -280,9 +280,9 @@ class LinearScorer:
     def _tfidf(terms, vocab: dict[str, int] | None, idf: np.ndarray, offset: int):
         """Sublinear TF x IDF, L2-normalised; ``vocab=None`` when terms are already columns."""
         if vocab is None:  # column ids: count them in numpy
-            if not terms:
+            if not len(terms):
                 return np.empty(0, dtype=np.intp), np.empty(0)
-            cols, tfs = np.unique(np.asarray(terms, dtype=np.intp), return_counts=True)
+            cols, tfs = np.unique(terms, return_counts=True)
         else:
             found = [(vocab.get(t), c) for t, c in Counter(terms).items()]
             found = [(j, c) for j, c in found if j is not None]
@@ -301,7 +301,7 @@ class LinearScorer:
             terms.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
-    def _char_cols(self, word: str) -> tuple[int, ...]:
+    def _char_cols(self, word: str) -> np.ndarray:
         """Vocabulary columns of one word's char_wb n-grams (as scikit-learn makes them:
         the word padded with spaces, n from low to high, a short word counted once)."""
         cols = self._word_cache.get(word)
@@ -319,7 +319,7 @@ class LinearScorer:
                     g = vocab.get(w[i:i + n])
                     if g is not None:
                         found.append(g)
-            cols = tuple(found)
+            cols = np.array(found, dtype=np.intp)
             if len(self._word_cache) > 200_000:  # bound the memory of a long-running service
                 self._word_cache.clear()
             self._word_cache[word] = cols
@@ -329,7 +329,8 @@ class LinearScorer:
         """Sparse feature vector of one note: (column indices, values)."""
         cols, vals = self._tfidf(self._word_terms(features.split()), self.word_vocab, self.word_idf, 0)
         if self.char_vocab is not None:
-            hits = [c for w in plain_words(features).split() for c in self._char_cols(w)]
+            words = plain_words(features).split()
+            hits = np.concatenate([self._char_cols(w) for w in words]) if words else np.empty(0, np.intp)
             c2, v2 = self._tfidf(hits, None, self.char_idf, self.n_word)
             cols, vals = np.concatenate([cols, c2]), np.concatenate([vals, v2])
         return cols, vals

@@ -38,7 +38,10 @@ def default_registry() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    return Path(str(files("crisis_nlp._models")))
+    try:
+        return Path(str(files("crisis_nlp._models")))  # installed: package data
+    except ModuleNotFoundError:  # imported from a source checkout: the repo's models/
+        return Path(__file__).resolve().parent.parent / "models"
 
 
 def parse_version(version: str) -> tuple[int, int, int]:

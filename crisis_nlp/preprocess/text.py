@@ -43,13 +43,15 @@ class _PIIPattern:
     placeholder: str
     regex: re.Pattern[str]
     group: int
+    needs: re.Pattern[str] | None
 
 
 @lru_cache(maxsize=1)
 def _pii_patterns() -> tuple[_PIIPattern, ...]:
     table = load_json("pii_patterns.json")
     return tuple(
-        _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)))
+        _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
+                    re.compile(p["needs"]) if p.get("needs") else None)
         for p in table["patterns"]
     )
 
@@ -57,23 +59,15 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
 _MAYBE_PII = re.compile(r"[\d@]")
 
 
-@lru_cache(maxsize=1)
-def _any_pii() -> re.Pattern[str]:
-    """All patterns in one alternation: one scan tells whether any of them can apply."""
-    parts = []
-    for p in _pii_patterns():
-        src = p.regex.pattern
-        parts.append(f"(?i:{src[4:]})" if src.startswith("(?i)") else f"(?:{src})")
-    return re.compile("|".join(parts))
-
-
 def mask_pii(text: str) -> str:
     """Replace phone numbers, e-mails, SSNs, dates of birth, addresses, plates and case
     numbers by placeholders (``PII_PHONE`` ...), so that no feature, log line or
     explanation can carry them."""
-    if not _MAYBE_PII.search(text) or not _any_pii().search(text):  # the common case: nothing to mask
+    if not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
         return text
     for p in _pii_patterns():
+        if p.needs is not None and not p.needs.search(text):
+            continue
         if p.group:
             text = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
         else:
