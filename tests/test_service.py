@@ -144,5 +144,9 @@ schema = schemathesis.openapi.from_path(str(ROOT / "openapi.json"))
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_schema(case, server):
     """Property-based: generated requests, valid and invalid, never get a 5xx or a
-    response that breaks the documented schema."""
-    case.call_and_validate(base_url=server)
+    response that breaks the documented schema, and invalid ones are rejected. (A
+    schema-valid request may still get a documented 400: a note of only spaces, an EIDO
+    document whose notes hold no text.)"""
+    from schemathesis.checks import positive_data_acceptance
+
+    case.call_and_validate(base_url=server, excluded_checks=[positive_data_acceptance])
