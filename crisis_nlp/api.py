@@ -52,9 +52,12 @@ class CrisisModel:
         self._scorer = LinearScorer(classifier)
         self._coef = classifier.classifier_.coef_
         self._word_names = classifier.featurizer_.word_feature_names()
-        # which word features may appear in an explanation: words, not concepts or placeholders
+        # which word features may appear in an explanation: not concepts, placeholders,
+        # numbers or n-grams made only of function words (resources/explain_skip.txt)
+        skip = _explain_skip()
         self._explainable = np.array(
-            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or "pii_" in n)
+            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or "pii_" in n
+                  or all(w in skip or not w.strip("0:").isalpha() and "0" in w for w in n.split()))
              for n in self._word_names]
         )
 
@@ -119,6 +122,13 @@ class CrisisModel:
             out.append(" ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
                                 for w in name.split()))
         return out
+
+
+def _explain_skip() -> frozenset[str]:
+    from .resources import read_text
+
+    return frozenset(w.strip() for w in read_text("explain_skip.txt").splitlines()
+                     if w.strip() and not w.startswith("#"))
 
 
 def _check_note(note: object, i: int) -> str:

@@ -94,11 +94,8 @@ def plain_words(features: str) -> str:
     Used as the character n-gram vectorizer's preprocessor: character n-grams catch
     misspellings, and a negated word must not lend them its letters.
     """
-    return " ".join(w for w in features.split() if not (w.startswith(NEG_PREFIX) or _is_concept(w)))
-
-
-def _is_concept(w: str) -> bool:
-    return w.startswith(CONCEPT_PREFIX) or w.startswith(NEG_CONCEPT_PREFIX)
+    marked = (NEG_PREFIX, CONCEPT_PREFIX, NEG_CONCEPT_PREFIX)
+    return " ".join(w for w in features.split() if not w.startswith(marked))
 
 
 @dataclass(frozen=True)
