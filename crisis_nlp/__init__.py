@@ -8,7 +8,8 @@
 Decision support for trained call-takers and clinicians, not a dispatcher.
 """
 
-from .api import CrisisModel, load_model
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CrisisNLPError,
     DataFormatError,
@@ -23,11 +24,25 @@ from .errors import (
     RegistryError,
 )
 from .labels import CATEGORIES, FLAGS, LABELS, RESPONSE_MODES, SCHEMA_VERSION
-from .model import CrisisClassifier
 from .policy import ResponsePolicy
 from .result import ClassificationResult
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .api import CrisisModel, load_model
+    from .model import CrisisClassifier
+
+# scikit-learn and spaCy take a second to import: load them on first use, not at import
+_LAZY = {"CrisisModel": "api", "load_model": "api", "CrisisClassifier": "model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'crisis_nlp' has no attribute {name!r}")
 
 __all__ = [
     "CATEGORIES",

@@ -11,7 +11,8 @@ import numpy as np
 from .labels import CATEGORIES, FLAGS, HIGH_RISK, RESPONSE_MODES
 
 
-def label_matrix(records: Sequence[dict[str, Any]], ids: Sequence[str], key_of=None) -> np.ndarray:
+def label_matrix(records: Sequence[dict[str, Any]], ids: Sequence[str]) -> np.ndarray:
+    """0/1 matrix: one row per record, one column per id (categories, flags and cues)."""
     Y = np.zeros((len(records), len(ids)), dtype=int)
     pos = {x: j for j, x in enumerate(ids)}
     for i, r in enumerate(records):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import DataFormatError, InputError
-from .labels import CATEGORIES, CUES, FLAGS, validate_categories, validate_cues, validate_flags, validate_response_mode
+from .labels import CUES, validate_categories, validate_cues, validate_flags, validate_response_mode
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -132,5 +132,3 @@ def labelled_example(rec: dict[str, Any], where: str, text_field: str = "text") 
 def load_labelled(path: str | Path, text_field: str = "text", fmt: str | None = None) -> list[dict[str, Any]]:
     return [labelled_example(r, f"{path} record {i}", text_field) for i, r in enumerate(read_records(path, fmt), 1)]
 
-
-ALL_IDS = CATEGORIES + FLAGS

@@ -12,7 +12,6 @@ only ever scored, never tuned on.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from .labels import CATEGORIES, CUES, FLAGS, SCHEMA_VERSION
 from .model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from .policy import ResponsePolicy
 from .preprocess import note_features
-from .registry import ModelEntry, save_version
+from .registry import ModelEntry, save_version, sha256_file
 from .resources import read_text
 
 N_FOLDS = 4
@@ -37,14 +36,6 @@ DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0}
 
 def _noop(msg: str) -> None:
     pass
-
-
-def sha256_of_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def decide(P: np.ndarray, thresholds: dict[str, float], outputs: Sequence[str],
@@ -164,7 +155,7 @@ def train(
         "thresholds": thresholds,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in final.get_params().items()
                    if k not in ("thresholds", "outputs", "n_jobs")},
-        "training_data": {"path": Path(data_path).name, "sha256": sha256_of_file(data_path), "n_notes": len(records)},
+        "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
         "evaluation": {
             "protocol": "4 cross-fitted folds, each holding out one phrase bank AND a group of styles; "
@@ -173,7 +164,7 @@ def train(
             "folds": fold_info,
             "heldout_families": heldout,
             "gold": gold_metrics,
-            "gold_set": {"path": str(Path(gold_path).name), "sha256": sha256_of_file(gold_path)} if gold_path else None,
+            "gold_set": {"path": str(Path(gold_path).name), "sha256": sha256_file(gold_path)} if gold_path else None,
         },
         "timing_seconds": {"preprocess": round(t_pre, 1), "final_fit": round(t_fit, 1),
                            "total": round(time.perf_counter() - t_start, 1)},
