@@ -48,6 +48,9 @@ class CrisisModel:
         self._flag_idx = np.array([idx[f] for f in FLAGS])
         self._cue_idx = np.array([idx[c] for c in CUES])
         self._label_idx = np.array([idx[x] for x in LABELS])
+        self._cat_list, self._flag_list, self._cue_list = (
+            self._cat_idx.tolist(), self._flag_idx.tolist(), self._cue_idx.tolist())
+        self._out_index = idx
         self._thresholds = classifier.thresholds_
         self._scorer = LinearScorer(classifier)
         self._coef = classifier.classifier_.coef_
@@ -85,43 +88,40 @@ class CrisisModel:
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self._scorer.proba(cols, vals)
-        on = p >= self._thresholds
-        cats = [c for c, j in zip(CATEGORIES, self._cat_idx) if on[j]]
-        flags = [f for f, j in zip(FLAGS, self._flag_idx) if on[j]]
-        cues = [c for c, j in zip(CUES, self._cue_idx) if on[j]]
+        on = (p >= self._thresholds).tolist()
+        cats = [c for c, j in zip(CATEGORIES, self._cat_list) if on[j]]
+        flags = [f for f, j in zip(FLAGS, self._flag_list) if on[j]]
+        cues = [c for c, j in zip(CUES, self._cue_list) if on[j]]
         decision = self.policy.decide(cats, flags, cues)
-        scores = {x: round(float(p[j]), 4) for x, j in zip(LABELS, self._label_idx)}
-        parts = []
-        for label in cats + flags:
-            words = self._top_words(cols, vals, self.classifier.outputs_.index(label))
-            parts.append(f"{label} ({', '.join(words)})" if words else label)
-        negated = sorted({doc[s:e].text.lower() for s, e, _c, neg in doc._.concepts if neg})
+        scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
         reason = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
         if decision.matched and decision.matched != ("always",):
             reason += f" [{' + '.join(decision.matched)}]"
-        if parts:
-            reason += "; " + "; ".join(parts)
+        if cats or flags:
+            reason += "; " + self._explain(cols, vals, cats + flags)
+        negated = sorted({doc[s:e].text.lower() for s, e, _c, neg in doc._.concepts if neg})
         if negated:
             reason += "; negated: " + ", ".join(negated[:4])
         return ClassificationResult(cats, flags, decision.mode, scores, reason, self.version)
 
-    def _top_words(self, cols: np.ndarray, vals: np.ndarray, j: int) -> list[str]:
-        """The note's word features that pushed output ``j`` up most (negations as NOT x)."""
-        mask = cols < len(self._word_names)
-        cols, vals = cols[mask], vals[mask]
-        keep = self._explainable[cols]
+    def _explain(self, cols: np.ndarray, vals: np.ndarray, labels: list[str]) -> str:
+        """Per label, the note's word features that pushed it up most (negations as NOT x)."""
+        keep = cols < len(self._word_names)
+        keep[keep] = self._explainable[cols[keep]]
         cols, vals = cols[keep], vals[keep]
-        if not len(cols):
-            return []
-        contrib = vals * self._coef[j, cols]
-        out = []
-        for k in np.argsort(-contrib)[:EXPLAIN_WORDS]:
-            if contrib[k] <= 0:
-                break
-            name = str(self._word_names[cols[k]])
-            out.append(" ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
-                                for w in name.split()))
-        return out
+        parts = []
+        for label in labels:
+            words: list[str] = []
+            if len(cols):
+                contrib = vals * self._coef[self._out_index[label], cols]
+                for k in np.argsort(-contrib)[:EXPLAIN_WORDS]:
+                    if contrib[k] <= 0:
+                        break
+                    name = str(self._word_names[cols[k]])
+                    words.append(" ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
+                                          for w in name.split()))
+            parts.append(f"{label} ({', '.join(words)})" if words else label)
+        return "; ".join(parts)
 
 
 def _explain_skip() -> frozenset[str]:

@@ -44,6 +44,7 @@ class _PIIPattern:
     regex: re.Pattern[str]
     group: int
     needs: re.Pattern[str] | None
+    needs_any: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +52,7 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
     table = load_json("pii_patterns.json")
     return tuple(
         _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
-                    re.compile(p["needs"]) if p.get("needs") else None)
+                    re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())))
         for p in table["patterns"]
     )
 
@@ -65,8 +66,11 @@ def mask_pii(text: str) -> str:
     explanation can carry them."""
     if not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
         return text
+    low = text.lower()
     for p in _pii_patterns():
         if p.needs is not None and not p.needs.search(text):
+            continue
+        if p.needs_any and not any(k in low for k in p.needs_any):
             continue
         if p.group:
             text = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
