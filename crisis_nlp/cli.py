@@ -11,13 +11,10 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import CrisisNLPError, InputError
 
-CHUNK = 512
 
 
 def _progress_enabled(quiet: bool) -> bool:
@@ -54,68 +51,37 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chunks(it: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    buf: list[dict[str, Any]] = []
-    for rec in it:
-        buf.append(rec)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
-def relabel_records(model, records, id_field: str, text_field: str, stats: Counter) -> Iterator[dict[str, Any]]:
-    """Label records chunk by chunk; a bad row gets an ``error`` instead of labels."""
-    from .api import _check_note
-
-    for chunk in _chunks(iter(records), CHUNK):
-        good, errors = [], {}
-        for i, rec in enumerate(chunk):
-            try:
-                good.append((i, _check_note(rec.get(text_field), 0)))
-            except InputError as exc:
-                what = "missing" if rec.get(text_field) is None else str(exc).split("; ")[0].replace("note 0 ", "")
-                errors[i] = f"field {text_field!r}: {what}"
-        results = dict(zip((i for i, _ in good), model.classify_batch([t for _, t in good]))) if good else {}
-        for i, rec in enumerate(chunk):
-            stats["read"] += 1
-            out: dict[str, Any] = {id_field: rec.get(id_field)}
-            if i in errors:
-                stats["failed"] += 1
-                out.update({"categories": None, "flags": None, "response_mode": None, "scores": None,
-                            "reason": None, "model_version": model.version, "error": errors[i]})
-            else:
-                r = results[i]
-                stats["labelled"] += 1
-                stats[f"mode:{r.response_mode}"] += 1
-                stats.update(f"label:{x}" for x in r.categories + r.flags)
-                out.update(r.to_dict())
-                out["error"] = None
-            yield out
-
-
 def cmd_relabel(args: argparse.Namespace) -> int:
-    from .api import load_model
+    from .batch import relabel, tally
     from .io import read_records, write_records
 
-    model = load_model(args.model, registry=args.registry)
     stats: Counter = Counter()
     show = _progress_enabled(args.quiet)
     t0 = time.perf_counter()
 
-    def with_progress(it):
+    def counted(rows):
         last = 0.0
-        for rec in it:
-            yield rec
+        for row in rows:
+            tally(stats, row)
+            yield row
             now = time.perf_counter()
             if show and now - last > 0.5:
                 last = now
                 n = stats["read"]
-                _say(f"\r{n:,} rows, {n / max(now - t0, 1e-9):,.0f} rows/s")
-    out = relabel_records(model, read_records(args.input, args.format), args.id_field, args.text_field, stats)
-    n = write_records(with_progress(out), args.output, args.format if args.output != "-" else "jsonl")
+                print(f"\r{n:,} rows, {n / max(now - t0, 1e-9):,.0f} rows/s", end="", file=sys.stderr, flush=True)
+
+    if args.jobs == 1:
+        from .api import load_model
+
+        model = load_model(args.model, registry=args.registry)  # fail fast on a bad --model
+    else:
+        model = None
+    rows = relabel(read_records(args.input, args.format), model=model, model_spec=args.model,
+                   registry=args.registry, id_field=args.id_field, text_field=args.text_field, jobs=args.jobs)
+    n = write_records(counted(rows), args.output, args.format if args.output != "-" else "jsonl")
     dt = time.perf_counter() - t0
+    if show:
+        print(file=sys.stderr)
     if not args.quiet:
         _say(f"read {stats['read']:,} rows, labelled {stats['labelled']:,}, failed {stats['failed']:,} "
              f"in {dt:.1f}s ({n / max(dt, 1e-9):,.0f} rows/s) -> {args.output}")
@@ -230,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--text-field", default="text")
     r.add_argument("--format", choices=("jsonl", "csv"), default=None, help="override the format guessed from the name")
     r.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    r.add_argument("--jobs", type=int, default=1, help="worker processes (output order and results are the same)")
     model_opts(r)
     r.set_defaults(func=cmd_relabel)
 

@@ -97,3 +97,19 @@ def test_errors_exit_1_with_a_message(args, msg):
     p = run(*args)
     assert p.returncode == 1
     assert msg in p.stderr and "Traceback" not in p.stderr
+
+
+def test_relabel_jobs_2_equals_jobs_1(tmp_path, gold):
+    src = tmp_path / "calls.jsonl"
+    rows = [{"id": g["id"], "text": g["text"]} for g in gold] * 3 + [{"id": "bad", "text": ""}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        p = run("relabel", str(src), "-o", str(out), "--jobs", jobs, "--quiet")
+        assert p.returncode == 0, p.stderr
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+    got = [json.loads(x) for x in outs[0].splitlines()]
+    assert [g["id"] for g in got] == [r["id"] for r in rows]
+    assert got[-1]["error"] and all(g["error"] is None for g in got[:-1])
