@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crisis_nlp import load_model
 from crisis_nlp.api import MAX_NOTE_CHARS
 from crisis_nlp.eido import (
     AGENT_URN_PREFIX,
@@ -19,32 +18,14 @@ from crisis_nlp.eido import (
     strip_html,
     suggestion_line,
 )
-from crisis_nlp.errors import CrisisNLPError, DataFormatError, InputError, ModelNotFoundError
+from crisis_nlp.errors import CrisisNLPError, DataFormatError, InputError
 from crisis_nlp.result import RESULT_KEYS
 
-from conftest import GOLD, ROOT
+from conftest import ROOT
 
 SAMPLE = ROOT / "tests" / "data" / "eido_incident.json"
-TINY_VERSION = "0.0.1"  # the version of the stand-in model trained when none is shipped
 NOW = datetime(2026, 3, 14, 3, 20, 5, tzinfo=timezone.utc)
 SAMPLE_NOTE_IDS = [f"urn:uuid:3f0b6a52-1d8e-4c57-9a0e-6b2f9f1c0a1{i}" for i in range(3)]
-
-
-@pytest.fixture(scope="module")
-def model(request, tmp_path_factory):
-    """The shipped model; without one, a tiny model trained like tests/test_train.py does."""
-    try:
-        return load_model()
-    except ModelNotFoundError:
-        from crisis_nlp.train import train
-
-        labelled = request.getfixturevalue("small_labelled")  # generate(n=1200, seed=7)
-        data = tmp_path_factory.mktemp("eido-data") / "small.jsonl"
-        data.write_text("".join(json.dumps(r) + "\n" for r in labelled))
-        registry = tmp_path_factory.mktemp("eido-registry")
-        train(data, version=TINY_VERSION, registry=registry, gold_path=GOLD,
-              params={"char_ngram_range": None, "word_min_df": 1}, n_jobs=1)
-        return load_model(TINY_VERSION, registry=registry)
 
 
 @pytest.fixture
@@ -229,8 +210,6 @@ def test_default_timestamp_is_utc(model):
 
 
 def test_the_shipped_model_reads_the_sample_as_suicidal_with_a_weapon(model, sample):
-    if model.version == TINY_VERSION:
-        pytest.skip("no shipped model: the stand-in model is too small to judge labels")
     result = classify_eido(model, sample, now=NOW)["result"]
     assert "suicidal" in result["categories"] and "weapon" in result["flags"]
     assert result["response_mode"] != "standard_dispatch"
@@ -325,8 +304,6 @@ def test_notes_longer_than_the_model_accepts_are_refused_clearly(model):
 # -- the command line uses this module -------------------------------------------------------
 
 def test_cli_classify_eido(model):
-    if model.version == TINY_VERSION:
-        pytest.skip("no shipped model for the command line to load")
     p = subprocess.run([sys.executable, "-m", "crisis_nlp.cli", "classify", "--eido", str(SAMPLE)],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
