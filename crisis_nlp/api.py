@@ -16,10 +16,9 @@ from .preprocess.pipeline import (
     CONCEPT_PREFIX,
     NEG_CONCEPT_PREFIX,
     NEG_PREFIX,
-    build_nlp,
-    clean_text,
     doc_features,
     iter_docs,
+    process,
 )
 from .registry import POLICY, ModelEntry, load_artifact, resolve
 from .result import ClassificationResult
@@ -53,7 +52,7 @@ class CrisisModel:
         self._out_index = idx
         self._thresholds = classifier.thresholds_
         self._scorer = LinearScorer(classifier)
-        self._coef = classifier.classifier_.coef_
+        self._decisions: dict[bytes, tuple] = {}
         self._word_names = classifier.featurizer_.word_feature_names()
         # which word features may appear in an explanation: not concepts, placeholders,
         # numbers or n-grams made only of function words (resources/explain_skip.txt)
@@ -70,8 +69,7 @@ class CrisisModel:
     # -- public API -----------------------------------------------------------------
     def classify(self, note: str) -> ClassificationResult:
         """Classify one note."""
-        doc = build_nlp()(clean_text(_check_note(note, 0)))
-        return self._result(doc)
+        return self._result(process(_check_note(note, 0)))
 
     def classify_batch(self, notes: Iterable[str]) -> list[ClassificationResult]:
         """Classify many notes; the same results as ``classify`` on each, faster."""
@@ -88,40 +86,57 @@ class CrisisModel:
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self._scorer.proba(cols, vals)
-        on = (p >= self._thresholds).tolist()
-        cats = [c for c, j in zip(CATEGORIES, self._cat_list) if on[j]]
-        flags = [f for f, j in zip(FLAGS, self._flag_list) if on[j]]
-        cues = [c for c, j in zip(CUES, self._cue_list) if on[j]]
-        decision = self.policy.decide(cats, flags, cues)
+        on = p >= self._thresholds
+        cats, flags, mode, head, labels = self._decision(on)
         scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
-        reason = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
-        if decision.matched and decision.matched != ("always",):
-            reason += f" [{' + '.join(decision.matched)}]"
-        if cats or flags:
-            reason += "; " + self._explain(cols, vals, cats + flags)
+        reason = head + "; " + self._explain(cols, vals, labels) if labels else head
         negated = sorted({doc[s:e].text.lower() for s, e, _c, neg in doc._.concepts if neg})
         if negated:
             reason += "; negated: " + ", ".join(negated[:4])
-        return ClassificationResult(cats, flags, decision.mode, scores, reason, self.version)
+        return ClassificationResult(list(cats), list(flags), mode, scores, reason, self.version)
 
-    def _explain(self, cols: np.ndarray, vals: np.ndarray, labels: list[str]) -> str:
+    def _decision(self, on: np.ndarray) -> tuple:
+        """Labels, mode and the reason's rule part for one on/off pattern of the outputs.
+
+        There are few distinct patterns in practice, so they are cached (a plain dict:
+        a racing thread at worst computes the same entry twice).
+        """
+        key = on.tobytes()
+        hit = self._decisions.get(key)
+        if hit is None:
+            onl = on.tolist()
+            cats = tuple(c for c, j in zip(CATEGORIES, self._cat_list) if onl[j])
+            flags = tuple(f for f, j in zip(FLAGS, self._flag_list) if onl[j])
+            cues = tuple(c for c, j in zip(CUES, self._cue_list) if onl[j])
+            decision = self.policy.decide(cats, flags, cues)
+            head = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
+            if decision.matched and decision.matched != ("always",):
+                head += f" [{' + '.join(decision.matched)}]"
+            hit = (cats, flags, decision.mode, head, cats + flags)
+            if len(self._decisions) < 4096:
+                self._decisions[key] = hit
+        return hit
+
+    def _explain(self, cols: np.ndarray, vals: np.ndarray, labels: Sequence[str]) -> str:
         """Per label, the note's word features that pushed it up most (negations as NOT x)."""
-        keep = cols < len(self._word_names)
-        keep[keep] = self._explainable[cols[keep]]
-        cols, vals = cols[keep], vals[keep]
+        k = int(np.searchsorted(cols, self._scorer.n_word))  # cols are sorted: word channel first
+        keep = self._explainable[cols[:k]]
+        cols, vals = cols[:k][keep], vals[:k][keep]
+        if not len(cols):
+            return "; ".join(labels)
+        rows = np.array([self._out_index[x] for x in labels])
+        contrib = self._scorer.W[cols[:, None], rows] * vals[:, None]  # (features, labels)
+        top = np.argsort(-contrib, axis=0, kind="stable")[:EXPLAIN_WORDS].T.tolist()
         parts = []
-        for label in labels:
-            words: list[str] = []
-            if len(cols):
-                contrib = vals * self._coef[self._out_index[label], cols]
-                for k in np.argsort(-contrib)[:EXPLAIN_WORDS]:
-                    if contrib[k] <= 0:
-                        break
-                    name = str(self._word_names[cols[k]])
-                    words.append(" ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
-                                          for w in name.split()))
+        for j, label in enumerate(labels):
+            words = [self._display(int(cols[i])) for i in top[j] if contrib[i, j] > 0]
             parts.append(f"{label} ({', '.join(words)})" if words else label)
         return "; ".join(parts)
+
+    def _display(self, col: int) -> str:
+        """A word feature as a dispatcher reads it: 'neg_weapon' -> 'NOT weapon'."""
+        return " ".join(("NOT " + w[len(NEG_PREFIX):]) if w.startswith(NEG_PREFIX) else w
+                        for w in str(self._word_names[col]).split())
 
 
 def _explain_skip() -> frozenset[str]:

@@ -7,6 +7,7 @@ exit status 1 (usage errors: 2). Note text is never logged.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -135,6 +136,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .service import create_app, serve_stdio
 
     model = load_model(args.model, registry=args.registry)
+    model.classify("warm up")
+    gc.collect()
+    gc.freeze()  # the loaded model is long-lived: keep it out of the collector's scans (fewer slow calls)
     if args.stdio:
         serve_stdio(model)
         return 0

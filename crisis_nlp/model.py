@@ -9,7 +9,6 @@ the same computation.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -23,9 +22,29 @@ from sklearn.utils.validation import check_is_fitted as _sk_check_is_fitted
 from .errors import InputError, LabelError, NotFittedError
 from .features import NoteFeaturizer
 from .labels import CUES, HIGH_RISK, LABELS
-from .preprocess import NotePreprocessor, plain_words
+from .preprocess import NotePreprocessor
+from .preprocess.pipeline import CONCEPT_PREFIX, NEG_CONCEPT_PREFIX, NEG_PREFIX
 
 DEFAULT_OUTPUTS: tuple[str, ...] = LABELS + CUES
+# feature-string tokens that the character channel skips (see preprocess.plain_words)
+_MARKED = (NEG_PREFIX, CONCEPT_PREFIX, NEG_CONCEPT_PREFIX)
+_NO_COLS = np.empty(0, dtype=np.intp)
+
+
+class _BoundedCache(dict):
+    """``cache[key]`` computes and stores ``make(key)`` on a miss; emptied when full, so a
+    long-running service cannot grow without bound. Hits cost one dict lookup."""
+
+    def __init__(self, make, max_size: int) -> None:
+        super().__init__()
+        self.make, self.max_size = make, max_size
+
+    def __missing__(self, key):
+        value = self.make(key)
+        if len(self) >= self.max_size:
+            self.clear()
+        self[key] = value
+        return value
 
 
 def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -272,27 +291,10 @@ class LinearScorer:
         self.char_vocab: dict[str, int] | None = dict(cv.vocabulary_) if cv is not None else None
         self.char_idf = cv.idf_.astype(np.float64) if cv is not None else None
         self.char_range = tuple(cv.ngram_range) if cv is not None else None
-        self._word_cache: dict[str, np.ndarray] = {}
+        self._word_cache = _BoundedCache(self._char_cols, 200_000)  # word -> char-gram columns
+        self.idf = np.concatenate([self.word_idf] + ([self.char_idf] if cv is not None else []))
         self.W = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float64)  # (n_features, n_outputs)
         self.b = clf.classifier_.intercept_.astype(np.float64)
-
-    @staticmethod
-    def _tfidf(terms, vocab: dict[str, int] | None, idf: np.ndarray, offset: int):
-        """Sublinear TF x IDF, L2-normalised; ``vocab=None`` when terms are already columns."""
-        if vocab is None:  # column ids: count them in numpy
-            if not len(terms):
-                return np.empty(0, dtype=np.intp), np.empty(0)
-            cols, tfs = np.unique(terms, return_counts=True)
-        else:
-            found = [(vocab.get(t), c) for t, c in Counter(terms).items()]
-            found = [(j, c) for j, c in found if j is not None]
-            if not found:
-                return np.empty(0, dtype=np.intp), np.empty(0)
-            cols = np.fromiter((j for j, _ in found), dtype=np.intp, count=len(found))
-            tfs = np.fromiter((c for _, c in found), dtype=np.float64, count=len(found))
-        vals = (1.0 + np.log(tfs)) * idf[cols]
-        vals /= np.sqrt(vals @ vals)
-        return cols + offset, vals
 
     def _word_terms(self, tokens: list[str]) -> list[str]:
         lo, hi = self.word_ngrams
@@ -302,37 +304,49 @@ class LinearScorer:
         return terms
 
     def _char_cols(self, word: str) -> np.ndarray:
-        """Vocabulary columns of one word's char_wb n-grams (as scikit-learn makes them:
-        the word padded with spaces, n from low to high, a short word counted once)."""
-        cols = self._word_cache.get(word)
-        if cols is None:
-            vocab, (lo, hi) = self.char_vocab, self.char_range
-            w = f" {word} "
-            found = []
-            for n in range(lo, hi + 1):
-                if len(w) <= n:  # the whole padded word, counted once
-                    g = vocab.get(w)
-                    if g is not None:
-                        found.append(g)
-                    break
-                for i in range(len(w) - n + 1):
-                    g = vocab.get(w[i:i + n])
-                    if g is not None:
-                        found.append(g)
-            cols = np.array(found, dtype=np.intp)
-            if len(self._word_cache) > 200_000:  # bound the memory of a long-running service
-                self._word_cache.clear()
-            self._word_cache[word] = cols
-        return cols
+        """Columns (already offset past the word channel) of one word's char_wb n-grams,
+        as scikit-learn makes them: the word padded with spaces, n from low to high, a
+        word no longer than n counted once. Marked tokens (negated words, concepts) have
+        none: the character channel reads plain words only."""
+        if word.startswith(_MARKED):
+            return _NO_COLS
+        vocab, (lo, hi), off = self.char_vocab, self.char_range, self.n_word
+        w = f" {word} "
+        found = []
+        for n in range(lo, hi + 1):
+            if len(w) <= n:  # the whole padded word, counted once
+                g = vocab.get(w)
+                if g is not None:
+                    found.append(g + off)
+                break
+            for i in range(len(w) - n + 1):
+                g = vocab.get(w[i:i + n])
+                if g is not None:
+                    found.append(g + off)
+        return np.array(found, dtype=np.intp)
 
     def vector(self, features: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sparse feature vector of one note: (column indices, values)."""
-        cols, vals = self._tfidf(self._word_terms(features.split()), self.word_vocab, self.word_idf, 0)
+        """Sparse feature vector of one note: (sorted column indices, values).
+
+        Both channels' column ids go into one array and are counted by one ``np.unique``;
+        each channel is then L2-normalised on its own, as the two vectorizers do.
+        """
+        toks = features.split()
+        get = self.word_vocab.get
+        if self.word_ngrams == (1, 2):
+            ids = [j for j in map(get, toks) if j is not None]
+            ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
+        else:
+            ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
+        parts = [np.array(ids, dtype=np.intp)]
         if self.char_vocab is not None:
-            words = plain_words(features).split()
-            hits = np.concatenate([self._char_cols(w) for w in words]) if words else np.empty(0, np.intp)
-            c2, v2 = self._tfidf(hits, None, self.char_idf, self.n_word)
-            cols, vals = np.concatenate([cols, c2]), np.concatenate([vals, v2])
+            parts += map(self._word_cache.__getitem__, toks)  # computed on a miss
+        cols, tf = np.unique(np.concatenate(parts), return_counts=True)
+        vals = (1.0 + np.log(tf)) * self.idf[cols]
+        k = int(np.searchsorted(cols, self.n_word))
+        for part in (vals[:k], vals[k:]):  # views: normalised in place, per channel
+            if len(part):
+                part /= np.sqrt(part @ part)
         return cols, vals
 
     def proba(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:

@@ -58,12 +58,14 @@ class DispatchShorthand:
         self.name = name
         self.table = load_shorthand()
         add_special_cases(nlp, [k for k in self.table if not k.isalnum()])
+        # keyed by the hash of the lower-case form, as ``to_array(LOWER)`` gives it
+        self.by_hash = {nlp.vocab.strings.add(k): v for k, v in self.table.items()}
 
     def __call__(self, doc: Doc) -> Doc:
-        # compare string hashes from one array instead of making a Token object per word
-        table, strings = self.table, doc.vocab.strings
+        # look up string hashes from one array instead of making a Token object per word
+        get = self.by_hash.get
         for i, h in enumerate(doc.to_array(LOWER).tolist()):
-            expansion = table.get(strings[h])
+            expansion = get(h)
             if expansion is not None:
                 doc[i].norm_ = expansion
         return doc

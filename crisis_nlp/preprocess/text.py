@@ -20,6 +20,8 @@ _TRANSLATE = str.maketrans(
 )
 _SPACES = re.compile(r"[ \t\f\v]+")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+_ODD_SPACE = re.compile(r"[\t\f\v]")
+_DIGIT = re.compile(r"\d")
 # "17yo", "34yom", "80YOF" -> "17 yo" so that the shorthand table sees the unit.
 _AGE_UNIT = re.compile(r"(?i)\b(\d{1,3})(yo|y/o|yom|yof|yrs?|m|f)\b")
 
@@ -32,9 +34,14 @@ def normalize_text(text: str) -> str:
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    text = _NEWLINES.sub(" ; ", text)
-    text = _AGE_UNIT.sub(r"\1 \2", text)
-    return _SPACES.sub(" ", text).strip()
+    # each substitution runs only when it can change something (cheap tests first)
+    if "\n" in text or "\r" in text:
+        text = _NEWLINES.sub(" ; ", text)
+    if _DIGIT.search(text):
+        text = _AGE_UNIT.sub(r"\1 \2", text)
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,7 @@ class _PIIPattern:
     group: int
     needs: re.Pattern[str] | None
     needs_any: tuple[str, ...]
+    digit_run: int
 
 
 @lru_cache(maxsize=1)
@@ -52,30 +60,42 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
     table = load_json("pii_patterns.json")
     return tuple(
         _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
-                    re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())))
+                    re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())),
+                    int(p.get("digit_run", 0)))
         for p in table["patterns"]
     )
 
 
 _MAYBE_PII = re.compile(r"[\d@]")
+_DIGIT_RUNS = re.compile(r"\d+")
 
 
-def mask_pii(text: str) -> str:
+def mask_pii(text: str, *, prefilter: bool = True) -> str:
     """Replace phone numbers, e-mails, SSNs, dates of birth, addresses, plates and case
     numbers by placeholders (``PII_PHONE`` ...), so that no feature, log line or
-    explanation can carry them."""
-    if not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
+    explanation can carry them.
+
+    ``prefilter=False`` skips the cheap tests that decide whether a pattern can match at
+    all; the result must be the same (a test checks it), only slower.
+    """
+    if prefilter and not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
         return text
     low = text.lower()
+    longest = max(map(len, _DIGIT_RUNS.findall(text)), default=0)
     for p in _pii_patterns():
-        if p.needs is not None and not p.needs.search(text):
-            continue
-        if p.needs_any and not any(k in low for k in p.needs_any):
-            continue
+        if prefilter:
+            if p.digit_run > longest:
+                continue
+            if p.needs_any and not any(k in low for k in p.needs_any):
+                continue
+            if p.needs is not None and not p.needs.search(text):
+                continue
         if p.group:
-            text = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
+            new = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
         else:
-            text = p.regex.sub(p.placeholder, text)
+            new = p.regex.sub(p.placeholder, text)
+        if new != text:  # placeholders hold no digits, so ``longest`` can only be too high
+            text, low = new, new.lower()
     return text
 
 
