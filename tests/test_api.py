@@ -77,6 +77,18 @@ def test_predict_proba_matches_scores(model):
         assert np.allclose(row, [r.scores[x] for x in CATEGORIES + FLAGS], atol=1e-4)
 
 
+def test_bulk_path_gives_the_same_labels_and_scores(model, gold):
+    notes = [g["text"] for g in gold]
+    full = model.classify_batch(notes)
+    bulk = model.classify_batch(notes, explain=False)
+    for f, b in zip(full, bulk):
+        assert (b.categories, b.flags, b.response_mode) == (f.categories, f.flags, f.response_mode)
+        assert all(abs(b.scores[k] - f.scores[k]) <= 1e-4 for k in f.scores)
+        assert f.reason.startswith(b.reason)  # the rule, without the words
+    sparse = model._scorer.matrix([g for g in map(str, ["", "a b"])])
+    assert sparse.shape[0] == 2 and sparse[0].nnz == 0
+
+
 def test_fast_scorer_matches_the_scikit_learn_path(model, gold):
     from crisis_nlp.model import LinearScorer
     from crisis_nlp.preprocess import note_features
@@ -84,8 +96,10 @@ def test_fast_scorer_matches_the_scikit_learn_path(model, gold):
     notes = [g["text"] for g in gold]
     sk = model.classifier.predict_proba(notes)
     scorer = LinearScorer(model.classifier)
-    fast = np.array([scorer.proba(*scorer.vector(f)) for f in note_features(notes)])
+    feats = note_features(notes)
+    fast = np.array([scorer.proba(*scorer.vector(f)) for f in feats])
     assert np.allclose(sk, fast, atol=1e-5)
+    assert np.allclose(scorer.proba_matrix(scorer.matrix(feats)), fast, rtol=0, atol=1e-12)
 
 
 def test_one_model_serves_many_threads(model, gold):
