@@ -149,10 +149,11 @@ class NegEx:
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         negated = [False] * n
-        concepts = doc._.concepts or []
+        ext = doc._  # one Underscore object for all reads and writes below
+        concepts = ext.concepts or []
         matches = self.matcher(doc)
         if not matches:
-            doc._.negated = negated
+            ext.negated = negated
             return doc
         strings = self.strings
         arr = doc.to_array([LOWER, IS_PUNCT]).tolist()
@@ -183,8 +184,8 @@ class NegEx:
                 self._scope_forward(e, n, lowers, puncts, starts, negated)
             if direction in ("backward", "bidirectional"):
                 self._scope_backward(s, lowers, puncts, starts, negated)
-        doc._.negated = negated
-        doc._.concepts = [(s, e, c, any(negated[s:e])) for s, e, c, _neg in concepts]
+        ext.negated = negated
+        ext.concepts = [(s, e, c, any(negated[s:e])) for s, e, c, _neg in concepts]
         return doc
 
     def _scope_forward(self, j, n, lowers, puncts, starts, negated) -> None:
