@@ -67,7 +67,12 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
 
 
 _MAYBE_PII = re.compile(r"[\d@]")
-_DIGIT_RUNS = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=None)
+def _digit_run(n: int) -> re.Pattern[str]:
+    """'Is there a run of n digits?'"""
+    return re.compile(r"\d{%d}" % n)
 
 
 def mask_pii(text: str, *, prefilter: bool = True) -> str:
@@ -81,10 +86,14 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
     if prefilter and not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
         return text
     low = text.lower()
-    longest = max(map(len, _DIGIT_RUNS.findall(text)), default=0)
+    # asked once per length; a run that is absent stays absent (placeholders hold no digits)
+    has_run: dict[int, bool] = {0: True, 1: True}
     for p in _pii_patterns():
         if prefilter:
-            if p.digit_run > longest:
+            run = has_run.get(p.digit_run)
+            if run is None:
+                run = has_run[p.digit_run] = _digit_run(p.digit_run).search(text) is not None
+            if not run:
                 continue
             if p.needs_any and not any(k in low for k in p.needs_any):
                 continue
@@ -94,7 +103,7 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
             new = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
         else:
             new = p.regex.sub(p.placeholder, text)
-        if new != text:  # placeholders hold no digits, so ``longest`` can only be too high
+        if new != text:
             text, low = new, new.lower()
     return text
 
