@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import IntegrityError, RegistryError
-from .registry import ModelEntry, default_registry, resolve, verify
+from .registry import DEFAULT_NAME, ModelEntry, default_registry, resolve, verify
 
 POINTER = "default.json"
 POINTER_FORMAT = 1
@@ -109,7 +109,7 @@ def rollback(registry: str | Path | None = None) -> ModelEntry:
         )
     gone = state["stack"].pop()
     now = state["stack"][-1] if state["stack"] else None
-    entry = resolve(now, root)  # fails (and writes nothing) if the previous one is gone
+    entry = resolve(now or DEFAULT_NAME, root)  # fails (and writes nothing) if the previous one is gone
     state["log"].append({"action": "rollback", "spec": now, "previous": gone, "at": _now()})
     _write_pointer(root, state)
     return entry
