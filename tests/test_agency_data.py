@@ -89,3 +89,12 @@ def test_evaluation_data_may_repeat_notes(tmp_path):
     rows = agency_rows()
     rows[1]["text"] = rows[0]["text"]
     assert len(load_agency_data(csv_file(tmp_path, rows), training=False).records) == len(rows)
+
+
+def test_csv_notes_with_apostrophes_and_line_breaks(tmp_path):
+    rows = agency_rows()
+    rows[0]["text"] = "RP states son SXI, he'd said it's 'over'\nUPDATE: pt's door locked"
+    rows[1]["text"] = "caller's bike stolen, 'blue' frame\r\nUPDATE: suspect's car gone"
+    data = load_agency_data(csv_file(tmp_path, rows))
+    assert [r["text"] for r in data.records[:2]] == [rows[0]["text"], rows[1]["text"]]
+    assert len(data.records) == len(rows)
