@@ -44,10 +44,11 @@ def plot_metrics(runs: Sequence[tuple[str, dict[str, Any]]], path: str | Path) -
             ax.bar(x - 0.4 + width * (2 * k + q + 0.5), vals, width, label=f"{name} {what}", hatch=hatch,
                    color=f"C{k}", alpha=1.0 if q == 0 else 0.55)
     ax.set_xticks(x, LABELS, rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)  # headroom for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("score")
     ax.set_title(f"per-label precision and recall (n={runs[0][1]['n']})")
-    ax.legend(fontsize=8, ncols=2)
+    ax.legend(fontsize=8, ncols=2 * len(runs), loc="upper center")
     for k, (name, m) in enumerate(with_cm):
         cm = np.array(m["response_mode_confusion"]["matrix"])
         labels = m["response_mode_confusion"]["labels"]
