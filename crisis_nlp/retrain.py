@@ -38,7 +38,7 @@ from .policy import ResponsePolicy
 from .preprocess import note_features
 from .registry import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
 from .resources import read_text
-from .train import DEFAULT_PARAMS
+from .train import DEFAULT_PARAMS, stored_params
 
 DEFAULT_SYNTHETIC = Path(__file__).resolve().parent.parent / "training_data_synthetic" / "notes.jsonl.gz"
 MIN_TUNING_POSITIVES = 5
@@ -246,8 +246,7 @@ def retrain(
         "label_schema_version": SCHEMA_VERSION,
         "outputs": list(outputs),
         "thresholds": thresholds,
-        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in final.get_params().items()
-                   if k not in ("thresholds", "outputs", "n_jobs")},
+        "params": stored_params(final),
         "training_data": {
             "path": Path(data).name,
             "sha256": sha256_file(data),
