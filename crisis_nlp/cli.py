@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .errors import CrisisNLPError, InputError
+from .errors import CrisisNLPError, InputError, ModelError
 
 
 
@@ -101,6 +101,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = (lambda m: None) if args.quiet else _say
     if args.data is None:  # rebuild the shipped recipe from the synthetic notes
         from .train import train
+
+        agency_only = [o for o, v in (("--policy", args.policy), ("--local-only", args.local_only),
+                                      ("--labels-mapping", args.labels_mapping),
+                                      ("--synthetic-n", args.synthetic_n)) if v]
+        if agency_only:
+            raise InputError(f"{', '.join(agency_only)} apply to training on your notes: add --data FILE.")
 
         entry = train(args.synthetic or "training_data_synthetic/notes.jsonl.gz", version=args.version,
                       name=args.name or "default", registry=args.registry, gold_path=gold, seed=args.seed,
@@ -224,7 +230,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"no models in {root}")
         return 0
     promoted = current_default(root)
-    default = resolve(None, root).spec
+    try:
+        default = resolve(None, root).spec
+    except ModelError as exc:  # still list what is there
+        default = f"none that loads ({exc})"
     print(f"{'model':<28}{'created':<28}{'cat. micro-F1':>14}{'size MB':>9}  location")
     for e in entries:
         ev = e.manifest.get("evaluation") or {}

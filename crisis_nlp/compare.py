@@ -50,13 +50,13 @@ def compare_models(
                    "category_micro_f1": round(a["category_micro"]["f1"] - b["category_micro"]["f1"], 4)}
     if "response_mode_accuracy" in a:
         out["diff"]["response_mode_accuracy"] = round(a["response_mode_accuracy"] - b["response_mode_accuracy"], 4)
-    worse = [f"{x} F1 {diff[x]['f1']:+.3f}" for x in LABELS if diff[x]["f1"] < 0]
-    worse += [f"{x} recall {diff[x]['recall']:+.3f} (high-risk)" for x in HIGH_RISK
+    worse = [f"{x} F1 {diff[x]['f1']:+.4f}" for x in LABELS if diff[x]["f1"] < 0]
+    worse += [f"{x} recall {diff[x]['recall']:+.4f} (high-risk)" for x in HIGH_RISK
               if diff[x]["recall"] < 0 and diff[x]["f1"] >= 0]
     if out["diff"]["category_micro_f1"] < 0:
-        worse.append(f"category micro-F1 {out['diff']['category_micro_f1']:+.3f}")
+        worse.append(f"category micro-F1 {out['diff']['category_micro_f1']:+.4f}")
     if out["diff"].get("response_mode_accuracy", 0) < 0:
-        worse.append(f"response-mode accuracy {out['diff']['response_mode_accuracy']:+.3f}")
+        worse.append(f"response-mode accuracy {out['diff']['response_mode_accuracy']:+.4f}")
     out["worse"] = worse
     return out
 
@@ -75,12 +75,12 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines.append(f"{x + (' *' if x in HIGH_RISK else ''):<22}{'':>3}"
                      + "".join(f"{v:>{w + 2}.3f}" for v in (pa["precision"], pb["precision"], pa["recall"], pb["recall"],
                                                             pa["f1"], pb["f1"]))
-                     + f"{d:>+9.3f}{pa['support']:>9}{mark}")
+                     + f"{d:>+9.4f}{pa['support']:>9}{mark}")
     lines.append(f"category micro-F1: new {a['category_micro']['f1']:.3f}, old {b['category_micro']['f1']:.3f} "
-                 f"({c['diff']['category_micro_f1']:+.3f})")
+                 f"({c['diff']['category_micro_f1']:+.4f})")
     if "response_mode_accuracy" in a:
         lines.append(f"response-mode accuracy: new {a['response_mode_accuracy']:.3f}, old "
-                     f"{b['response_mode_accuracy']:.3f} ({c['diff']['response_mode_accuracy']:+.3f})")
+                     f"{b['response_mode_accuracy']:.3f} ({c['diff']['response_mode_accuracy']:+.4f})")
     else:
         lines.append("response-mode accuracy: not measured (the data has no response_mode column)")
     lines.append("* high-risk label: thresholds favour recall")

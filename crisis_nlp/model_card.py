@@ -22,7 +22,7 @@ def _metrics_table(m: dict[str, Any], base: dict[str, Any] | None, base_name: st
     head = "| label | precision | recall | F1 | support |"
     rule = "| --- | ---: | ---: | ---: | ---: |"
     if base:
-        head = head[:-1] + f" F1 of {base_name} | difference |"
+        head += f" F1 of {base_name} | difference |"
         rule += " ---: | ---: |"
     lines = [head, rule]
     for x in LABELS:
@@ -30,11 +30,11 @@ def _metrics_table(m: dict[str, Any], base: dict[str, Any] | None, base_name: st
         row = f"| `{x}`{' *' if x in HIGH_RISK else ''} | {_f(v['precision'])} | {_f(v['recall'])} | {_f(v['f1'])} | {v['support']} |"
         if base:
             b = base["per_label"][x]["f1"]
-            row += f" {_f(b)} | {v['f1'] - b:+.3f} |"
+            row += f" {_f(b)} | {v['f1'] - b:+.4f} |"
         lines.append(row)
     c = m["category_micro"]
     lines.append(f"| categories (micro) | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |"
-                 + (f" {_f(base['category_micro']['f1'])} | {c['f1'] - base['category_micro']['f1']:+.3f} |" if base else ""))
+                 + (f" {_f(base['category_micro']['f1'])} | {c['f1'] - base['category_micro']['f1']:+.4f} |" if base else ""))
     return lines
 
 
@@ -52,7 +52,9 @@ def render_model_card(manifest: dict[str, Any]) -> str:
     out = [f"# Model card: {spec}", ""]
     out += ["## Model details", "",
             f"- Version `{spec}`, created {m.get('created', '?')}, label schema {m.get('label_schema_version')}; "
-            f"trained from `{m.get('base_model', 'scratch')}`'s recipe with seed {m.get('seed')}.",
+            f"seed {m.get('seed')}"
+            + (f"; measured against `{m['base_model']}`, the default when it was trained." if m.get("base_model")
+               else "."),
             "- Type: spaCy blank English preprocessing (shorthand, concepts, negation) -> TF-IDF word 1-2-grams and "
             "character 3-5-grams -> one L2 logistic regression per label and policy cue -> per-label thresholds "
             "-> response policy (TOML, stored with this version).",
