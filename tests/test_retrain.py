@@ -168,3 +168,9 @@ def test_cli_compare_with_plot_and_train_validation_errors(county, registry, tmp
     assert p.returncode == 1 and "row 5: unknown label 'sadness'" in p.stderr and "Traceback" not in p.stderr
     assert "SXI" not in p.stderr  # note text is never echoed
     assert not (registry / "county-x" / "2.0.0").exists()
+
+
+def test_cli_train_refuses_agency_options_without_data(tmp_path):
+    p = run("train", "--version", "9.9.9", "--policy", "night.toml", "--registry", str(tmp_path))
+    assert p.returncode == 1 and "add --data" in p.stderr
+    assert not list(tmp_path.iterdir())
