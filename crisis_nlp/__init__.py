@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     CrisisNLPError,
     DataFormatError,
+    DataValidationError,
     IncompatibleModelError,
     InputError,
     IntegrityError,
@@ -55,6 +56,7 @@ __all__ = [
     "CrisisModel",
     "CrisisNLPError",
     "DataFormatError",
+    "DataValidationError",
     "IncompatibleModelError",
     "InputError",
     "IntegrityError",

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .errors import CrisisNLPError, InputError
+from .errors import CrisisNLPError, InputError, ModelError
 
 
 
@@ -94,18 +94,42 @@ def cmd_relabel(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .train import train
+    from .evaluate import format_report
 
     gold = args.gold
     if gold is None and Path("tests/data/gold.jsonl").exists():
         gold = "tests/data/gold.jsonl"
-    entry = train(args.data, version=args.version, name=args.name, registry=args.registry,
-                  gold_path=gold, seed=args.seed, n_jobs=args.jobs,
-                  progress=(lambda m: None) if args.quiet else _say)
-    ev = entry.manifest["evaluation"]
-    from .evaluate import format_report
+    progress = (lambda m: None) if args.quiet else _say
+    if args.data is None:  # rebuild the shipped recipe from the synthetic notes
+        from .train import train
 
-    print(format_report(ev["heldout_families"], "held-out template families"))
+        agency_only = [o for o, v in (("--policy", args.policy), ("--local-only", args.local_only),
+                                      ("--labels-mapping", args.labels_mapping),
+                                      ("--synthetic-n", args.synthetic_n)) if v]
+        if agency_only:
+            raise InputError(f"{', '.join(agency_only)} apply to training on your notes: add --data FILE.")
+
+        entry = train(args.synthetic or "training_data_synthetic/notes.jsonl.gz", version=args.version,
+                      name=args.name or "default", registry=args.registry, gold_path=gold, seed=args.seed,
+                      n_jobs=args.jobs, progress=progress)
+        ev = entry.manifest["evaluation"]
+        print(format_report(ev["heldout_families"], "held-out template families"))
+    else:
+        from .retrain import retrain
+
+        if not args.name:
+            raise InputError("name your agency's model with --name (e.g. --name county-x).")
+        entry = retrain(args.data, version=args.version, name=args.name, registry=args.registry,
+                        text_field=args.text_field, labels_mapping=args.labels_mapping, code_field=args.code_field,
+                        fmt=args.format, synthetic=args.synthetic, synthetic_n=args.synthetic_n,
+                        local_weight=args.local_weight, local_only=args.local_only, holdout=args.holdout,
+                        cv_folds=args.cv_folds, policy=args.policy, min_examples=args.min_examples,
+                        gold_path=gold, seed=args.seed, n_jobs=args.jobs, progress=progress)
+        ev = entry.manifest["evaluation"]
+        base = ev["baseline"]
+        print(format_report(ev["heldout_agency"], f"{entry.spec} on held-out agency notes"))
+        print()
+        print(format_report(base["heldout_agency"], f"{base['spec']} on the same notes"))
     if ev.get("gold"):
         print()
         print(format_report(ev["gold"], f"gold set {gold}"))
@@ -128,6 +152,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=2))
     else:
         print(format_report(metrics, f"{args.data} with model {model.version}"))
+    if args.plot:
+        from .plots import plot_metrics
+
+        _say(f"wrote {plot_metrics([(model.version, metrics)], args.plot)}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .agency_data import LabelMapping, load_agency_data
+    from .compare import compare_models, format_comparison
+
+    mapping = LabelMapping.from_file(args.labels_mapping) if args.labels_mapping else None
+    data = load_agency_data(args.data, text_field=args.text_field, mapping=mapping, code_field=args.code_field,
+                            fmt=args.format, training=False)
+    c = compare_models(args.new, args.old, data.records, registry=args.registry, data_path=args.data)
+    print(json.dumps(c, indent=2) if args.json else format_comparison(c))
+    if args.plot:
+        from .plots import plot_metrics
+
+        _say(f"wrote {plot_metrics([(c[r]['spec'], c[r]['metrics']) for r in ('new', 'old')], args.plot)}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .api import _check_note, load_model
+    from .io import read_records, write_records
+    from .review import rank_for_review
+
+    model = load_model(args.model, registry=args.registry)
+    texts, ids = [], []
+    for n, rec in enumerate(read_records(args.data, args.format), 1):
+        text = rec.get(args.text_field)
+        try:
+            texts.append(_check_note(text, n))
+        except InputError as exc:
+            raise InputError(f"{args.data} record {n}: {exc} Fix or remove the row.") from None
+        ids.append(rec.get(args.id_field, n))
+    rows = rank_for_review(model, texts, ids, top=args.top)
+    n = write_records(rows, args.output, args.format if args.output != "-" else "jsonl")
+    _say(f"ranked {len(texts):,} notes with {model.version}; wrote the {n:,} least certain to {args.output}")
     return 0
 
 
@@ -152,23 +216,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .registry import default_registry, list_models
+    from .lifecycle import current_default, promote, rollback
+    from .registry import default_registry, list_all, resolve
 
-    entries = list_models(args.registry)
+    action = getattr(args, "action", None) or "list"
+    if action == "promote":
+        entry = promote(args.spec, args.registry)
+        print(f"{entry.spec} is now the default (load_model() returns it)")
+        return 0
+    if action == "rollback":
+        entry = rollback(args.registry)
+        print(f"the default is back to {entry.spec}")
+        return 0
+    entries = list_all(args.registry)
     root = args.registry or default_registry()
     if not entries:
         print(f"no models in {root}")
         return 0
-    newest = {}
+    promoted = current_default(root)
+    try:
+        default = resolve(None, root).spec
+    except ModelError as exc:  # still list what is there
+        default = f"none that loads ({exc})"
+    print(f"{'model':<28}{'created':<28}{'cat. micro-F1':>14}{'size MB':>9}  location")
     for e in entries:
-        newest[e.name] = e
-    print(f"{'model':<24}{'created':<28}{'gold micro-F1':>14}{'size MB':>9}")
-    for e in entries:
-        gold = (e.manifest.get("evaluation") or {}).get("gold") or {}
-        f1 = gold.get("category_micro", {}).get("f1")
-        mark = " (newest)" if newest[e.name] is e else ""
-        print(f"{e.spec + mark:<24}{e.manifest.get('created', '?'):<28}"
-              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}{e.manifest.get('artifact_bytes', 0) / 1e6:>9.1f}")
+        ev = e.manifest.get("evaluation") or {}
+        held = ev.get("heldout_agency") or ev.get("gold") or {}
+        f1 = held.get("category_micro", {}).get("f1")
+        mark = (" (default)" if e.spec == default else "")
+        print(f"{e.spec + mark:<28}{e.manifest.get('created', '?'):<28}"
+              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}{e.manifest.get('artifact_bytes', 0) / 1e6:>9.1f}"
+              f"  {e.path.parent.parent}")
+    print(f"default: {default} ({'promoted' if promoted else 'newest shipped; nothing promoted'} in {root})")
     return 0
 
 
@@ -182,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def model_opts(sp):
-        sp.add_argument("--model", default=None, help="model version: 1.0.0, name or name@1.0.0 (default: newest shipped)")
+        sp.add_argument("--model", default=None, help="model version: 1.0.0, name or name@1.0.0 (default: the promoted default)")
         sp.add_argument("--registry", default=None, help="model registry folder (default: $CRISIS_NLP_REGISTRY or the shipped one)")
 
     c = sub.add_parser("classify", help="classify one note (argument or stdin)")
@@ -204,22 +283,61 @@ def build_parser() -> argparse.ArgumentParser:
     model_opts(r)
     r.set_defaults(func=cmd_relabel)
 
-    t = sub.add_parser("train", help="train and register a model version from labelled notes")
-    t.add_argument("--data", default="training_data_synthetic/notes.jsonl.gz")
-    t.add_argument("--version", required=True, help="semantic version of the new model, e.g. 1.0.0")
-    t.add_argument("--name", default="default")
+    t = sub.add_parser("train", help="train and register a model version: on your labelled notes (--data) "
+                       "or, without --data, the shipped recipe on the synthetic notes")
+    t.add_argument("--data", default=None, help="your labelled notes (CSV or JSONL); see README 'Train on your data'")
+    t.add_argument("--version", required=True, help="semantic version of the new model, e.g. 1.1.0")
+    t.add_argument("--name", default=None, help="model name (default: 'default'; required with --data)")
     t.add_argument("--registry", default=None, help="where to write (default: $CRISIS_NLP_REGISTRY or the shipped models/)")
+    t.add_argument("--text-field", default="text")
+    t.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    t.add_argument("--labels-mapping", metavar="CSV", default=None,
+                   help="CSV code,labels[,response_mode] mapping your own codes to taxonomy ids")
+    t.add_argument("--code-field", default="call_type", help="column holding your codes (with --labels-mapping)")
+    t.add_argument("--local-weight", type=float, default=1.0, help="weight of your notes against synthetic ones")
+    t.add_argument("--local-only", action="store_true", help="train on your notes alone, no synthetic ones")
+    t.add_argument("--synthetic", metavar="PATH", default=None,
+                   help="synthetic notes (default: training_data_synthetic/notes.jsonl.gz of the source repo)")
+    t.add_argument("--synthetic-n", type=int, default=None, help="use a seeded random subset of this many synthetic notes")
+    t.add_argument("--holdout", type=float, default=0.25, help="fraction of your notes held out for evaluation")
+    t.add_argument("--cv-folds", type=int, default=3, help="cross-fitting folds for threshold tuning")
+    t.add_argument("--min-examples", type=int, default=10, help="fewest positive notes a label of yours needs")
+    t.add_argument("--policy", metavar="TOML", default=None, help="your response policy, stored with the version")
     t.add_argument("--gold", default=None, help="gold set to score (default: tests/data/gold.jsonl if present)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--jobs", type=int, default=2)
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
+    cp = sub.add_parser("compare", help="two model versions side by side on the same labelled notes")
+    cp.add_argument("new", help="the candidate, e.g. county-x@1.1.0")
+    cp.add_argument("old", help="what it is measured against, e.g. default@1.0.0")
+    cp.add_argument("--data", required=True, help="labelled notes neither version was trained on")
+    cp.add_argument("--text-field", default="text")
+    cp.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    cp.add_argument("--labels-mapping", metavar="CSV", default=None)
+    cp.add_argument("--code-field", default="call_type")
+    cp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cp.add_argument("--plot", metavar="PNG", default=None, help="also write a PNG (needs crisis-nlp[plots])")
+    cp.add_argument("--registry", default=None, help="model registry folder (searched before the shipped one)")
+    cp.set_defaults(func=cmd_compare)
+
+    rv = sub.add_parser("review", help="the unlabelled notes the model is least sure about, to label next")
+    rv.add_argument("--data", required=True, help="unlabelled notes (CSV or JSONL)")
+    rv.add_argument("--top", type=int, default=200, help="how many notes to list")
+    rv.add_argument("-o", "--output", required=True, help="output file, same format ('-' = stdout)")
+    rv.add_argument("--text-field", default="text")
+    rv.add_argument("--id-field", default="id")
+    rv.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    model_opts(rv)
+    rv.set_defaults(func=cmd_review)
+
     e = sub.add_parser("evaluate", help="per-label precision/recall/F1 and response-mode confusion on labelled notes")
     e.add_argument("--data", required=True, help="labelled JSONL or CSV (categories, flags, response_mode)")
     e.add_argument("--text-field", default="text")
     e.add_argument("--format", choices=("jsonl", "csv"), default=None)
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--plot", metavar="PNG", default=None, help="also write a PNG (needs crisis-nlp[plots])")
     model_opts(e)
     e.set_defaults(func=cmd_evaluate)
 
@@ -231,9 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
     model_opts(s)
     s.set_defaults(func=cmd_serve)
 
-    m = sub.add_parser("models", help="list the model versions in the registry")
-    m.add_argument("--registry", default=None)
+    m = sub.add_parser("models", help="list the model versions (default), promote one to default, or roll back")
+    m.add_argument("--registry", default=None, help="model registry folder (default: $CRISIS_NLP_REGISTRY or the shipped one)")
     m.set_defaults(func=cmd_models)
+    ms = m.add_subparsers(dest="action", metavar="ACTION")
+    ms.add_parser("list", help="list versions and the current default")
+    mp = ms.add_parser("promote", help="make a version what load_model() returns")
+    mp.add_argument("spec", help="name@version, e.g. county-x@1.1.0")
+    ms.add_parser("rollback", help="return the default to the one before the last promote")
+    for sp_ in ms.choices.values():
+        sp_.add_argument("--registry", default=argparse.SUPPRESS, help="model registry folder")
     return p
 
 

@@ -23,6 +23,14 @@ class DataFormatError(InputError):
     """An input file is not in a format we can read (JSONL or CSV)."""
 
 
+class DataValidationError(InputError):
+    """Labelled training data has problems; ``problems`` lists each (row number, message)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
 class NotFittedError(CrisisNLPError, AttributeError):
     """A trainable object was used before ``fit``."""
 

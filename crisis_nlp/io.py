@@ -59,11 +59,11 @@ def read_records(path: str | Path, fmt: str | None = None) -> Iterator[dict[str,
         else:
             sample = f.read(65536)
             f.seek(0)
-            try:
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+            try:  # only the delimiter: the sniffer takes apostrophes in notes for quote characters
+                delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
             except csv.Error:
-                dialect = csv.excel
-            yield from csv.DictReader(f, dialect=dialect)
+                delimiter = ","
+            yield from csv.DictReader(f, delimiter=delimiter)
 
 
 def write_records(records: Iterable[dict[str, Any]], path: str | Path, fmt: str | None = None) -> int:

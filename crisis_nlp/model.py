@@ -57,13 +57,28 @@ def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
         ) from exc
 
 
-def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: int):
-    if y.min() == y.max():  # a constant column: no model, a fixed log-odds
-        return np.zeros(X.shape[1], dtype=np.float64), (10.0 if y[0] else -10.0)
+def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: int, w: np.ndarray | None = None):
+    if w is not None and not w.all():  # weight 0 = label unknown for that row: leave the row out
+        keep = np.flatnonzero(w)
+        X, y, w = X[keep], y[keep], w[keep]
+    if not len(y) or y.min() == y.max():  # a constant column: no model, a fixed log-odds
+        return np.zeros(X.shape[1], dtype=np.float64), (10.0 if len(y) and y[0] else -10.0)
     clf = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", max_iter=max_iter,
                              random_state=0)  # liblinear shuffles: fixed for reproducible retraining
-    clf.fit(X, y)
+    clf.fit(X, y, sample_weight=w)
     return clf.coef_[0], float(clf.intercept_[0])
+
+
+def _check_sample_weight(sample_weight, shape: tuple[int, int]) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 1 and len(w) == shape[0]:
+        w = np.repeat(w[:, None], shape[1], axis=1)
+    if w.shape != shape or not np.isfinite(w).all() or (w < 0).any():
+        raise InputError(f"sample_weight must hold finite weights >= 0, shaped ({shape[0]},) or {shape}; "
+                         f"got shape {w.shape}.")
+    return w
 
 
 class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
@@ -78,15 +93,18 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_jobs = n_jobs
 
-    def fit(self, X: sp.spmatrix, Y: np.ndarray) -> "MultiLabelLogistic":
+    def fit(self, X: sp.spmatrix, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "MultiLabelLogistic":
+        """``sample_weight``: one weight per row, or one per row and output (0 = unknown there)."""
         Y = np.asarray(Y)
         if Y.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise InputError(f"Y must be a 2-D 0/1 array with one row per note; got shape {Y.shape}.")
+        W = _check_sample_weight(sample_weight, Y.shape)
         if self.C <= 0:
             raise InputError(f"C must be > 0, got {self.C!r}.")
         X = sp.csr_matrix(X)
         fits = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(X, Y[:, j].astype(int), self.C, self.class_weight, self.max_iter)
+            delayed(_fit_one)(X, Y[:, j].astype(int), self.C, self.class_weight, self.max_iter,
+                              None if W is None else W[:, j])
             for j in range(Y.shape[1])
         )
         # float32 halves the artifact; scores are computed from exactly these values
@@ -143,11 +161,12 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------
-    def fit(self, X: Sequence[str], Y: np.ndarray) -> "CrisisClassifier":
+    def fit(self, X: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "CrisisClassifier":
         texts = _check_texts(X)
-        return self.fit_features(NotePreprocessor().transform(texts), Y)
+        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight)
 
-    def fit_features(self, features: Sequence[str], Y: np.ndarray) -> "CrisisClassifier":
+    def fit_features(self, features: Sequence[str], Y: np.ndarray,
+                     sample_weight: np.ndarray | None = None) -> "CrisisClassifier":
         """``fit`` on feature strings already made by :class:`NotePreprocessor`.
 
         Lets training code preprocess a corpus once and fit several models on it.
@@ -174,7 +193,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(
             C=self.C, class_weight=self.class_weight, n_jobs=self.n_jobs
-        ).fit(M, Y)
+        ).fit(M, Y, sample_weight)
         self.outputs_ = outputs
         self.classes_ = np.array(outputs)
         return self

@@ -8,6 +8,13 @@ A joblib file is a pickle, and unpickling runs code: the artifact's sha256 is ch
 against the manifest *before* it is opened, and the scikit-learn version that wrote it
 must match the installed one. The manifest itself is not signed: whoever can write the
 registry folder can replace both, so keep it read-only in production.
+
+Search order: a version is looked up in the chosen registry (``registry=``, else
+``$CRISIS_NLP_REGISTRY``) first and then in the shipped one, so a user registry that
+holds only an agency's versions can still name, compare and fall back to
+``default@1.0.0``. Which version ``load_model()`` returns is recorded by
+:mod:`crisis_nlp.lifecycle` in the chosen registry (``promote`` / ``rollback``); with
+nothing promoted it is the newest ``default`` version, as before.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 import os
 import platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.resources import files
@@ -28,6 +36,7 @@ from .errors import IncompatibleModelError, IntegrityError, ModelNotFoundError, 
 ARTIFACT = "model.joblib"
 POLICY = "policy.toml"
 MANIFEST = "manifest.json"
+CARD = "model_card.md"
 DEFAULT_NAME = "default"
 FORMAT_VERSION = 1
 ENV_VAR = "CRISIS_NLP_REGISTRY"
@@ -38,6 +47,11 @@ def default_registry() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
+    return shipped_registry()
+
+
+def shipped_registry() -> Path:
+    """The registry installed with the package (possibly read-only)."""
     try:
         return Path(str(files("crisis_nlp._models")))  # installed: package data
     except ModuleNotFoundError:  # imported from a source checkout: the repo's models/
@@ -110,9 +124,34 @@ def list_models(registry: str | Path | None = None) -> list[ModelEntry]:
     return sorted(entries, key=lambda e: (e.name, parse_version(e.version)))
 
 
-def resolve(spec: str | None = None, registry: str | Path | None = None) -> ModelEntry:
-    """Find a version: ``None`` = newest default, ``"1.0.0"``, ``"name"`` or ``"name@1.0.0"``."""
+def search_roots(registry: str | Path | None = None) -> list[Path]:
+    """The chosen registry, then the shipped one (once)."""
     root = Path(registry) if registry is not None else default_registry()
+    shipped = shipped_registry()
+    same = root.resolve() == shipped.resolve() if root.exists() and shipped.exists() else root == shipped
+    return [root] if same else [root, shipped]
+
+
+def list_all(registry: str | Path | None = None) -> list[ModelEntry]:
+    """Every version on the search path; a name@version in the chosen registry hides the shipped one."""
+    seen: set[str] = set()
+    out: list[ModelEntry] = []
+    for root in search_roots(registry):
+        for e in list_models(root):
+            if e.spec not in seen:
+                seen.add(e.spec)
+                out.append(e)
+    return sorted(out, key=lambda e: (e.name, parse_version(e.version)))
+
+
+def resolve(spec: str | None = None, registry: str | Path | None = None) -> ModelEntry:
+    """Find a version: ``None`` = the promoted default (else the newest ``default``),
+    ``"1.0.0"``, ``"name"`` (its newest) or ``"name@1.0.0"``; see the search order above."""
+    root = Path(registry) if registry is not None else default_registry()
+    if not spec:
+        from .lifecycle import current_default
+
+        spec = current_default(root)
     name, version = DEFAULT_NAME, None
     if spec:
         if "@" in spec:
@@ -123,14 +162,16 @@ def resolve(spec: str | None = None, registry: str | Path | None = None) -> Mode
             name = spec
     if version is not None:
         parse_version(version)
-    candidates = [e for e in list_models(root) if e.name == name]
+    everything = list_all(root)
+    candidates = [e for e in everything if e.name == name]
     if version is not None:
         candidates = [e for e in candidates if e.version == version]
     if not candidates:
-        known = ", ".join(e.spec for e in list_models(root)) or "none"
+        known = ", ".join(e.spec for e in everything) or "none"
         wanted = f"{name}@{version}" if version else name
+        where = " or ".join(str(r) for r in search_roots(root))
         raise ModelNotFoundError(
-            f"no model version {wanted!r} in registry {root}; available: {known}. "
+            f"no model version {wanted!r} in registry {where}; available: {known}. "
             "Run `crisis-nlp models` to list them or `crisis-nlp train` to build one."
         )
     return candidates[-1]
@@ -181,8 +222,13 @@ def save_version(
     name: str = DEFAULT_NAME,
     version: str,
     registry: str | Path | None = None,
+    card: Callable[[dict[str, Any]], str] | None = None,
 ) -> ModelEntry:
-    """Write a new version; refuse to overwrite one that exists (versions are immutable)."""
+    """Write a new version; refuse to overwrite one that exists (versions are immutable).
+
+    ``card`` renders the model card from the finished manifest; it is written next to it
+    as documentation, outside the integrity check (it is never loaded or executed).
+    """
     import joblib
 
     parse_version(version)
@@ -208,5 +254,7 @@ def save_version(
         "policy_sha256": sha256_file(tmp / POLICY),
     }
     (tmp / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    if card is not None:
+        (tmp / CARD).write_text(card(full), encoding="utf-8")
     os.replace(tmp, final)  # atomic: a version is there whole or not at all
     return ModelEntry(name, version, final, full)

@@ -65,6 +65,12 @@ def _thresholds(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> dict[st
     return {o: (0.5 if o in CUES else t) for o, t in tuned.items()}
 
 
+def stored_params(clf: CrisisClassifier) -> dict[str, Any]:
+    """The classifier's hyper-parameters as the manifest records them (JSON-friendly)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()
+            if k not in ("thresholds", "outputs", "n_jobs")}
+
+
 def family_folds(records: Sequence[dict[str, Any]], seed: int, n_folds: int = N_FOLDS):
     """Yield (fold, train_idx, test_idx): test = one bank x one style group, train = neither."""
     styles = sorted({r.get("style", "") for r in records})
@@ -153,8 +159,7 @@ def train(
         "label_schema_version": SCHEMA_VERSION,
         "outputs": list(outputs),
         "thresholds": thresholds,
-        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in final.get_params().items()
-                   if k not in ("thresholds", "outputs", "n_jobs")},
+        "params": stored_params(final),
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
         "evaluation": {
