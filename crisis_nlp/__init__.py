@@ -20,6 +20,7 @@ from .errors import (
     ModelError,
     ModelNotFoundError,
     NotFittedError,
+    OutputError,
     PolicyError,
     RegistryError,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "NotFittedError",
+    "OutputError",
     "PolicyError",
     "RegistryError",
     "ResponsePolicy",

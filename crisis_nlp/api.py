@@ -73,10 +73,21 @@ class CrisisModel:
         doc = build_nlp()(clean_text(_check_note(note, 0)))
         return self._result(doc)
 
-    def classify_batch(self, notes: Iterable[str]) -> list[ClassificationResult]:
-        """Classify many notes; the same results as ``classify`` on each, faster."""
+    def classify_batch(self, notes: Iterable[str], *, explain: bool = True) -> list[ClassificationResult]:
+        """Classify many notes; the same results as ``classify`` on each, faster.
+
+        ``explain=False`` leaves ``reason`` empty, which saves about a sixth of the time
+        when only labels and scores are wanted (bulk relabelling).
+        """
         texts = [_check_note(n, i) for i, n in enumerate(notes)]
-        return [self._result(doc) for doc in iter_docs(texts)]
+        return [self._result(doc, explain) for doc in iter_docs(texts)]
+
+    def relabel_frame(self, df: Any, *, text_column: str = "text", explain: bool = False) -> Any:
+        """A pandas DataFrame with every column of ``df`` plus the result columns; bad
+        rows get ``error`` instead of labels (see :func:`crisis_nlp.frame.relabel_frame`)."""
+        from .frame import relabel_frame
+
+        return relabel_frame(self, df, text_column=text_column, explain=explain)
 
     def predict_proba(self, notes: Sequence[str]) -> np.ndarray:
         """Probabilities, one row per note, one column per id of ``crisis_nlp.LABELS``."""
@@ -85,7 +96,7 @@ class CrisisModel:
         return np.array(rows).reshape(len(texts), -1)[:, self._label_idx]
 
     # -- internals --------------------------------------------------------------------
-    def _result(self, doc) -> ClassificationResult:
+    def _result(self, doc, explain: bool = True) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self._scorer.proba(cols, vals)
         on = (p >= self._thresholds).tolist()
@@ -94,6 +105,8 @@ class CrisisModel:
         cues = [c for c, j in zip(CUES, self._cue_list) if on[j]]
         decision = self.policy.decide(cats, flags, cues)
         scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
+        if not explain:
+            return ClassificationResult(cats, flags, decision.mode, scores, "", self.version)
         reason = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
         if decision.matched and decision.matched != ("always",):
             reason += f" [{' + '.join(decision.matched)}]"
