@@ -4,6 +4,7 @@ in the parent, so ``--jobs N`` costs little beyond the labelling itself."""
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import multiprocessing as mp
 from collections import Counter, deque
@@ -243,14 +244,26 @@ def relabel_file(
 
     def run(skip, write) -> int:
         n = 0
-        for chunk, cols in label_chunks(chunks, model=model, model_spec=model_spec, registry=registry,
-                                        jobs=jobs, explain=explain, skip=skip):
-            n += 1
-            stats = write(chunk, cols)
-            totals.update(stats)
-            if on_chunk is not None:
-                on_chunk(chunk, totals, cols is not None)
+        try:
+            for chunk, cols in label_chunks(chunks, model=model, model_spec=model_spec, registry=registry,
+                                            jobs=jobs, explain=explain, skip=skip):
+                n += 1
+                stats = write(chunk, cols)
+                totals.update(stats)
+                if on_chunk is not None:
+                    on_chunk(chunk, totals, cols is not None)
+        except BrokenPipeError:
+            raise
+        except (OSError, EOFError) as exc:  # writes raise OutputError, so this is the input
+            raise InputError(f"cannot read {input}: {exc}; it may be truncated or not {kind}.") from None
         return n
+
+    def merge(parts: list[Path], f) -> None:
+        if str(output).endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as g:  # mtime 0: resumed runs are identical
+                form.merge(parts, g)
+        else:
+            form.merge(parts, f)
 
     if str(output) == "-":
         out = sys.stdout.buffer
@@ -292,7 +305,7 @@ def relabel_file(
 
     n = run(lambda c: c.index < done, to_journal)
     try:
-        journal.finish(n, form.merge)
+        journal.finish(n, merge)
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}.") from None
     return totals

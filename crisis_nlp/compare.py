@@ -19,7 +19,7 @@ from .labels import CATEGORIES, RESPONSE_MODES
 
 #: old values taken as already behavioural-health when the user names none
 DEFAULT_BH_PATTERN = re.compile(
-    r"mental|psych|suicid|crisis|behav|emotional|welfare|5150|\bedp\b|\bmh\b|\bbh\b|overdose|\bod\b|10-96",
+    r"mental|psych|suicid|crisis|behav|emotional|5150|\bedp\b|\bmh\b|\bbh\b|overdose|\bod\b|10-96",
     re.IGNORECASE,
 )
 MAX_KEY_CHARS = 80
