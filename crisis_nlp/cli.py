@@ -65,14 +65,9 @@ def cmd_relabel(args: argparse.Namespace) -> int:
     from .batch import relabel_file
 
     progress = Progress(_progress_enabled(args.quiet))
-    model = None
-    if args.jobs == 1:
-        from .api import load_model
-
-        model = load_model(args.model, registry=args.registry)
     stats = relabel_file(
         args.input, args.output, text_field=args.text_field, compare_field=args.compare_field, fmt=args.format,
-        delimiter=args.delimiter, model=model, model_spec=args.model, registry=args.registry, jobs=args.jobs,
+        delimiter=args.delimiter, model_spec=args.model, registry=args.registry, jobs=args.jobs,
         chunk_size=args.chunk_size, explain=args.reason, resume=args.resume,
         on_chunk=lambda chunk, totals, labelled: progress.update(totals["read"], chunk.fraction, labelled))
     dt = progress.close()
