@@ -56,7 +56,8 @@ def relabel_dask(ddf: Any, *, text_column: str = "text", model_spec: str | None 
 
 
 def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: str = "text", fmt: str | None = None,
-                       model_spec: str | None = None, registry: str | None = None, explain: bool = False) -> None:
+                       model_spec: str | None = None, registry: str | None = None, explain: bool = False,
+                       timeout: str = "20s") -> None:
     """The CLI's ``--scheduler``: read CSV/JSONL/Parquet with dask (``input`` may be a glob),
     label on the cluster at ``scheduler`` and write ``output`` as a folder of part files of
     the same format, numbered in input order. Paths must be readable and writable by the
@@ -67,7 +68,7 @@ def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: s
     distributed = require("distributed", "dask")
     kind = table_format(input, fmt)
     try:
-        client = distributed.Client(scheduler, timeout="20s")
+        client = distributed.Client(scheduler, timeout=timeout)
     except OSError as exc:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one with "
                          "`dask scheduler` and workers with `dask worker ADDRESS`.") from None
@@ -81,7 +82,15 @@ def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: s
             ddf = dd.read_parquet(input)
         out = relabel_dask(ddf, text_column=text_field, model_spec=model_spec, registry=registry, explain=explain)
         if kind == "parquet":
-            out.to_parquet(output, write_index=False)
+            from .batch import result_columns
+            from .formats import result_schema
+
+            import pyarrow as pa
+
+            # the whole schema: dask would infer the result columns from placeholder objects
+            base = pa.Schema.from_pandas(ddf._meta_nonempty, preserve_index=False)
+            schema = pa.schema(list(base) + list(result_schema(result_columns(explain))))
+            out.to_parquet(output, write_index=False, schema=schema)
         elif kind == "csv":
             out = out.map_partitions(_lists_as_json, meta=out._meta)
             out.to_csv(str(Path(output) / "part-*.csv"), index=False, name_function=_part_name)
