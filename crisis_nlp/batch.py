@@ -226,8 +226,8 @@ def relabel_file(
     from .formats import open_format, table_format
     from .journal import Journal, input_fingerprint
 
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be at least 1, got {chunk_size}.")
+    if chunk_size < 1 or jobs < 1:
+        raise InputError(f"--chunk-size and --jobs must be at least 1, got {chunk_size} and {jobs}.")
     kind = table_format(input, fmt)
     if str(output) != "-" and table_format(output, fmt) != kind:
         raise InputError(f"relabel writes the input's format ({kind}); name the output accordingly, "
@@ -266,7 +266,11 @@ def relabel_file(
             form.merge(parts, f)
 
     if str(output) == "-":
+        if kind == "parquet":
+            raise InputError("Parquet cannot be streamed to stdout; name an output file.")
         out = sys.stdout.buffer
+        if kind == "csv":
+            out.write(form.header_bytes())  # type: ignore[attr-defined]
 
         def to_stdout(chunk, cols):
             form.write_part(chunk, cols, out)

@@ -192,3 +192,40 @@ def test_progress_line_shows_rows_rate_and_eta():
     quiet = io.StringIO()
     Progress(False, quiet, every=0).update(5, 0.5)
     assert quiet.getvalue() == ""
+
+
+def test_relabel_records_and_empty_inputs(tmp_path, model):
+    from crisis_nlp.batch import relabel
+
+    recs = [{"id": 1, "text": "subj wants to die"}, {"id": 2}]
+    out = list(relabel(iter(recs), model=model, chunk_size=1))
+    assert [r["id"] for r in out] == [1, 2] and out[0]["categories"] == ["suicidal"] and out[1]["error"]
+    for name, body in (("e.csv", b"id,text\r\n"), ("e.jsonl", b"")):
+        (tmp_path / name).write_bytes(body)
+        stats = relabel_file(tmp_path / name, tmp_path / ("o" + name), model=model)
+        assert stats["read"] == 0 and (tmp_path / ("o" + name)).exists()
+    assert (tmp_path / "oe.csv").read_text().startswith("id,text,categories,")
+    pq.write_table(pa.table({"text": pa.array([], pa.string())}), tmp_path / "e.parquet")
+    relabel_file(tmp_path / "e.parquet", tmp_path / "oe.parquet", model=model)
+    assert pq.read_table(tmp_path / "oe.parquet").column_names == ["text"] + result_columns()
+    with pytest.raises(InputError, match="at least 1"):
+        relabel_file(tmp_path / "e.csv", tmp_path / "x.csv", model=model, jobs=0)
+
+
+def test_cli_compare_field_to_stdout(tmp_path, calls):
+    import subprocess
+    import sys
+
+    calls.to_csv(tmp_path / "calls.csv", index=False)
+    p = subprocess.run([sys.executable, "-m", "crisis_nlp.cli", "relabel", "calls.csv", "-o", "-", "--text-field",
+                        "narrative", "--compare-field", "call_type", "--compare-bh", "MENTAL"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = pd.read_csv(io.StringIO(p.stdout), dtype=str, keep_default_na=False)
+    assert out["incident_no"].tolist() == calls["incident_no"].tolist() and "score_weapon" in out.columns
+    assert "call_type against the new response mode" in p.stderr and "MENTAL *" in p.stderr
+    assert "newly recognised" in p.stderr and "read 120 rows" in p.stderr
+    table = pd.read_csv(tmp_path / "compare.csv")
+    assert sorted(table["call_type"]) == sorted(CALL_TYPES) and table["calls"].sum() == len(calls)
+    for note in calls["narrative"]:  # no note text on stderr
+        assert note[:30] not in p.stderr
