@@ -76,8 +76,12 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def run_relabel(src: Path, out: Path, jobs: int) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS of one ``crisis-nlp relabel`` run."""
+def run_relabel(src: Path, out: Path, jobs: int) -> tuple[float, int, float]:
+    """Wall seconds, peak tree RSS and CPU seconds (user + system, whole tree) of one
+    ``crisis-nlp relabel`` run. CPU seconds do not depend on other load on the machine."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [sys.executable, "-m", "crisis_nlp.cli", "relabel", str(src), "-o", str(out), "--text-field",
            "narrative", "--jobs", str(jobs), "--quiet"]
     t = time.perf_counter()
@@ -89,7 +93,9 @@ def run_relabel(src: Path, out: Path, jobs: int) -> tuple[float, int]:
     dt = time.perf_counter() - t
     if p.returncode:
         raise SystemExit(f"relabel failed with status {p.returncode}")
-    return dt, peak
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return dt, peak, cpu
 
 
 def main() -> int:
@@ -113,20 +119,24 @@ def main() -> int:
 
     tok = spacy.blank("en").tokenizer
     cycled = (notes[i % len(notes)] for i in range(args.rows))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in tok.pipe(cycled, batch_size=1000):
         pass
     tok_rate = args.rows / (time.perf_counter() - t)
-    print(f"spaCy bare tokenizer (1 process): {tok_rate:,.0f} notes/s", flush=True)
+    tok_cpu = time.process_time() - c
+    print(f"spaCy bare tokenizer (1 process): {tok_rate:,.0f} notes/s ({args.rows / tok_cpu:,.0f} per CPU second)",
+          flush=True)
 
     result = {"rows": args.rows, "format": args.format, "tokenizer_rows_per_s": round(tok_rate)}
     for jobs in [int(j) for j in args.jobs.split(",")]:
         out = work / f"out_{args.rows}_j{jobs}.{args.format}"
-        dt, peak = run_relabel(src, out, jobs)
+        dt, peak, cpu = run_relabel(src, out, jobs)
         rate = args.rows / dt
         print(f"relabel --jobs {jobs}: {dt:.1f} s wall, {rate:,.0f} rows/s ({rate / tok_rate:.2f} x tokenizer), "
+              f"{cpu:.0f} CPU s ({args.rows / cpu:,.0f} rows per CPU second), "
               f"peak RSS {peak / 2**20:,.0f} MiB (process tree)", flush=True)
-        result[f"jobs{jobs}"] = {"seconds": round(dt, 1), "rows_per_s": round(rate), "peak_rss_mib": round(peak / 2**20)}
+        result[f"jobs{jobs}"] = {"seconds": round(dt, 1), "rows_per_s": round(rate), "cpu_seconds": round(cpu, 1),
+                                 "peak_rss_mib": round(peak / 2**20)}
         out.unlink()
     print(json.dumps(result))
     return 0
