@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .api import MAX_NOTE_CHARS
 from .errors import InputError, OutputError
 from .formats import BadRow, Chunk
 from .labels import LABELS
@@ -26,13 +25,13 @@ def result_columns(explain: bool = False) -> list[str]:
             + ["model_version", "error"] + (["reason"] if explain else []))
 
 
-def row_problem(value: Any) -> str | None:
+def row_problem(value: Any, max_chars: int) -> str | None:
     """Why ``value`` cannot be labelled, or None. Never quotes the note."""
     if isinstance(value, str):
         if not value.strip():
             return "the note is empty"
-        if len(value) > MAX_NOTE_CHARS:
-            return f"the note has {len(value):,} characters, over the limit of {MAX_NOTE_CHARS:,}; split it"
+        if len(value) > max_chars:
+            return f"the note has {len(value):,} characters, over the limit of {max_chars:,}; split it"
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -48,13 +47,15 @@ def row_problem(value: Any) -> str | None:
 def label_texts(model, texts: list[Any], *, explain: bool = False) -> dict[str, list]:
     """Result columns (see :func:`result_columns`) for a list of notes. A bad note gets
     ``error`` and empty labels; the others are labelled in one ``classify_batch``."""
+    from .api import MAX_NOTE_CHARS  # here, not at import: a --jobs N parent needs no scikit-learn
+
     n = len(texts)
     cols: dict[str, list] = {c: [None] * n for c in result_columns(explain)}
     cols["model_version"] = [model.version] * n
     good: list[int] = []
     errors = cols["error"]
     for i, t in enumerate(texts):
-        problem = row_problem(t)
+        problem = row_problem(t, MAX_NOTE_CHARS)
         if problem is None:
             good.append(i)
         else:
