@@ -229,3 +229,11 @@ def test_cli_compare_field_to_stdout(tmp_path, calls):
     assert sorted(table["call_type"]) == sorted(CALL_TYPES) and table["calls"].sum() == len(calls)
     for note in calls["narrative"]:  # no note text on stderr
         assert note[:30] not in p.stderr
+
+
+def test_classify_batch_without_explanations_gives_the_same_labels(model, gold):
+    notes = [g["text"] for g in gold[:40]]
+    full, bare = model.classify_batch(notes), model.classify_batch(notes, explain=False)
+    for a, b in zip(full, bare):
+        assert b.reason == "" and a.reason
+        assert (a.categories, a.flags, a.response_mode, a.scores) == (b.categories, b.flags, b.response_mode, b.scores)
