@@ -21,6 +21,7 @@ from .errors import (
     ModelError,
     ModelNotFoundError,
     NotFittedError,
+    OutputError,
     PolicyError,
     RegistryError,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ModelError",
     "ModelNotFoundError",
     "NotFittedError",
+    "OutputError",
     "PolicyError",
     "RegistryError",
     "ResponsePolicy",

@@ -89,6 +89,13 @@ class CrisisModel:
             out.append(ClassificationResult(list(cats), list(flags), mode, dict(zip(LABELS, sc)), head, self.version))
         return out
 
+    def relabel_frame(self, df: Any, *, text_column: str = "text", explain: bool = False) -> Any:
+        """A pandas DataFrame with every column of ``df`` plus the result columns; bad
+        rows get ``error`` instead of labels (see :func:`crisis_nlp.frame.relabel_frame`)."""
+        from .frame import relabel_frame
+
+        return relabel_frame(self, df, text_column=text_column, explain=explain)
+
     def predict_proba(self, notes: Sequence[str]) -> np.ndarray:
         """Probabilities, one row per note, one column per id of ``crisis_nlp.LABELS``."""
         texts = [_check_note(n, i) for i, n in enumerate(notes)]

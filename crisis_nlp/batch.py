@@ -1,56 +1,79 @@
-"""Labelling many records: chunked, in order, one row out per row in, optionally in
-several processes. The CLI's ``relabel`` is a thin layer over :func:`relabel`."""
+"""Labelling many notes: chunked, in order, one result row per input row, optionally in
+several processes. Only the notes travel to the workers; each row's other columns stay
+in the parent, so ``--jobs N`` costs little beyond the labelling itself."""
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import multiprocessing as mp
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, OutputError
+from .formats import BadRow, Chunk
+from .labels import LABELS
 
-CHUNK_SIZE = 512
-RESULT_FIELDS = ("categories", "flags", "response_mode", "scores", "reason", "model_version")
+CHUNK_SIZE = 2048
 
 
-def label_chunk(model, chunk: list[dict[str, Any]], id_field: str, text_field: str) -> list[dict[str, Any]]:
-    """Label one chunk. A bad row (missing, empty, non-text or over-long note) gets an
-    ``error`` saying why instead of labels; the note text never appears in it."""
-    from .api import _check_note
+def result_columns(explain: bool = False) -> list[str]:
+    """The columns ``relabel`` adds, in order (``reason`` only when asked for)."""
+    return (["categories", "flags", "response_mode"] + [f"score_{x}" for x in LABELS]
+            + ["model_version", "error"] + (["reason"] if explain else []))
 
-    good: list[tuple[int, str]] = []
-    errors: dict[int, str] = {}
-    for i, rec in enumerate(chunk):
-        value = rec.get(text_field)
+
+def row_problem(value: Any, max_chars: int) -> str | None:
+    """Why ``value`` cannot be labelled, or None. Never quotes the note."""
+    if isinstance(value, str):
+        if not value.strip():
+            return "the note is empty"
+        if len(value) > max_chars:
+            return f"the note has {len(value):,} characters, over the limit of {max_chars:,}; split it"
         try:
-            good.append((i, _check_note(value, 0)))
-        except InputError as exc:
-            what = "missing" if value is None else str(exc).split("; ")[0].replace("note 0 ", "")
-            errors[i] = f"field {text_field!r}: {what}"
-    results = dict(zip((i for i, _ in good), model.classify_batch([t for _, t in good]))) if good else {}
-    out = []
-    for i, rec in enumerate(chunk):
-        row: dict[str, Any] = {id_field: rec.get(id_field)}
-        if i in errors:
-            row.update({k: None for k in RESULT_FIELDS})
-            row.update(model_version=model.version, error=errors[i])
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the note is not valid UTF-8 text"
+        return None
+    if isinstance(value, BadRow):
+        return value.reason
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return "the note is missing"
+    return f"the note is {type(value).__name__}, not text"
+
+
+def label_texts(model, texts: list[Any], *, explain: bool = False) -> dict[str, list]:
+    """Result columns (see :func:`result_columns`) for a list of notes. A bad note gets
+    ``error`` and empty labels; the others are labelled in one ``classify_batch``."""
+    from .api import MAX_NOTE_CHARS  # here, not at import: a --jobs N parent needs no scikit-learn
+
+    n = len(texts)
+    cols: dict[str, list] = {c: [None] * n for c in result_columns(explain)}
+    cols["model_version"] = [model.version] * n
+    good: list[int] = []
+    errors = cols["error"]
+    for i, t in enumerate(texts):
+        problem = row_problem(t, MAX_NOTE_CHARS)
+        if problem is None:
+            good.append(i)
         else:
-            row.update(results[i].to_dict())
-            row["error"] = None
-        out.append(row)
-    return out
-
-
-def _chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    buf: list[dict[str, Any]] = []
-    for rec in records:
-        buf.append(rec)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
+            errors[i] = problem
+    if not good:
+        return cols
+    results = model.classify_batch([texts[i] for i in good], explain=explain)
+    cats, flags, modes = cols["categories"], cols["flags"], cols["response_mode"]
+    score_cols = [(x, cols[f"score_{x}"]) for x in LABELS]
+    reasons = cols.get("reason")
+    for i, r in zip(good, results):
+        cats[i], flags[i], modes[i] = r.categories, r.flags, r.response_mode
+        s = r.scores
+        for x, col in score_cols:
+            col[i] = s[x]
+        if reasons is not None:
+            reasons[i] = r.reason
+    return cols
 
 
 _worker_model = None
@@ -63,23 +86,23 @@ def _init_worker(model_spec: str | None, registry: str | None) -> None:
     _worker_model = load_model(model_spec, registry=registry)  # once per worker process
 
 
-def _work(args: tuple[list[dict[str, Any]], str, str]) -> list[dict[str, Any]]:
-    chunk, id_field, text_field = args
-    return label_chunk(_worker_model, chunk, id_field, text_field)
+def _work(args: tuple[list[Any], bool]) -> dict[str, list]:
+    texts, explain = args
+    return label_texts(_worker_model, texts, explain=explain)
 
 
-def relabel(
-    records: Iterable[dict[str, Any]],
+def label_chunks(
+    chunks: Iterable[Chunk],
     *,
     model=None,
     model_spec: str | None = None,
     registry: str | None = None,
-    id_field: str = "id",
-    text_field: str = "text",
     jobs: int = 1,
-    chunk_size: int = CHUNK_SIZE,
-) -> Iterator[dict[str, Any]]:
-    """Yield one output row per input record, in input order.
+    explain: bool = False,
+    skip: Callable[[Chunk], bool] = lambda chunk: False,
+) -> Iterator[tuple[Chunk, dict[str, list] | None]]:
+    """Yield ``(chunk, result columns)`` in input order; ``None`` for chunks that ``skip``
+    says are done already (a resumed run), which are not labelled again.
 
     ``jobs > 1`` labels chunks in that many worker processes (each loads the model once);
     at most ``2 * jobs`` chunks are in flight, so memory stays flat however long the input.
@@ -92,26 +115,202 @@ def relabel(
             from .api import load_model
 
             model = load_model(model_spec, registry=registry)
-        for chunk in _chunks(records, chunk_size):
-            yield from label_chunk(model, chunk, id_field, text_field)
+        for chunk in chunks:
+            yield chunk, (None if skip(chunk) else label_texts(model, chunk.texts, explain=explain))
         return
     ctx = mp.get_context("spawn")  # no fork of a process that may hold BLAS or spaCy threads
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(model_spec, registry)) as pool:
         pending: deque = deque()
-        for chunk in _chunks(records, chunk_size):
-            pending.append(pool.apply_async(_work, ((chunk, id_field, text_field),)))
+        for chunk in chunks:
+            pending.append((chunk, None if skip(chunk) else pool.apply_async(_work, ((chunk.texts, explain),))))
             if len(pending) >= 2 * jobs:
-                yield from pending.popleft().get()
+                c, res = pending.popleft()
+                yield c, (res.get() if res is not None else None)
         while pending:
-            yield from pending.popleft().get()
+            c, res = pending.popleft()
+            yield c, (res.get() if res is not None else None)
 
 
-def tally(stats: Counter, row: dict[str, Any]) -> None:
-    """Add one output row to run statistics (rows read, labelled, failed, per mode and label)."""
-    stats["read"] += 1
-    if row.get("error"):
-        stats["failed"] += 1
-        return
-    stats["labelled"] += 1
-    stats[f"mode:{row['response_mode']}"] += 1
-    stats.update(f"label:{x}" for x in row["categories"] + row["flags"])
+def relabel(
+    records: Iterable[dict[str, Any]],
+    *,
+    model=None,
+    model_spec: str | None = None,
+    registry: str | None = None,
+    text_field: str = "text",
+    jobs: int = 1,
+    chunk_size: int = CHUNK_SIZE,
+    explain: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Yield each record (a dict) with the result columns added, in input order."""
+
+    def chunks() -> Iterator[Chunk]:
+        buf: list[dict[str, Any]] = []
+        index = 0
+        for rec in records:
+            buf.append(rec)
+            if len(buf) >= chunk_size:
+                yield Chunk(index, buf, [r.get(text_field) for r in buf], None, None)
+                buf, index = [], index + 1
+        if buf:
+            yield Chunk(index, buf, [r.get(text_field) for r in buf], None, None)
+
+    for chunk, cols in label_chunks(chunks(), model=model, model_spec=model_spec, registry=registry,
+                                    jobs=jobs, explain=explain):
+        names = list(cols)  # type: ignore[arg-type]
+        for rec, res in zip(chunk.payload, zip(*cols.values())):  # type: ignore[union-attr]
+            yield {**rec, **dict(zip(names, res))}
+
+
+def chunk_stats(cols: dict[str, list], keys: list[Any] | None = None) -> Counter:
+    """Run statistics of one labelled chunk: rows read, labelled, failed, per response mode
+    and label, and (with ``keys``, the compare field) per key value (see ``compare``)."""
+    from .crosstab import tally_keys
+
+    stats: Counter = Counter()
+    n = len(cols["error"])
+    ok = [e is None for e in cols["error"]]
+    stats["read"] = n
+    stats["labelled"] = sum(ok)
+    stats["failed"] = n - stats["labelled"]
+    for good, mode, cats, flags in zip(ok, cols["response_mode"], cols["categories"], cols["flags"]):
+        if good:
+            stats["mode:" + mode] += 1
+            for x in cats:
+                stats["label:" + x] += 1
+            for x in flags:
+                stats["label:" + x] += 1
+    if keys is not None:
+        tally_keys(stats, keys, ok, cols["response_mode"], cols["categories"])
+    return stats
+
+
+def _model_identity(model, model_spec: str | None, registry: str | None) -> dict[str, Any]:
+    if model is not None:
+        return {"model_version": model.version, "model_sha256": model.manifest.get("artifact_sha256")}
+    from .registry import resolve
+
+    entry = resolve(model_spec, registry)
+    return {"model_version": entry.spec, "model_sha256": entry.manifest.get("artifact_sha256")}
+
+
+def relabel_file(
+    input: str | Path,
+    output: str | Path,
+    *,
+    text_field: str = "text",
+    compare_field: str | None = None,
+    fmt: str | None = None,
+    delimiter: str | None = None,
+    model=None,
+    model_spec: str | None = None,
+    registry: str | None = None,
+    jobs: int = 1,
+    chunk_size: int = CHUNK_SIZE,
+    explain: bool = False,
+    resume: bool = False,
+    on_chunk: Callable[[Chunk, Counter, bool], None] | None = None,
+) -> Counter:
+    """Label every row of a CSV, JSONL or Parquet file into ``output`` (same format): every
+    input column, then :func:`result_columns`. Returns the run's statistics.
+
+    The output is built from atomically written parts (see :mod:`crisis_nlp.journal`);
+    ``resume=True`` finishes a run that was killed, labelling only the chunks not done.
+    ``output="-"`` streams CSV or JSONL to stdout instead (no journal, no resume).
+    ``on_chunk(chunk, totals, labelled)`` is called after each chunk (for progress;
+    ``labelled`` is False for a chunk a resumed run found done).
+    """
+    import os
+    import sys
+    import time
+
+    from .formats import open_format, table_format
+    from .journal import Journal, input_fingerprint
+
+    if chunk_size < 1 or jobs < 1:
+        raise InputError(f"--chunk-size and --jobs must be at least 1, got {chunk_size} and {jobs}.")
+    kind = table_format(input, fmt)
+    if str(output) != "-" and table_format(output, fmt) != kind:
+        raise InputError(f"relabel writes the input's format ({kind}); name the output accordingly, "
+                         f"e.g. {Path(str(output)).stem}.{kind}.")
+    if compare_field is not None and compare_field == text_field:
+        raise InputError("--compare-field must not be the note column: its values would be printed.")
+    form = open_format(kind, **({"delimiter": delimiter} if kind == "csv" else {}))
+    columns = result_columns(explain)
+    chunks = form.chunks(input, text_field=text_field, compare_field=compare_field,
+                         result_columns=columns, chunk_size=chunk_size)
+    first = next(chunks, None)  # unreadable input or a wrong column fails here, before any output
+    chunks = itertools.chain([first] if first is not None else [], chunks)
+    totals: Counter = Counter()
+
+    def run(skip, write) -> int:
+        n = 0
+        try:
+            for chunk, cols in label_chunks(chunks, model=model, model_spec=model_spec, registry=registry,
+                                            jobs=jobs, explain=explain, skip=skip):
+                n += 1
+                stats = write(chunk, cols)
+                totals.update(stats)
+                if on_chunk is not None:
+                    on_chunk(chunk, totals, cols is not None)
+        except BrokenPipeError:
+            raise
+        except (OSError, EOFError) as exc:  # writes raise OutputError, so this is the input
+            raise InputError(f"cannot read {input}: {exc}; it may be truncated or not {kind}.") from None
+        return n
+
+    def merge(parts: list[Path], f) -> None:
+        if str(output).endswith(".gz"):
+            with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as g:  # mtime 0: resumed runs are identical
+                form.merge(parts, g)
+        else:
+            form.merge(parts, f)
+
+    if str(output) == "-":
+        if kind == "parquet":
+            raise InputError("Parquet cannot be streamed to stdout; name an output file.")
+        out = sys.stdout.buffer
+        if kind == "csv":
+            out.write(form.header_bytes())  # type: ignore[attr-defined]
+
+        def to_stdout(chunk, cols):
+            form.write_part(chunk, cols, out)
+            out.flush()
+            return chunk_stats(cols, chunk.keys)
+
+        run(lambda c: False, to_stdout)
+        return totals
+    if str(input) == "-":
+        if resume:
+            raise InputError("cannot resume a run that reads stdin; relabel a file to be able to resume.")
+        source: dict[str, Any] = {"input": "-"}
+    else:
+        try:
+            source = input_fingerprint(input)
+        except OSError as exc:
+            raise InputError(f"cannot read {input}: {exc.strerror or exc}") from None
+    settings = {**source, "format": kind, **form.options(), "text_field": text_field,
+                "compare_field": compare_field, "chunk_size": chunk_size, "explain": explain,
+                **_model_identity(model, model_spec, registry)}
+    journal = Journal(output, settings, form.ext)
+    done = journal.start(resume)
+    pause_after = int(os.environ.get("CRISIS_NLP_TEST_PAUSE_AFTER_PARTS", "0"))  # test hook: kill -9 tests
+
+    def to_journal(chunk, cols):
+        if cols is None:  # done before the restart
+            return journal.stats(chunk.index)
+        stats = chunk_stats(cols, chunk.keys)
+        try:
+            journal.write_part(chunk.index, lambda f: form.write_part(chunk, cols, f), stats)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {journal.dir}: {exc.strerror or exc}.") from None
+        if pause_after and chunk.index + 1 == pause_after:
+            time.sleep(600)
+        return stats
+
+    n = run(lambda c: c.index < done, to_journal)
+    try:
+        journal.finish(n, merge)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}.") from None
+    return totals

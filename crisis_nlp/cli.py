@@ -10,11 +10,9 @@ import argparse
 import gc
 import json
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
-from .errors import CrisisNLPError, InputError, ModelError
+from .errors import CrisisNLPError, InputError, ModelError, OutputError
 
 
 
@@ -53,43 +51,46 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_relabel(args: argparse.Namespace) -> int:
-    from .batch import relabel, tally
-    from .io import read_records, write_records
+    from .progress import Progress
 
-    stats: Counter = Counter()
-    show = _progress_enabled(args.quiet)
-    t0 = time.perf_counter()
+    if args.scheduler:
+        from .dask import relabel_on_cluster
 
-    def counted(rows):
-        last = 0.0
-        for row in rows:
-            tally(stats, row)
-            yield row
-            now = time.perf_counter()
-            if show and now - last > 0.5:
-                last = now
-                n = stats["read"]
-                print(f"\r{n:,} rows, {n / max(now - t0, 1e-9):,.0f} rows/s", end="", file=sys.stderr, flush=True)
+        if args.resume or args.jobs != 1:
+            raise InputError("--scheduler runs on the Dask cluster: --resume and --jobs do not apply there.")
+        relabel_on_cluster(args.input, args.output, args.scheduler, text_field=args.text_field, fmt=args.format,
+                           model_spec=args.model, registry=args.registry, explain=args.reason)
+        if not args.quiet:
+            _say(f"labelled on {args.scheduler} -> {args.output}")
+        return 0
+    from .batch import relabel_file
 
-    if args.jobs == 1:
-        from .api import load_model
-
-        model = load_model(args.model, registry=args.registry)  # fail fast on a bad --model
-    else:
-        model = None
-    rows = relabel(read_records(args.input, args.format), model=model, model_spec=args.model,
-                   registry=args.registry, id_field=args.id_field, text_field=args.text_field, jobs=args.jobs)
-    n = write_records(counted(rows), args.output, args.format if args.output != "-" else "jsonl")
-    dt = time.perf_counter() - t0
-    if show:
-        print(file=sys.stderr)
+    progress = Progress(_progress_enabled(args.quiet))
+    stats = relabel_file(
+        args.input, args.output, text_field=args.text_field, compare_field=args.compare_field, fmt=args.format,
+        delimiter=args.delimiter, model_spec=args.model, registry=args.registry, jobs=args.jobs,
+        chunk_size=args.chunk_size, explain=args.reason, resume=args.resume,
+        on_chunk=lambda chunk, totals, labelled: progress.update(totals["read"], chunk.fraction, labelled))
+    dt = progress.close()
     if not args.quiet:
         _say(f"read {stats['read']:,} rows, labelled {stats['labelled']:,}, failed {stats['failed']:,} "
-             f"in {dt:.1f}s ({n / max(dt, 1e-9):,.0f} rows/s) -> {args.output}")
-        modes = {k[5:]: v for k, v in stats.items() if k.startswith("mode:")}
-        labels = {k[6:]: v for k, v in stats.items() if k.startswith("label:")}
-        _say("response modes: " + ", ".join(f"{k} {v}" for k, v in sorted(modes.items(), key=lambda x: -x[1])))
-        _say("labels: " + (", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda x: -x[1])) or "-"))
+             f"in {dt:.1f}s ({stats['read'] / max(dt, 1e-9):,.0f} rows/s) -> {args.output}")
+        for what, prefix in (("response modes", "mode:"), ("categories and flags", "label:")):
+            counts = sorted(((k[len(prefix):], v) for k, v in stats.items() if k.startswith(prefix)),
+                            key=lambda kv: (-kv[1], kv[0]))
+            _say(f"{what}: " + (", ".join(f"{k} {v:,}" for k, v in counts) or "-"))
+    if args.compare_field:
+        from .crosstab import cross_table, format_report, write_csv
+
+        bh = {v.strip() for v in args.compare_bh.split(",")} if args.compare_bh else None
+        rows = cross_table(stats, bh)
+        dest = args.compare_out or (f"{args.output}.compare.csv" if args.output != "-" else "compare.csv")
+        try:
+            write_csv(rows, dest, args.compare_field)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dest}: {exc.strerror or exc}.") from None
+        if not args.quiet:
+            _say("\n" + format_report(rows, args.compare_field) + f"\ncross-table written to {dest}")
     return 0
 
 
@@ -272,14 +273,30 @@ def build_parser() -> argparse.ArgumentParser:
     model_opts(c)
     c.set_defaults(func=cmd_classify)
 
-    r = sub.add_parser("relabel", help="label every record of a JSONL or CSV file")
-    r.add_argument("input", help="JSONL or CSV file ('-' = JSONL on stdin)")
-    r.add_argument("-o", "--output", required=True, help="output file, same format ('-' = stdout)")
-    r.add_argument("--id-field", default="id")
-    r.add_argument("--text-field", default="text")
-    r.add_argument("--format", choices=("jsonl", "csv"), default=None, help="override the format guessed from the name")
-    r.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    r = sub.add_parser("relabel", help="label every row of a CSV, JSONL or Parquet file (resumable, parallel)")
+    r.add_argument("input", help="CSV, JSONL(.gz) or Parquet file ('-' = stdin, JSONL or CSV)")
+    r.add_argument("-o", "--output", required=True, help="output file, same format as the input ('-' = stdout, "
+                   "no resume); every input column is kept and the result columns are added")
+    r.add_argument("--text-field", default="text", help="column holding the note (default: text)")
+    r.add_argument("--id-field", default=None, help="accepted for compatibility: every input column is kept")
+    r.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None,
+                   help="override the format guessed from the file name")
+    r.add_argument("--delimiter", default=None, help="CSV delimiter (default: sniffed from , ; tab |)")
     r.add_argument("--jobs", type=int, default=1, help="worker processes (output order and results are the same)")
+    r.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk: the unit of work, of memory "
+                   "and of resume (default: 2048)")
+    r.add_argument("--resume", action="store_true", help="finish a run that was interrupted or killed "
+                   "(same input, model and options)")
+    r.add_argument("--reason", action="store_true", help="add the reason column (why this mode; slower)")
+    r.add_argument("--compare-field", default=None, metavar="COL", help="cross-table this column (e.g. the old "
+                   "call type) against the new response mode and categories")
+    r.add_argument("--compare-bh", default=None, metavar="V1,V2", help="values of --compare-field that already "
+                   "mean a behavioural-health call (default: names with mental, psych, suicid, crisis, EDP ...)")
+    r.add_argument("--compare-out", default=None, help="where to write the cross-table CSV "
+                   "(default: OUTPUT.compare.csv)")
+    r.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on a Dask cluster, e.g. "
+                   "tcp://host:8786 (the dask extra)")
+    r.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     model_opts(r)
     r.set_defaults(func=cmd_relabel)
 

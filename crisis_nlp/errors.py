@@ -57,3 +57,7 @@ class RegistryError(ModelError):
 
 class PolicyError(CrisisNLPError, ValueError):
     """A response-policy table is malformed."""
+
+
+class OutputError(CrisisNLPError):
+    """An output file or its journal folder cannot be written (or resumed) as asked."""

@@ -65,7 +65,7 @@ def test_relabel_csv_with_multiline_quoted_fields(tmp_path):
     rows = list(csv.DictReader(open(out, newline="")))
     assert [r["id"] for r in rows] == ["1", "2"]
     assert "weapon" in json.loads(rows[0]["flags"])
-    assert set(json.loads(rows[0]["scores"])) >= {"suicidal", "weapon"}
+    assert float(rows[0]["score_weapon"]) > 0.5 and rows[0]["text"].count("\n") == 1  # multi-line note kept
 
 
 def test_evaluate_prints_per_label_metrics_and_confusion(tmp_path, gold):
