@@ -17,16 +17,14 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
-    if fmt:
-        if fmt not in ("jsonl", "csv"):
-            raise DataFormatError(f"unknown format {fmt!r}; use jsonl or csv.")
-        return fmt
-    name = str(path).lower()
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".json")):
-        return "jsonl"
-    if name.endswith((".csv", ".csv.gz", ".tsv")):
-        return "csv"
-    raise DataFormatError(f"cannot tell the format of {path}; name it .jsonl or .csv, or pass --format.")
+    """``jsonl`` or ``csv``, from ``fmt`` or the file name (the names ``relabel`` knows)."""
+    from .formats import table_format
+
+    kind = table_format(path, fmt)
+    if kind == "parquet":
+        raise DataFormatError(f"{path}: labelled notes are read from JSONL or CSV here, not Parquet; "
+                              "convert it (for example with pandas) first.")
+    return kind
 
 
 def _open_text(path: str | Path, mode: str = "r") -> TextIO:

@@ -90,7 +90,7 @@ def test_models_lists_the_shipped_version():
         (("classify", "x", "--model", "7.7.7"), "no model version"),
         (("classify", "   "), "empty"),
         (("relabel", "/nonexistent/calls.jsonl", "-o", "/tmp/x.jsonl"), "cannot read"),
-        (("evaluate", "--data", "calls.txt"), "cannot tell the format"),
+        (("evaluate", "--data", "calls.xlsx"), "cannot tell the format"),
     ],
 )
 def test_errors_exit_1_with_a_message(args, msg):
