@@ -327,6 +327,16 @@ class LinearScorer:
             terms.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
         return terms
 
+    def _word_ids(self, toks: list[str]) -> np.ndarray:
+        """Word-channel columns of a note's n-grams (repeats kept: they are the counts)."""
+        get = self.word_vocab.get
+        if self.word_ngrams == (1, 2):
+            ids = [j for j in map(get, toks) if j is not None]
+            ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
+        else:
+            ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
+        return np.array(ids, dtype=np.intp)
+
     def _char_cols(self, word: str) -> np.ndarray:
         """Columns (already offset past the word channel) of one word's char_wb n-grams,
         as scikit-learn makes them: the word padded with spaces, n from low to high, a
@@ -356,13 +366,7 @@ class LinearScorer:
         each channel is then L2-normalised on its own, as the two vectorizers do.
         """
         toks = features.split()
-        get = self.word_vocab.get
-        if self.word_ngrams == (1, 2):
-            ids = [j for j in map(get, toks) if j is not None]
-            ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
-        else:
-            ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
-        parts = [np.array(ids, dtype=np.intp)]
+        parts = [self._word_ids(toks)]
         if self.char_vocab is not None:
             parts += map(self._word_cache.__getitem__, toks)  # computed on a miss
         cols, tf = np.unique(np.concatenate(parts), return_counts=True)
@@ -376,17 +380,12 @@ class LinearScorer:
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
         with the counting, weighting and normalising done once for the whole batch."""
-        get, chars = self.word_vocab.get, self._word_cache.__getitem__
+        chars = self._word_cache.__getitem__
         pieces: list[np.ndarray] = []
         piece_rows: list[int] = []
         for r, f in enumerate(features):
             toks = f.split()
-            if self.word_ngrams == (1, 2):
-                ids = [j for j in map(get, toks) if j is not None]
-                ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
-            else:
-                ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
-            pieces.append(np.array(ids, dtype=np.intp))
+            pieces.append(self._word_ids(toks))
             n = 1
             if self.char_vocab is not None:
                 pieces += map(chars, toks)

@@ -104,7 +104,7 @@ def process(text: str) -> Doc:
     a 0.3 ms budget for one short note.
     """
     make_doc, procs = _stages()
-    doc = make_doc(mask_pii(normalize_text(text)))
+    doc = make_doc(clean_text(text))
     for proc in procs:
         doc = proc(doc)
     return doc
