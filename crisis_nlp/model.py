@@ -9,7 +9,9 @@ the same computation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,6 +47,36 @@ class _BoundedCache(dict):
             self.clear()
         self[key] = value
         return value
+
+
+class _WordTypes:
+    """Word -> type id, and per id what one occurrence of the word adds to a TF-IDF row
+    (see :meth:`LinearScorer.matrix`). Ids below ``n_base`` are the words that vocabulary
+    bigrams are made of, fixed so that a bigram is a pair of small ints; other words get
+    the next id on first sight. Emptied (back to the base words) when full."""
+
+    def __init__(self, base_words: Sequence[str], max_size: int) -> None:
+        self.base = tuple(base_words)
+        self.n_base = len(self.base)
+        self.max_size = max_size
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        # new objects, not cleared ones: a batch in another thread keeps the pair it took
+        self.ids: dict[str, int] = {w: i for i, w in enumerate(self.base)}
+        self.rows: list = [None] * self.n_base  # base rows are filled on first use
+
+    def add_missing(self, ids: list, words: Iterable[str], tid: dict, rows: list, make) -> list:
+        with self._lock:
+            for k, (i, w) in enumerate(zip(ids, words)):
+                if i is None:
+                    i = tid.get(w)
+                    if i is None:
+                        i = tid[w] = len(rows)
+                        rows.append(make(w))
+                    ids[k] = i
+        return ids
 
 
 def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -316,6 +348,15 @@ class LinearScorer:
         # gathered from all over this matrix, and half the bytes is markedly faster on a
         # cold cache. Sums stay in float64; W holds the same (rounded) values for the
         # batch product, so both paths agree to ~1e-15.
+        # for matrix(): bigrams as pairs of word-type ids, sorted for searchsorted
+        bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
+        base = sorted({w for pair, _j in bigrams for w in pair})
+        self._types = _WordTypes(base, 300_000)
+        nb, tid = len(base), self._types.ids
+        keys = np.array([tid[a] * nb + tid[b] for (a, b), _j in bigrams], dtype=np.intp)
+        order = np.argsort(keys)
+        self._bigram_keys = keys[order] if len(keys) else None
+        self._bigram_cols = np.array([j for _p, j in bigrams], dtype=np.intp)[order]
         self.W32 = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float32)
         self.W = self.W32.astype(np.float64)
         self.b = clf.classifier_.intercept_.astype(np.float64)
@@ -379,7 +420,88 @@ class LinearScorer:
 
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
-        with the counting, weighting and normalising done once for the whole batch."""
+        with the counting, weighting and normalising done once for the whole batch.
+
+        Counting is one sparse product ``A @ C``: ``A`` says how often each note holds
+        each distinct word (and each vocabulary bigram), ``C`` what each distinct word
+        contributes (its word column and its character n-grams, cached per word). So a
+        word's n-grams are looked up once per batch, not once per occurrence, and nothing
+        needs sorting. Column indices of the result are not sorted; scores do not care.
+        """
+        n_rows = len(features)
+        n_cols = len(self.idf)
+        if self.word_ngrams not in ((1, 1), (1, 2)):
+            return self._matrix_any_ngrams(features)
+        toks = [f.split() for f in features]
+        lens = np.fromiter(map(len, toks), dtype=np.intp, count=n_rows)
+        types = self._types
+        if len(types.ids) > types.max_size:
+            types.reset()
+        tid, rows = types.ids, types.rows  # this call keeps these two even if another resets them
+        ids = list(map(tid.get, itertools.chain.from_iterable(toks)))
+        if None in ids:
+            ids = types.add_missing(ids, itertools.chain.from_iterable(toks), tid, rows, self._type_row)
+        ids = np.array(ids, dtype=np.intp)
+        if not len(ids):
+            return sp.csr_matrix((n_rows, n_cols))
+        note_of = np.repeat(np.arange(n_rows), lens)
+        uniq, col_of = np.unique(ids, return_inverse=True)
+        a_rows, a_cols = [note_of], [col_of.ravel()]
+        uniq_ids = uniq.tolist()
+        row_parts = [rows[t] for t in uniq_ids]
+        if None in row_parts:  # base words seen for the first time
+            for k, t in enumerate(uniq_ids):
+                if row_parts[k] is None:
+                    row_parts[k] = rows[t] = self._type_row(types.base[t])
+        c_cols = [r[0] for r in row_parts]
+        c_vals = [r[1] for r in row_parts]
+        c_lens = [len(r[0]) for r in row_parts]
+        if self.word_ngrams == (1, 2) and self._bigram_keys is not None and len(ids) > 1:
+            nb = types.n_base
+            first, second = ids[:-1], ids[1:]
+            ok = (first < nb) & (second < nb)
+            last = np.cumsum(lens)[:-1] - 1  # a note's last word: no bigram across two notes
+            ok[last[(last >= 0) & (last < len(ok))]] = False
+            at = np.flatnonzero(ok)
+            keys = first[at] * nb + second[at]
+            pos = np.searchsorted(self._bigram_keys, keys)
+            pos[pos == len(self._bigram_keys)] = 0
+            hit = self._bigram_keys[pos] == keys
+            if hit.any():
+                bcols, binv = np.unique(self._bigram_cols[pos[hit]], return_inverse=True)
+                a_rows.append(note_of[at[hit]])
+                a_cols.append(binv.ravel() + len(uniq))
+                c_cols.append(bcols)
+                c_vals.append(np.ones(len(bcols)))
+                c_lens += [1] * len(bcols)
+        a_rows, a_cols = np.concatenate(a_rows), np.concatenate(a_cols)
+        A = sp.csr_matrix((np.ones(len(a_rows)), (a_rows, a_cols)), shape=(n_rows, len(c_lens)))
+        indptr = np.zeros(len(c_lens) + 1, dtype=np.intp)
+        np.cumsum(c_lens, out=indptr[1:])
+        C = sp.csr_matrix((np.concatenate(c_vals), np.concatenate(c_cols), indptr), shape=(len(c_lens), n_cols))
+        return self._tfidf_rows((A @ C).tocsr())  # counts: repeats in A are summed by the product
+
+    def _tfidf_rows(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """Term counts -> sublinear TF x IDF, each channel of each row L2-normalised."""
+        n_rows = X.shape[0]
+        X.data = (1.0 + np.log(X.data)) * self.idf[X.indices]
+        key = np.repeat(np.arange(n_rows), np.diff(X.indptr)) * 2 + (X.indices >= self.n_word)
+        norms = np.sqrt(np.bincount(key, weights=X.data ** 2, minlength=2 * n_rows))
+        X.data /= norms[key]  # each channel of each row to unit length, as the vectorizers do
+        return X
+
+    def _type_row(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """What one occurrence of ``word`` adds: (columns, counts), word column first."""
+        cols = self._word_cache[word] if self.char_vocab is not None else _NO_COLS
+        j = self.word_vocab.get(word)
+        if j is not None:
+            cols = np.concatenate([[j], cols]).astype(np.intp)
+        u, c = np.unique(cols, return_counts=True)
+        return u, c.astype(np.float64)
+
+    def _matrix_any_ngrams(self, features: Sequence[str]) -> sp.csr_matrix:
+        """:meth:`matrix` for word n-gram ranges other than (1, 1) and (1, 2): one
+        column id per n-gram occurrence, counted by ``sum_duplicates``."""
         chars = self._word_cache.__getitem__
         pieces: list[np.ndarray] = []
         piece_rows: list[int] = []
@@ -391,20 +513,13 @@ class LinearScorer:
                 pieces += map(chars, toks)
                 n += len(toks)
             piece_rows += [r] * n
-        n_rows = len(features)
-        n_cols = len(self.idf)
-        if not pieces:
-            return sp.csr_matrix((n_rows, n_cols))
-        cols = np.concatenate(pieces)
+        n_rows, n_cols = len(features), len(self.idf)
+        cols = np.concatenate(pieces) if pieces else _NO_COLS
         rows = np.repeat(np.array(piece_rows, dtype=np.intp),
                          np.fromiter(map(len, pieces), dtype=np.intp, count=len(pieces)))
         X = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n_rows, n_cols))
-        X.sum_duplicates()  # data = term counts, indices sorted per row
-        X.data = (1.0 + np.log(X.data)) * self.idf[X.indices]
-        key = np.repeat(np.arange(n_rows), np.diff(X.indptr)) * 2 + (X.indices >= self.n_word)
-        norms = np.sqrt(np.bincount(key, weights=X.data ** 2, minlength=2 * n_rows))
-        X.data /= norms[key]  # each channel of each row to unit length, as the vectorizers do
-        return X
+        X.sum_duplicates()
+        return self._tfidf_rows(X)
 
     def proba_matrix(self, X: sp.csr_matrix) -> np.ndarray:
         return expit(np.asarray(X @ self.W) + self.b)

@@ -145,6 +145,16 @@ class NegEx:
         add_special_cases(nlp, [lit for lits in by_direction.values() for lit in lits if "/" in lit])
         self.matcher = _build_matcher(nlp, by_direction)
         self.strings = nlp.vocab.strings
+        self._lower: dict[int, str] = {}
+
+    def _lowers_filled(self, hashes: list[int], lowers: list[str | None]) -> list[str]:
+        cache = self._lower
+        if len(cache) > 100_000:  # bound the memory of a long-running service
+            cache.clear()
+        for i, h in enumerate(hashes):
+            if lowers[i] is None:
+                lowers[i] = cache[h] = self.strings[h]
+        return lowers  # type: ignore[return-value]
 
     def _is_boundary(self, token_lower: str, is_punct: bool) -> bool:
         if token_lower in self.terminators:
@@ -162,10 +172,10 @@ class NegEx:
         if not matches:
             ext.negated = negated
             return doc
-        strings = self.strings
-        arr = doc.to_array([LOWER, IS_PUNCT]).tolist()
-        lowers = [strings[h] for h, _p in arr]
-        puncts = [bool(p) for _h, p in arr]
+        hashes, puncts = doc.to_array([LOWER, IS_PUNCT]).T.tolist()
+        lowers = list(map(self._lower.get, hashes))  # hash -> string, cached: the hot path
+        if None in lowers:
+            lowers = self._lowers_filled(hashes, lowers)
         in_concept = [False] * n
         for s, e, _c, _neg in concepts:
             if e - s > 1:
