@@ -17,13 +17,16 @@ from .preprocess.pipeline import (
     NEG_CONCEPT_PREFIX,
     NEG_PREFIX,
     doc_features,
+    feature_table,
     iter_docs,
     process,
+    process_batch,
 )
 from .registry import POLICY, ModelEntry, load_artifact, resolve
 from .result import ClassificationResult
 
 MAX_NOTE_CHARS = 20_000
+BATCH = 1024  # notes per step of the bulk path
 EXPLAIN_WORDS = 2
 
 
@@ -116,10 +119,13 @@ class CrisisModel:
 
     def _proba_all(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities of every output (labels and cues) for checked note texts."""
-        feats = [doc_features(doc) for doc in iter_docs(texts)]
-        if not feats:
+        if not texts:
             return np.empty((0, len(self._out_index)))
-        return self._scorer.proba_matrix(self._scorer.matrix(feats))
+        out = []
+        for i in range(0, len(texts), BATCH):  # bounded: a batch's Docs are held in memory
+            table = feature_table(process_batch(texts[i:i + BATCH]))
+            out.append(self._scorer.proba_matrix(self._scorer.matrix_table(table)))
+        return np.concatenate(out)
 
     def _decision(self, on: np.ndarray) -> tuple:
         """Labels, mode and the reason's rule part for one on/off pattern of the outputs.

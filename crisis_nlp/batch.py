@@ -4,6 +4,7 @@ in the parent, so ``--jobs N`` costs little beyond the labelling itself."""
 
 from __future__ import annotations
 
+import gc
 import gzip
 import itertools
 import multiprocessing as mp
@@ -84,6 +85,7 @@ def _init_worker(model_spec: str | None, registry: str | None) -> None:
     from .api import load_model
 
     _worker_model = load_model(model_spec, registry=registry)  # once per worker process
+    gc.freeze()  # the model lives as long as the worker: keep it out of the collector's scans
 
 
 def _work(args: tuple[list[Any], bool]) -> dict[str, list]:
@@ -115,8 +117,18 @@ def label_chunks(
             from .api import load_model
 
             model = load_model(model_spec, registry=registry)
-        for chunk in chunks:
-            yield chunk, (None if skip(chunk) else label_texts(model, chunk.texts, explain=explain))
+        # the collector would scan the model's many objects again and again while a run
+        # makes millions of short-lived ones; frozen for the run only (not if the caller
+        # has frozen already), so a long-lived caller gets its objects back afterwards
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            for chunk in chunks:
+                yield chunk, (None if skip(chunk) else label_texts(model, chunk.texts, explain=explain))
+        finally:
+            if freeze:
+                gc.unfreeze()
         return
     ctx = mp.get_context("spawn")  # no fork of a process that may hold BLAS or spaCy threads
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(model_spec, registry)) as pool:

@@ -25,7 +25,7 @@ from .errors import InputError, LabelError, NotFittedError
 from .features import NoteFeaturizer
 from .labels import CUES, HIGH_RISK, LABELS
 from .preprocess import NotePreprocessor
-from .preprocess.pipeline import CONCEPT_PREFIX, NEG_CONCEPT_PREFIX, NEG_PREFIX
+from .preprocess.pipeline import CONCEPT_PREFIX, NEG_CONCEPT_PREFIX, NEG_PREFIX, FeatureTable
 
 DEFAULT_OUTPUTS: tuple[str, ...] = LABELS + CUES
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
@@ -77,6 +77,23 @@ class _WordTypes:
                         rows.append(make(w))
                     ids[k] = i
         return ids
+
+
+def _dense_unique(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for small non-negative ints, without a
+    sort: a presence table of ``size`` entries."""
+    present = np.zeros(size, dtype=bool)
+    present[values] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
+
+
+def _rows_then(a: np.ndarray, a_lens: np.ndarray, b: np.ndarray, b_lens: np.ndarray) -> np.ndarray:
+    """Row by row, ``a``'s run then ``b``'s run; both are stored row after row, with their
+    run length per row. A scatter, no sort."""
+    out = np.empty(len(a) + len(b), dtype=np.intp)
+    out[np.arange(len(a)) + np.repeat(np.cumsum(b_lens) - b_lens, a_lens)] = a
+    out[np.arange(len(b)) + np.repeat(np.cumsum(a_lens), b_lens)] = b
+    return out
 
 
 def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
@@ -348,15 +365,18 @@ class LinearScorer:
         # gathered from all over this matrix, and half the bytes is markedly faster on a
         # cold cache. Sums stay in float64; W holds the same (rounded) values for the
         # batch product, so both paths agree to ~1e-15.
-        # for matrix(): bigrams as pairs of word-type ids, sorted for searchsorted
+        # for matrix(): bigram columns by pairs of word-type ids, as a sparse (first word x
+        # second word) table that holds column + 1
         bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
         base = sorted({w for pair, _j in bigrams for w in pair})
         self._types = _WordTypes(base, 300_000)
         nb, tid = len(base), self._types.ids
-        keys = np.array([tid[a] * nb + tid[b] for (a, b), _j in bigrams], dtype=np.intp)
-        order = np.argsort(keys)
-        self._bigram_keys = keys[order] if len(keys) else None
-        self._bigram_cols = np.array([j for _p, j in bigrams], dtype=np.intp)[order]
+        self._bigrams = sp.csr_matrix(
+            (np.array([j + 1 for _p, j in bigrams], dtype=np.intp),
+             ([tid[a] for (a, _b), _j in bigrams], [tid[b] for (_a, b), _j in bigrams])),
+            shape=(nb, nb)) if bigrams else None
+        if self._bigrams is not None:
+            self._bigrams.sort_indices()
         self.W32 = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float32)
         self.W = self.W32.astype(np.float64)
         self.b = clf.classifier_.intercept_.astype(np.float64)
@@ -420,20 +440,11 @@ class LinearScorer:
 
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
-        with the counting, weighting and normalising done once for the whole batch.
-
-        Counting is one sparse product ``A @ C``: ``A`` says how often each note holds
-        each distinct word (and each vocabulary bigram), ``C`` what each distinct word
-        contributes (its word column and its character n-grams, cached per word). So a
-        word's n-grams are looked up once per batch, not once per occurrence, and nothing
-        needs sorting. Column indices of the result are not sorted; scores do not care.
-        """
-        n_rows = len(features)
-        n_cols = len(self.idf)
+        with the counting, weighting and normalising done once for the whole batch."""
         if self.word_ngrams not in ((1, 1), (1, 2)):
             return self._matrix_any_ngrams(features)
         toks = [f.split() for f in features]
-        lens = np.fromiter(map(len, toks), dtype=np.intp, count=n_rows)
+        lens = np.fromiter(map(len, toks), dtype=np.intp, count=len(toks))
         types = self._types
         if len(types.ids) > types.max_size:
             types.reset()
@@ -441,12 +452,64 @@ class LinearScorer:
         ids = list(map(tid.get, itertools.chain.from_iterable(toks)))
         if None in ids:
             ids = types.add_missing(ids, itertools.chain.from_iterable(toks), tid, rows, self._type_row)
-        ids = np.array(ids, dtype=np.intp)
+        return self._matrix_from_ids(np.array(ids, dtype=np.intp), lens, rows)
+
+    def matrix_table(self, table: FeatureTable) -> sp.csr_matrix:
+        """:meth:`matrix` of the notes in a :class:`FeatureTable`, without making a string
+        per token: each distinct (NORM, negated) pair of the batch is looked up once."""
+        n_rows = len(table.concepts)
+        if self.word_ngrams not in ((1, 1), (1, 2)):
+            return self._matrix_any_ngrams([" ".join(self._table_words(table, r)) for r in range(n_rows)])
+        types = self._types
+        if len(types.ids) > types.max_size:
+            types.reset()
+        tid, rows = types.ids, types.rows
+        uniq, inv = np.unique(table.norms, return_inverse=True)
+        code = inv.ravel() * 2 + table.negated  # one code per distinct (NORM, negated)
+        codes, at = _dense_unique(code, 2 * len(uniq))
+        # each code's word-type ids, flattened; most tokens give one word, some none or two
+        words = [table.words(h, bool(c & 1)) for h, c in zip(uniq[codes >> 1].tolist(), codes.tolist())]
+        n_words = np.fromiter(map(len, words), dtype=np.intp, count=len(words))
+        flat = list(itertools.chain.from_iterable(words))
+        concept_words = list(itertools.chain.from_iterable(table.concepts))
+        flat_ids = list(map(tid.get, flat + concept_words))
+        if None in flat_ids:
+            flat_ids = types.add_missing(flat_ids, flat + concept_words, tid, rows, self._type_row)
+        flat_ids = np.array(flat_ids, dtype=np.intp)
+        word_ids, concept_ids = flat_ids[:len(flat)], flat_ids[len(flat):]
+        per_tok = n_words[at]
+        start = (np.cumsum(n_words) - n_words)[at]
+        total = int(per_tok.sum())
+        offsets = np.cumsum(per_tok) - per_tok
+        tok_ids = word_ids[np.repeat(start - offsets, per_tok) + np.arange(total)]
+        # each note's words, then its concepts
+        n_tok = np.bincount(np.repeat(table.note, per_tok), minlength=n_rows)
+        n_con = np.fromiter(map(len, table.concepts), dtype=np.intp, count=n_rows)
+        ids = _rows_then(tok_ids, n_tok, concept_ids, n_con)
+        lens = n_tok + n_con
+        return self._matrix_from_ids(ids, lens, rows)
+
+    @staticmethod
+    def _table_words(table: FeatureTable, r: int) -> list[str]:
+        at = np.flatnonzero(table.note == r).tolist()
+        words = [w for i in at for w in table.words(int(table.norms[i]), bool(table.negated[i]))]
+        return words + table.concepts[r]
+
+    def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: list) -> sp.csr_matrix:
+        """Counting as one sparse product ``A @ C``: ``A`` says how often each note holds
+        each distinct word (and each vocabulary bigram), ``C`` what each distinct word
+        contributes (its word column and its character n-grams, cached per word). So a
+        word's n-grams are looked up once per batch, not once per occurrence, and nothing
+        needs sorting. Column indices of the result are not sorted; scores do not care.
+
+        ``ids``: word-type ids of all notes' tokens in order; ``lens``: tokens per note.
+        """
+        types = self._types
+        n_rows = len(lens)
+        n_cols = len(self.idf)
         if not len(ids):
             return sp.csr_matrix((n_rows, n_cols))
-        note_of = np.repeat(np.arange(n_rows), lens)
-        uniq, col_of = np.unique(ids, return_inverse=True)
-        a_rows, a_cols = [note_of], [col_of.ravel()]
+        uniq, col_of = _dense_unique(ids, int(ids.max()) + 1)
         uniq_ids = uniq.tolist()
         row_parts = [rows[t] for t in uniq_ids]
         if None in row_parts:  # base words seen for the first time
@@ -456,26 +519,27 @@ class LinearScorer:
         c_cols = [r[0] for r in row_parts]
         c_vals = [r[1] for r in row_parts]
         c_lens = [len(r[0]) for r in row_parts]
-        if self.word_ngrams == (1, 2) and self._bigram_keys is not None and len(ids) > 1:
+        a_cols, a_lens = col_of, lens
+        if self.word_ngrams == (1, 2) and self._bigrams is not None and len(ids) > 1:
             nb = types.n_base
             first, second = ids[:-1], ids[1:]
             ok = (first < nb) & (second < nb)
             last = np.cumsum(lens)[:-1] - 1  # a note's last word: no bigram across two notes
             ok[last[(last >= 0) & (last < len(ok))]] = False
             at = np.flatnonzero(ok)
-            keys = first[at] * nb + second[at]
-            pos = np.searchsorted(self._bigram_keys, keys)
-            pos[pos == len(self._bigram_keys)] = 0
-            hit = self._bigram_keys[pos] == keys
+            found = np.asarray(self._bigrams[first[at], second[at]]).ravel() - 1
+            hit = found >= 0
             if hit.any():
-                bcols, binv = np.unique(self._bigram_cols[pos[hit]], return_inverse=True)
-                a_rows.append(note_of[at[hit]])
-                a_cols.append(binv.ravel() + len(uniq))
+                bcols, binv = _dense_unique(found[hit], self.n_word)
+                n_big = np.bincount(np.repeat(np.arange(n_rows), lens)[at[hit]], minlength=n_rows)
+                a_cols = _rows_then(col_of, lens, binv + len(uniq), n_big)  # each note's words, then bigrams
+                a_lens = lens + n_big
                 c_cols.append(bcols)
                 c_vals.append(np.ones(len(bcols)))
                 c_lens += [1] * len(bcols)
-        a_rows, a_cols = np.concatenate(a_rows), np.concatenate(a_cols)
-        A = sp.csr_matrix((np.ones(len(a_rows)), (a_rows, a_cols)), shape=(n_rows, len(c_lens)))
+        a_ptr = np.zeros(n_rows + 1, dtype=np.intp)
+        np.cumsum(a_lens, out=a_ptr[1:])
+        A = sp.csr_matrix((np.ones(len(a_cols)), a_cols, a_ptr), shape=(n_rows, len(c_lens)))
         indptr = np.zeros(len(c_lens) + 1, dtype=np.intp)
         np.cumsum(c_lens, out=indptr[1:])
         C = sp.csr_matrix((np.concatenate(c_vals), np.concatenate(c_cols), indptr), shape=(len(c_lens), n_cols))

@@ -7,20 +7,48 @@ Python lists, which is much cheaper than span groups for short notes.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM
+from spacy.util import minibatch
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.attrs import IS_PUNCT, LOWER
 from spacy.tokens import Doc
 
 from ..resources import load_json, load_shorthand
 
+# Results live in ``doc.user_data`` under these keys and are read through the ``doc._``
+# extensions; the hot path reads the dict directly (an ``Underscore`` object per read
+# costs as much as the read itself).
 # doc._.concepts: list of (start, end, concept, negated)
 # doc._.negated: list[bool], one per token
-for _name in ("concepts", "negated"):
-    if not Doc.has_extension(_name):
-        Doc.set_extension(_name, default=None)
+CONCEPTS = "crisis_nlp.concepts"
+NEGATED = "crisis_nlp.negated"
+ARRAYS = "crisis_nlp.token_arrays"
+for _name, _key in (("concepts", CONCEPTS), ("negated", NEGATED)):
+    Doc.set_extension(_name, getter=lambda doc, k=_key: doc.user_data.get(k),
+                      setter=lambda doc, value, k=_key: doc.user_data.__setitem__(k, value), force=True)
+
+
+# columns of token_arrays()
+LOWER_COL, NORM_COL, PUNCT_COL, SPACE_COL = range(4)
+
+
+def token_arrays(doc: Doc) -> np.ndarray:
+    """(LOWER, NORM, IS_PUNCT, IS_SPACE) per token, read from the ``Doc`` once and shared
+    by the components and the features (each ``Doc.to_array`` costs microseconds).
+
+    ``dispatch_shorthand`` reads it first and keeps the NORM column in step with the
+    norms it sets; a component added later that changes norms must do the same.
+    """
+    arr = doc.user_data.get(ARRAYS)
+    if arr is None or len(arr) != len(doc):
+        arr = doc.user_data[ARRAYS] = doc.to_array([LOWER, NORM, IS_PUNCT, IS_SPACE])
+    return arr
+
 
 PRONOUN_FORMS = {
     "{he}": ("he", "she", "they"),
@@ -66,16 +94,38 @@ class DispatchShorthand:
         self.table = load_shorthand()
         add_special_cases(nlp, [k for k in self.table if not k.isalnum()])
         # keyed by the hash of the lower-case form, as ``to_array(LOWER)`` gives it
-        self.by_hash = {nlp.vocab.strings.add(k): v for k, v in self.table.items()}
+        strings = nlp.vocab.strings
+        self.by_hash = {strings.add(k): (v, strings.add(v)) for k, v in self.table.items()}
+        self.keys = np.array(sorted(self.by_hash), dtype=np.uint64)  # for pipe()'s search
 
     def __call__(self, doc: Doc) -> Doc:
-        # look up string hashes from one array instead of making a Token object per word
-        get = self.by_hash.get
-        for i, h in enumerate(doc.to_array(LOWER).tolist()):
-            expansion = get(h)
-            if expansion is not None:
-                doc[i].norm_ = expansion
+        arr = token_arrays(doc)
+        hits = list(map(self.by_hash.get, arr[:, LOWER_COL].tolist()))
+        for i in itertools.compress(range(len(hits)), hits):
+            self._expand(doc, arr, i, hits[i])
         return doc
+
+    def pipe(self, docs: Iterable[Doc], *, batch_size: int = 1024) -> Iterator[Doc]:
+        """The same as ``__call__`` per doc, with one vectorised lookup per batch."""
+        for batch in minibatch(docs, batch_size):
+            arrs = [token_arrays(d) for d in batch]
+            if arrs:
+                lower = np.concatenate([a[:, LOWER_COL] for a in arrs])
+                pos = np.searchsorted(self.keys, lower)
+                pos[pos == len(self.keys)] = 0
+                found = np.flatnonzero(self.keys[pos] == lower)
+                if len(found):
+                    ends = np.cumsum([len(a) for a in arrs])
+                    which = np.searchsorted(ends, found, side="right")
+                    for k, j, h in zip(found.tolist(), which.tolist(), self.keys[pos[found]].tolist()):
+                        i = k - (int(ends[j - 1]) if j else 0)
+                        self._expand(batch[j], arrs[j], i, self.by_hash[h])
+            yield from batch
+
+    @staticmethod
+    def _expand(doc: Doc, arr: np.ndarray, i: int, hit: tuple[str, int]) -> None:
+        doc[i].norm_ = hit[0]
+        arr[i, NORM_COL] = hit[1]
 
 
 def _build_matcher(nlp: Language, phrases: dict[str, list[str]]) -> PhraseMatcher:
@@ -103,7 +153,7 @@ class ConceptMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         strings = self.strings
-        doc._.concepts = [(s, e, strings[m], False) for m, s, e in self.matcher(doc)]
+        doc.user_data[CONCEPTS] = [(s, e, strings[m], False) for m, s, e in self.matcher(doc)]
         return doc
 
 
@@ -166,13 +216,14 @@ class NegEx:
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         negated = [False] * n
-        ext = doc._  # one Underscore object for all reads and writes below
-        concepts = ext.concepts or []
+        data = doc.user_data
+        concepts = data.get(CONCEPTS) or []
         matches = self.matcher(doc)
         if not matches:
-            ext.negated = negated
+            data[NEGATED] = negated
             return doc
-        hashes, puncts = doc.to_array([LOWER, IS_PUNCT]).T.tolist()
+        arr = token_arrays(doc)
+        hashes, puncts = arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist()
         lowers = list(map(self._lower.get, hashes))  # hash -> string, cached: the hot path
         if None in lowers:
             lowers = self._lowers_filled(hashes, lowers)
@@ -201,8 +252,8 @@ class NegEx:
                 self._scope_forward(e, n, lowers, puncts, starts, negated)
             if direction in ("backward", "bidirectional"):
                 self._scope_backward(s, lowers, puncts, starts, negated)
-        ext.negated = negated
-        ext.concepts = [(s, e, c, any(negated[s:e])) for s, e, c, _neg in concepts]
+        data[NEGATED] = negated
+        data[CONCEPTS] = [(s, e, c, any(negated[s:e])) for s, e, c, _neg in concepts]
         return doc
 
     def _scope_forward(self, j, n, lowers, puncts, starts, negated) -> None:
