@@ -84,13 +84,9 @@ class CrisisModel:
         texts = [_check_note(n, i) for i, n in enumerate(notes)]
         if explain:
             return [self._result(doc) for doc in iter_docs(texts)]
-        P = self._proba_all(texts)
-        scores = P[:, self._label_idx].round(4).tolist()
-        out = []
-        for on, sc in zip(P >= self._thresholds, scores):
-            cats, flags, mode, head, _labels = self._decision(on)
-            out.append(ClassificationResult(list(cats), list(flags), mode, dict(zip(LABELS, sc)), head, self.version))
-        return out
+        decisions, scores = self._bulk(texts)
+        return [ClassificationResult(list(cats), list(flags), mode, dict(zip(LABELS, sc)), head, self.version)
+                for (cats, flags, mode, head, _labels), sc in zip(decisions, scores.tolist())]
 
     def relabel_frame(self, df: Any, *, text_column: str = "text", explain: bool = False) -> Any:
         """A pandas DataFrame with every column of ``df`` plus the result columns; bad
@@ -116,6 +112,12 @@ class CrisisModel:
         if negated:
             reason += "; negated: " + ", ".join(negated[:4])
         return ClassificationResult(list(cats), list(flags), mode, scores, reason, self.version)
+
+    def _bulk(self, texts: Sequence[str]) -> tuple[list[tuple], np.ndarray]:
+        """The bulk path for checked note texts: each note's decision (see ``_decision``)
+        and its label scores (rounded, columns in ``LABELS`` order)."""
+        P = self._proba_all(texts)
+        return list(map(self._decision, P >= self._thresholds)), P[:, self._label_idx].round(4)
 
     def _proba_all(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities of every output (labels and cues) for checked note texts."""

@@ -63,17 +63,25 @@ def label_texts(model, texts: list[Any], *, explain: bool = False) -> dict[str, 
             errors[i] = problem
     if not good:
         return cols
-    results = model.classify_batch([texts[i] for i in good], explain=explain)
     cats, flags, modes = cols["categories"], cols["flags"], cols["response_mode"]
-    score_cols = [(x, cols[f"score_{x}"]) for x in LABELS]
-    reasons = cols.get("reason")
-    for i, r in zip(good, results):
-        cats[i], flags[i], modes[i] = r.categories, r.flags, r.response_mode
-        s = r.scores
-        for x, col in score_cols:
-            col[i] = s[x]
-        if reasons is not None:
-            reasons[i] = r.reason
+    if explain:
+        reasons = cols["reason"]
+        for i, r in zip(good, model.classify_batch([texts[i] for i in good], explain=True)):
+            cats[i], flags[i], modes[i], reasons[i] = r.categories, r.flags, r.response_mode, r.reason
+            for x in LABELS:
+                cols[f"score_{x}"][i] = r.scores[x]
+        return cols
+    # the bulk path straight into columns: no result object per row
+    decisions, scores = model._bulk([texts[i] for i in good])
+    for i, (c, f, mode, _head, _labels) in zip(good, decisions):
+        cats[i], flags[i], modes[i] = list(c), list(f), mode
+    for x, column in zip(LABELS, scores.T.tolist()):
+        if len(good) == n:
+            cols[f"score_{x}"] = column
+        else:
+            col = cols[f"score_{x}"]
+            for i, v in zip(good, column):
+                col[i] = v
     return cols
 
 

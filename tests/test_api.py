@@ -102,6 +102,31 @@ def test_fast_scorer_matches_the_scikit_learn_path(model, gold):
     assert np.allclose(scorer.proba_matrix(scorer.matrix(feats)), fast, rtol=0, atol=1e-12)
 
 
+def test_bulk_counting_equals_the_per_occurrence_count(model, gold):
+    """The batch path's two ways of counting (word types x columns from feature strings,
+    and from token hashes without strings) give the plain per-occurrence count, for a
+    batch of any make-up, also after the word-type table was emptied mid-way."""
+    from crisis_nlp.preprocess.pipeline import doc_features, feature_table, process, process_batch
+
+    notes = [g["text"] for g in gold] + ["!!!", "no weapons, denies SI/HI", "a", "SI SI si", "17yof w/ knife"]
+    docs = process_batch(notes)
+    feats = [doc_features(d) for d in docs]
+    assert feats == [doc_features(process(n)) for n in notes]  # batch components = one by one
+    sc = model._scorer
+    plain = sc._matrix_any_ngrams(feats)
+    assert plain[len(gold)].nnz == 0  # punctuation only: an empty row
+    for X in (sc.matrix(feats), sc.matrix_table(feature_table(docs))):
+        assert X.shape == plain.shape and abs(X - plain).max() < 1e-12
+    sc._types.max_size = 50  # forces resets between batches
+    try:
+        for start, stop in ((0, 7), (7, len(docs))):
+            X = sc.matrix_table(feature_table(docs[start:stop]))
+            assert abs(X - plain[start:stop]).max() < 1e-12
+    finally:
+        sc._types.max_size = 300_000
+    assert sc.matrix_table(feature_table([])).shape == (0, len(sc.idf))
+
+
 def test_one_model_serves_many_threads(model, gold):
     from concurrent.futures import ThreadPoolExecutor
 

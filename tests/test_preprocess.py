@@ -125,6 +125,26 @@ _PII_ALPHABET = list("0123456789") * 3 + list("-/.()#@: ,;+_abcdefxyzABC\t\n") +
 ]
 
 
+def _normalize_every_step(text):
+    import unicodedata
+
+    from crisis_nlp.preprocess import text as t
+
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(t._TRANSLATE)
+    text = t._NEWLINES.sub(" ; ", text)
+    text = t._AGE_UNIT.sub(r"\1 \2", text)
+    return t._SPACES.sub(" ", text).strip()
+
+
+@given(st.lists(st.sampled_from(list("0123456789ymfYMF /\t\n\r\f;x") + ["yo", "y/o", "yrs", "yom", "YOF", "  ",
+                                                                       "\u2019", "\u00a0", "\u2014"]),
+                max_size=30).map("".join))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_normalisation_prefilters_never_change_the_result(text):
+    assert normalize_text(text) == _normalize_every_step(text)
+
+
 @given(st.lists(st.sampled_from(_PII_ALPHABET), max_size=40).map("".join))
 @settings(max_examples=400, deadline=None, derandomize=True)
 def test_pii_prefilters_never_change_the_result(text):
