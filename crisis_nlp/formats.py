@@ -25,6 +25,8 @@ from typing import Any, BinaryIO
 from .errors import DataFormatError, InputError
 
 csv.field_size_limit(2**31 - 1)
+# one encoder for every output line (json.dumps with options builds a new one per call)
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 SNIFF_BYTES = 65536
 
 
@@ -251,7 +253,7 @@ class JsonlFormat(TableFormat):
         for rec, res in zip(chunk.payload, zip(*results.values())):
             row = dict(rec) if rec is not None else {}
             row.update(zip(names, res))
-            line = json.dumps(row, ensure_ascii=False)
+            line = _JSON.encode(row)
             try:
                 out.append(line.encode("utf-8", "surrogateescape"))
             except UnicodeEncodeError:  # a lone surrogate that came from a JSON escape: keep it escaped
