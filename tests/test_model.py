@@ -93,3 +93,24 @@ def test_negation_is_understood_not_memorised(xy):
     pos = clf.predict_proba([f"subj has a {w} with him" for w in words])[:, j]
     neg = clf.predict_proba([f"subj denies having a {w} with him" for w in words])[:, j]
     assert (neg < pos).all()
+
+
+def test_pickled_vocabularies_are_packed_and_come_back_whole(xy):
+    """The vocabularies travel as one string each (fast to unpickle); pickling leaves the
+    live model alone, and a model saved with plain dicts (before packing) still loads."""
+    import pickle
+
+    X, Y = xy
+    clf = CrisisClassifier(n_jobs=1).fit(X, Y)
+    fz = clf.featurizer_
+    before = dict(fz.word_vectorizer_.vocabulary_)
+    blob = pickle.dumps(clf)
+    assert isinstance(fz.word_vectorizer_.vocabulary_, dict) and fz.word_vectorizer_.vocabulary_ == before
+    assert b"crisis_nlp.packed_vocabulary.v1" in blob
+    back = pickle.loads(blob)
+    for name in ("word_vectorizer_", "char_vectorizer_"):
+        assert getattr(back.featurizer_, name).vocabulary_ == getattr(fz, name).vocabulary_
+    assert np.array_equal(back.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+    old_style = type(fz).__new__(type(fz))
+    old_style.__setstate__(dict(fz.__dict__))  # dict vocabularies, as older artifacts hold them
+    assert old_style.word_vectorizer_.vocabulary_ == before
