@@ -222,11 +222,6 @@ class NegEx:
         if not matches:
             data[NEGATED] = negated
             return doc
-        arr = token_arrays(doc)
-        hashes, puncts = arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist()
-        lowers = list(map(self._lower.get, hashes))  # hash -> string, cached: the hot path
-        if None in lowers:
-            lowers = self._lowers_filled(hashes, lowers)
         in_concept = [False] * n
         for s, e, _c, _neg in concepts:
             if e - s > 1:
@@ -244,6 +239,14 @@ class NegEx:
             if direction != "pseudo" and all(in_concept[s:e]):
                 continue  # a multi-token concept owns its negation word ("not breathing")
             triggers.append((s, e, direction))
+        if all(d == "pseudo" for _s, _e, d in triggers):
+            data[NEGATED] = negated
+            return doc
+        arr = token_arrays(doc)
+        hashes, puncts = arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist()
+        lowers = list(map(self._lower.get, hashes))  # hash -> string, cached: the hot path
+        if None in lowers:
+            lowers = self._lowers_filled(hashes, lowers)
         starts = {s for s, _e, _d in triggers}
         for s, e, direction in triggers:
             if direction == "pseudo":

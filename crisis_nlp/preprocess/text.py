@@ -93,7 +93,7 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
             if p.digit_run > longest:
                 continue
             if low is not None:
-                if p.needs_any and not any(k in low for k in p.needs_any):
+                if p.needs_any and not any(map(low.__contains__, p.needs_any)):
                     continue
                 if p.needs is not None and not p.needs.search(low):
                     continue
