@@ -81,7 +81,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
 
     # -- pickling: the vocabularies as one string each ---------------------------------
     # A fitted model holds ~90k vocabulary terms; joblib unpickles with the pure-Python
-    # unpickler, which took 1.7 s for them as dicts and takes milliseconds for one string.
+    # unpickler: 0.6 s for them as dicts, milliseconds for one string (the whole artifact
+    # now unpickles in 0.3 s).
     # Models saved with plain dicts still load.
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())  # a copy: for our classes it is the live __dict__
