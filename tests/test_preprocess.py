@@ -159,3 +159,16 @@ def test_pii_prefilters_agree_on_the_gold_notes():
     for note in notes:
         text = normalize_text(note)
         assert mask_pii(text) == mask_pii(text, prefilter=False)
+
+
+def test_language_pipe_uses_the_batch_components_and_agrees():
+    """``nlp.pipe`` calls the components' batch methods; the features are those of one
+    note at a time, including shorthand at batch edges and notes with none."""
+    from crisis_nlp.preprocess.pipeline import clean_text, doc_features
+
+    notes = ["pt w/ SI, denies HI", "17yom c/o CP", "nothing here", "SI", "10-96 subj, a&o x3, no wpns"] * 3
+    texts = [clean_text(n) for n in notes]
+    nlp = build_nlp()
+    piped = [doc_features(d) for d in nlp.pipe(texts, batch_size=4)]
+    assert piped == [doc_features(nlp(t)) for t in texts]
+    assert "suicidal" in piped[0] and "neg_homicidal" in piped[0]
