@@ -63,9 +63,18 @@ class _WordTypes:
         self.reset()
 
     def reset(self) -> None:
-        # new objects, not cleared ones: a batch in another thread keeps the pair it took
-        self.ids: dict[str, int] = {w: i for i, w in enumerate(self.base)}
-        self.rows: list = [None] * self.n_base  # base rows are filled on first use
+        # a new pair, swapped in by one assignment: a batch in another thread keeps the pair
+        # it took, and no thread can take the new dict with the old rows
+        ids: dict[str, int] = {w: i for i, w in enumerate(self.base)}
+        self.table: tuple[dict[str, int], list] = (ids, [None] * self.n_base)  # base rows filled on first use
+
+    def current(self) -> tuple[dict[str, int], list]:
+        """(word -> id, rows) for one batch, emptied first when full."""
+        table = self.table
+        if len(table[0]) > self.max_size:
+            self.reset()
+            table = self.table
+        return table
 
     def add_missing(self, ids: list, words: Iterable[str], tid: dict, rows: list, make) -> list:
         with self._lock:
@@ -370,7 +379,7 @@ class LinearScorer:
         bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
         base = sorted({w for pair, _j in bigrams for w in pair})
         self._types = _WordTypes(base, 300_000)
-        nb, tid = len(base), self._types.ids
+        nb, tid = len(base), self._types.table[0]
         self._bigrams = sp.csr_matrix(
             (np.array([j + 1 for _p, j in bigrams], dtype=np.intp),
              ([tid[a] for (a, _b), _j in bigrams], [tid[b] for (_a, b), _j in bigrams])),
@@ -446,9 +455,7 @@ class LinearScorer:
         toks = [f.split() for f in features]
         lens = np.fromiter(map(len, toks), dtype=np.intp, count=len(toks))
         types = self._types
-        if len(types.ids) > types.max_size:
-            types.reset()
-        tid, rows = types.ids, types.rows  # this call keeps these two even if another resets them
+        tid, rows = types.current()
         ids = list(map(tid.get, itertools.chain.from_iterable(toks)))
         if None in ids:
             ids = types.add_missing(ids, itertools.chain.from_iterable(toks), tid, rows, self._type_row)
@@ -461,9 +468,7 @@ class LinearScorer:
         if self.word_ngrams not in ((1, 1), (1, 2)):
             return self._matrix_any_ngrams([" ".join(self._table_words(table, r)) for r in range(n_rows)])
         types = self._types
-        if len(types.ids) > types.max_size:
-            types.reset()
-        tid, rows = types.ids, types.rows
+        tid, rows = types.current()
         uniq, inv = np.unique(table.norms, return_inverse=True)
         code = inv.ravel() * 2 + table.negated  # one code per distinct (NORM, negated)
         codes, at = _dense_unique(code, 2 * len(uniq))

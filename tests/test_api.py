@@ -135,3 +135,22 @@ def test_one_model_serves_many_threads(model, gold):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda n: model.classify(n).to_dict(), notes))
     assert got == expected
+
+
+def test_bulk_path_is_safe_from_many_threads(model, gold):
+    """Batches scored at once from several threads (the word-type table grows and is
+    emptied while they run) give what one thread gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    notes = [g["text"] for g in gold]
+    batches = [notes[i::6] for i in range(6)] * 3
+    expected = [model.predict_proba(b) for b in batches]
+    old = model._scorer._types.max_size
+    model._scorer._types.max_size = 200  # resets happen while other threads are mid-batch
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            got = list(pool.map(model.predict_proba, batches))
+    finally:
+        model._scorer._types.max_size = old
+    for g, e in zip(got, expected):
+        assert np.allclose(g, e, rtol=0, atol=1e-12)
