@@ -1,8 +1,10 @@
 """spaCy components for dispatch notes, registered as factories.
 
 Each keeps its rules as data (``crisis_nlp/resources``): the shorthand table, the concept
-lexicon and the NegEx-style negation rules. Results go into ``Doc`` extensions as plain
-Python lists, which is much cheaper than span groups for short notes.
+lexicon and the NegEx-style negation rules. Results are plain Python lists in
+``doc.user_data``, read through the ``doc._.concepts`` / ``doc._.negated`` extensions: much
+cheaper than span groups for short notes. The per-token attributes all of them need are
+read from the ``Doc`` once (:func:`token_arrays`).
 """
 
 from __future__ import annotations
