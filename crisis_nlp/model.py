@@ -370,10 +370,6 @@ class LinearScorer:
         self.char_range = tuple(cv.ngram_range) if cv is not None else None
         self._word_cache = _BoundedCache(self._char_cols, 200_000)  # word -> char-gram columns
         self.idf = np.concatenate([self.word_idf] + ([self.char_idf] if cv is not None else []))
-        # coefficients as (n_features, n_outputs), rounded once to float32: a note's rows are
-        # gathered from all over this matrix, and half the bytes is markedly faster on a
-        # cold cache. Sums stay in float64; W holds the same (rounded) values for the
-        # batch product, so both paths agree to ~1e-15.
         # for matrix(): bigram columns by pairs of word-type ids, as a sparse (first word x
         # second word) table that holds column + 1
         bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
@@ -386,6 +382,10 @@ class LinearScorer:
             shape=(nb, nb)) if bigrams else None
         if self._bigrams is not None:
             self._bigrams.sort_indices()
+        # coefficients as (n_features, n_outputs), rounded once to float32: a note's rows are
+        # gathered from all over this matrix, and half the bytes is markedly faster on a
+        # cold cache. Sums stay in float64; W holds the same (rounded) values for the
+        # batch product, so both paths agree to ~1e-15.
         self.W32 = np.ascontiguousarray(clf.classifier_.coef_.T, dtype=np.float32)
         self.W = self.W32.astype(np.float64)
         self.b = clf.classifier_.intercept_.astype(np.float64)
@@ -466,7 +466,7 @@ class LinearScorer:
         per token: each distinct (NORM, negated) pair of the batch is looked up once."""
         n_rows = len(table.concepts)
         if self.word_ngrams not in ((1, 1), (1, 2)):
-            return self._matrix_any_ngrams([" ".join(self._table_words(table, r)) for r in range(n_rows)])
+            return self._matrix_any_ngrams(self._table_features(table))
         types = self._types
         tid, rows = types.current()
         uniq, inv = np.unique(table.norms, return_inverse=True)
@@ -495,10 +495,13 @@ class LinearScorer:
         return self._matrix_from_ids(ids, lens, rows)
 
     @staticmethod
-    def _table_words(table: FeatureTable, r: int) -> list[str]:
-        at = np.flatnonzero(table.note == r).tolist()
-        words = [w for i in at for w in table.words(int(table.norms[i]), bool(table.negated[i]))]
-        return words + table.concepts[r]
+    def _table_features(table: FeatureTable) -> list[str]:
+        """The feature strings of a table's notes (for the general n-gram path)."""
+        n_rows = len(table.concepts)
+        bounds = np.searchsorted(table.note, np.arange(n_rows + 1)).tolist()  # notes are in order
+        norms, negated = table.norms.tolist(), table.negated.tolist()
+        return [" ".join([w for i in range(bounds[r], bounds[r + 1]) for w in table.words(norms[i], negated[i])]
+                         + table.concepts[r]) for r in range(n_rows)]
 
     def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: list) -> sp.csr_matrix:
         """Counting as one sparse product ``A @ C``: ``A`` says how often each note holds
