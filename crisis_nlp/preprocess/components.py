@@ -110,18 +110,16 @@ class DispatchShorthand:
     def pipe(self, docs: Iterable[Doc], *, batch_size: int = 1024) -> Iterator[Doc]:
         """The same as ``__call__`` per doc, with one vectorised lookup per batch."""
         for batch in minibatch(docs, batch_size):
-            arrs = [token_arrays(d) for d in batch]
-            if arrs:
-                lower = np.concatenate([a[:, LOWER_COL] for a in arrs])
-                pos = np.searchsorted(self.keys, lower)
-                pos[pos == len(self.keys)] = 0
-                found = np.flatnonzero(self.keys[pos] == lower)
-                if len(found):
-                    ends = np.cumsum([len(a) for a in arrs])
-                    which = np.searchsorted(ends, found, side="right")
-                    for k, j, h in zip(found.tolist(), which.tolist(), self.keys[pos[found]].tolist()):
-                        i = k - (int(ends[j - 1]) if j else 0)
-                        self._expand(batch[j], arrs[j], i, self.by_hash[h])
+            arrs = [token_arrays(d) for d in batch]  # minibatch never yields an empty batch
+            lower = np.concatenate([a[:, LOWER_COL] for a in arrs])
+            pos = np.searchsorted(self.keys, lower)
+            pos[pos == len(self.keys)] = 0
+            found = np.flatnonzero(self.keys[pos] == lower)
+            ends = np.cumsum([len(a) for a in arrs])
+            which = np.searchsorted(ends, found, side="right")
+            for k, j, h in zip(found.tolist(), which.tolist(), self.keys[pos[found]].tolist()):
+                i = k - (int(ends[j - 1]) if j else 0)
+                self._expand(batch[j], arrs[j], i, self.by_hash[h])
             yield from batch
 
     @staticmethod

@@ -66,6 +66,17 @@ def _fill(cache: dict[int, tuple[str, ...]], hashes: list[int], words: list, str
             words[k] = cache[h] = tuple(prefix + w for w in _norm_words(strings[h]))
 
 
+def _cached_words(norm_hash: int, negated: bool, strings) -> tuple[str, ...]:
+    """The feature words one token with this NORM contributes, plain or negated."""
+    cache, prefix = (_NEG_WORDS, NEG_PREFIX) if negated else (_NORM_WORDS, "")
+    w = cache.get(norm_hash)
+    if w is None:
+        one: list = [None]
+        _fill(cache, [norm_hash], one, strings, prefix)
+        w = one[0]
+    return w
+
+
 def doc_words(doc: Doc) -> list[str]:
     """The feature tokens of a processed ``Doc`` (see :func:`doc_features`).
 
@@ -82,12 +93,7 @@ def doc_words(doc: Doc) -> list[str]:
         _fill(_NORM_WORDS, hashes, words, doc.vocab.strings)
     if True in negated:
         for i in itertools.compress(range(len(negated)), negated):
-            w = _NEG_WORDS.get(hashes[i])
-            if w is None:
-                one = [None]
-                _fill(_NEG_WORDS, [hashes[i]], one, doc.vocab.strings, NEG_PREFIX)
-                w = one[0]
-            words[i] = w
+            words[i] = _cached_words(hashes[i], True, doc.vocab.strings)
     out = list(itertools.chain.from_iterable(itertools.compress(words, map(operator.not_, drop))))
     for _s, _e, concept, neg in concepts:
         out.append((NEG_CONCEPT_PREFIX if neg else CONCEPT_PREFIX) + concept)
@@ -167,13 +173,7 @@ class FeatureTable:
 
     def words(self, norm_hash: int, negated: bool) -> tuple[str, ...]:
         """The feature words one token with this NORM contributes (see doc_words)."""
-        cache, prefix = (_NEG_WORDS, NEG_PREFIX) if negated else (_NORM_WORDS, "")
-        w = cache.get(norm_hash)
-        if w is None:
-            one = [None]
-            _fill(cache, [norm_hash], one, self.strings, prefix)
-            w = one[0]
-        return w  # type: ignore[return-value]
+        return _cached_words(norm_hash, negated, self.strings)
 
 
 def feature_table(docs: Sequence[Doc]) -> FeatureTable:
