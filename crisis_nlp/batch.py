@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import io
 import itertools
 import multiprocessing as mp
 from collections import Counter, deque
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, OutputError
-from .formats import BadRow, Chunk
+from .formats import BadRow, Chunk, TableFormat
 from .labels import LABELS
 
 CHUNK_SIZE = 2048
@@ -96,27 +97,42 @@ def _init_worker(model_spec: str | None, registry: str | None) -> None:
     gc.freeze()  # the model lives as long as the worker: keep it out of the collector's scans
 
 
-def _work(args: tuple[list[Any], bool]) -> dict[str, list]:
-    texts, explain = args
-    return label_texts(_worker_model, texts, explain=explain)
+def _work(args: tuple[Callable, Chunk, tuple]) -> Any:
+    task, chunk, task_args = args
+    return task(_worker_model, chunk, *task_args)
 
 
-def label_chunks(
+def _label_chunk(model, chunk: Chunk, explain: bool) -> dict[str, list]:
+    return label_texts(model, chunk.texts, explain=explain)  # type: ignore[arg-type]
+
+
+def label_part(model, chunk: Chunk, form: TableFormat, explain: bool) -> tuple[bytes, Counter]:
+    """One chunk of a file, start to end: its notes decoded, labelled, and its part file's
+    bytes and statistics made. This runs in the ``--jobs`` worker, so the parent only
+    reads and writes bytes."""
+    form.decode(chunk)
+    cols = label_texts(model, chunk.texts, explain=explain)  # type: ignore[arg-type]
+    buf = io.BytesIO()
+    form.write_part(chunk, cols, buf)
+    return buf.getvalue(), chunk_stats(cols, chunk.keys)
+
+
+def _map_chunks(
     chunks: Iterable[Chunk],
+    task: Callable[..., Any],
+    task_args: tuple = (),
     *,
     model=None,
     model_spec: str | None = None,
     registry: str | None = None,
     jobs: int = 1,
-    explain: bool = False,
     skip: Callable[[Chunk], bool] = lambda chunk: False,
-) -> Iterator[tuple[Chunk, dict[str, list] | None]]:
-    """Yield ``(chunk, result columns)`` in input order; ``None`` for chunks that ``skip``
-    says are done already (a resumed run), which are not labelled again.
+) -> Iterator[tuple[Chunk, Any]]:
+    """Yield ``(chunk, task(model, chunk, *task_args))`` in input order; ``None`` for
+    chunks that ``skip`` says are done already (a resumed run), which are not run again.
 
-    ``jobs > 1`` labels chunks in that many worker processes (each loads the model once);
+    ``jobs > 1`` runs the task in that many worker processes (each loads the model once);
     at most ``2 * jobs`` chunks are in flight, so memory stays flat however long the input.
-    Results are identical to ``jobs=1``.
     """
     if jobs < 1:
         raise InputError(f"jobs must be at least 1, got {jobs}.")
@@ -133,7 +149,7 @@ def label_chunks(
             gc.freeze()
         try:
             for chunk in chunks:
-                yield chunk, (None if skip(chunk) else label_texts(model, chunk.texts, explain=explain))
+                yield chunk, (None if skip(chunk) else task(model, chunk, *task_args))
         finally:
             if freeze:
                 gc.unfreeze()
@@ -142,13 +158,30 @@ def label_chunks(
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(model_spec, registry)) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append((chunk, None if skip(chunk) else pool.apply_async(_work, ((chunk.texts, explain),))))
+            pending.append((chunk, None if skip(chunk) else pool.apply_async(_work, ((task, chunk, task_args),))))
             if len(pending) >= 2 * jobs:
                 c, res = pending.popleft()
                 yield c, (res.get() if res is not None else None)
         while pending:
             c, res = pending.popleft()
             yield c, (res.get() if res is not None else None)
+
+
+def label_chunks(
+    chunks: Iterable[Chunk],
+    *,
+    model=None,
+    model_spec: str | None = None,
+    registry: str | None = None,
+    jobs: int = 1,
+    explain: bool = False,
+    skip: Callable[[Chunk], bool] = lambda chunk: False,
+) -> Iterator[tuple[Chunk, dict[str, list] | None]]:
+    """Yield ``(chunk, result columns)`` in input order; ``None`` for chunks that ``skip``
+    says are done already. ``jobs > 1`` labels in that many worker processes; results
+    are identical to ``jobs=1``."""
+    return _map_chunks(chunks, _label_chunk, (explain,), model=model, model_spec=model_spec,
+                       registry=registry, jobs=jobs, skip=skip)
 
 
 def relabel(
@@ -260,19 +293,21 @@ def relabel_file(
     chunks = form.chunks(input, text_field=text_field, compare_field=compare_field,
                          result_columns=columns, chunk_size=chunk_size)
     first = next(chunks, None)  # unreadable input or a wrong column fails here, before any output
+    if first is not None:
+        form.decode(first)  # so do result columns already in the input (JSONL: checked per line)
     chunks = itertools.chain([first] if first is not None else [], chunks)
     totals: Counter = Counter()
 
     def run(skip, write) -> int:
         n = 0
         try:
-            for chunk, cols in label_chunks(chunks, model=model, model_spec=model_spec, registry=registry,
-                                            jobs=jobs, explain=explain, skip=skip):
+            for chunk, part in _map_chunks(chunks, label_part, (form, explain), model=model, model_spec=model_spec,
+                                           registry=registry, jobs=jobs, skip=skip):
                 n += 1
-                stats = write(chunk, cols)
+                stats = write(chunk, part)
                 totals.update(stats)
                 if on_chunk is not None:
-                    on_chunk(chunk, totals, cols is not None)
+                    on_chunk(chunk, totals, part is not None)
         except BrokenPipeError:
             raise
         except (OSError, EOFError) as exc:  # writes raise OutputError, so this is the input
@@ -293,10 +328,11 @@ def relabel_file(
         if kind == "csv":
             out.write(form.header_bytes())  # type: ignore[attr-defined]
 
-        def to_stdout(chunk, cols):
-            form.write_part(chunk, cols, out)
+        def to_stdout(chunk, part):
+            data, stats = part
+            out.write(data)
             out.flush()
-            return chunk_stats(cols, chunk.keys)
+            return stats
 
         run(lambda c: False, to_stdout)
         return totals
@@ -316,12 +352,12 @@ def relabel_file(
     done = journal.start(resume)
     pause_after = int(os.environ.get("CRISIS_NLP_TEST_PAUSE_AFTER_PARTS", "0"))  # test hook: kill -9 tests
 
-    def to_journal(chunk, cols):
-        if cols is None:  # done before the restart
+    def to_journal(chunk, part):
+        if part is None:  # done before the restart
             return journal.stats(chunk.index)
-        stats = chunk_stats(cols, chunk.keys)
+        data, stats = part
         try:
-            journal.write_part(chunk.index, lambda f: form.write_part(chunk, cols, f), stats)
+            journal.write_part(chunk.index, lambda f: f.write(data), stats)
         except OSError as exc:
             raise OutputError(f"cannot write to {journal.dir}: {exc.strerror or exc}.") from None
         if pause_after and chunk.index + 1 == pause_after:

@@ -3,8 +3,11 @@ back losslessly with the result columns added.
 
 A reader yields :class:`Chunk` s: the rows as the format holds them (``payload``), the
 note of each row (or a :class:`BadRow` saying why there is none), the values of the
-compare field, and how far through the input it is (for the ETA). A format writes a
-payload plus result columns as one part file; parts are concatenated at the end.
+compare field, and how far through the input it is (for the ETA). A format may leave
+the notes to :meth:`TableFormat.decode`, which runs where the chunk is labelled (a
+``--jobs`` worker): the JSONL reader only splits lines, and parsing them is done in
+parallel. A format writes a payload plus result columns as one part file; parts are
+concatenated at the end.
 Bytes that are not valid UTF-8 are carried through unchanged (``surrogateescape``), so
 a bad byte in one cell neither stops the run nor changes the other cells.
 """
@@ -27,6 +30,23 @@ from .errors import DataFormatError, InputError
 csv.field_size_limit(2**31 - 1)
 # one encoder for every output line (json.dumps with options builds a new one per call)
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+_JSON_CACHE: dict[str, dict[Any, bytes]] = {}  # result column -> value -> its JSON
+
+
+def json_column(name: str, values: list[Any]) -> list[bytes]:
+    """The JSON (UTF-8) of each value of one result column. A result column holds few distinct
+    values (label lists, modes, scores rounded to 4 places), so each is encoded once and
+    looked up after that: most of the cost of writing a JSONL line was this encoding."""
+    cache = _JSON_CACHE.setdefault(name, {})
+    keys = [tuple(v) if type(v) is list else v for v in values] if name in ("categories", "flags") else values
+    out = list(map(cache.get, keys))
+    if None in out:
+        if len(cache) > 50_000:  # errors and reasons differ row by row: bound the memory
+            cache.clear()
+        for i, k in enumerate(keys):
+            if out[i] is None:
+                out[i] = cache[k] = _JSON.encode(values[i]).encode()
+    return out
 SNIFF_BYTES = 65536
 
 
@@ -40,8 +60,8 @@ class BadRow:
 @dataclass
 class Chunk:
     index: int
-    payload: Any  # CSV: list of row lists; JSONL: list of dicts (None for an unparseable line); Parquet: RecordBatch
-    texts: list[Any]
+    payload: Any  # CSV: list of row lists; JSONL: list of (line number, line bytes); Parquet: RecordBatch
+    texts: list[Any] | None  # None until decoded (see TableFormat.decode)
     keys: list[Any] | None  # values of the compare field, if any
     fraction: float | None  # share of the input read so far, None when unknown (stdin)
 
@@ -102,6 +122,11 @@ class TableFormat:
     def chunks(self, path: str | Path, *, text_field: str, compare_field: str | None,
                result_columns: list[str], chunk_size: int) -> Iterator[Chunk]:
         raise NotImplementedError
+
+    def decode(self, chunk: Chunk) -> Chunk:
+        """Fill in ``chunk.texts`` and ``chunk.keys`` if the reader left them (it is called
+        where the chunk is labelled, so in a worker with ``--jobs``); idempotent."""
+        return chunk
 
     def write_part(self, chunk: Chunk, results: dict[str, list], f: BinaryIO) -> None:
         raise NotImplementedError
@@ -208,16 +233,21 @@ class CsvFormat(TableFormat):
 
 
 class JsonlFormat(TableFormat):
-    """One JSON object per line (optionally gzipped). A line that is not a JSON object
-    becomes an output line holding only the result fields and the error."""
+    """One JSON object per line (optionally gzipped). Each output line is the input line,
+    byte for byte, with the result fields added before its closing brace; a line that is
+    not a JSON object becomes a line holding only the result fields and the error."""
 
     ext = "jsonl"
+
+    def __init__(self) -> None:
+        self._fields: tuple[str, str | None, frozenset[str]] | None = None
+        self._path = ""
 
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
         raw, stream = _open_binary(path)
         size = Path(path).stat().st_size if raw is not None else 0
-        clash = frozenset(result_columns)
-        lines = ((no, b) for no, b in enumerate(stream, 1) if b.strip())
+        self._fields, self._path = (text_field, compare_field, frozenset(result_columns)), str(path)
+        lines = ((no, b) for no, b in enumerate(stream, 1) if not b.isspace())
         with stream:
             for index in itertools.count():
                 block = list(itertools.islice(lines, chunk_size))
@@ -225,40 +255,49 @@ class JsonlFormat(TableFormat):
                     if raw is not None and raw is not stream:
                         raw.close()
                     return
-                recs: list[dict | None] = []
-                texts: list[Any] = []
-                for no, b in block:
-                    try:
-                        rec = json.loads(b.decode("utf-8", "surrogateescape"))
-                    except json.JSONDecodeError:
-                        recs.append(None)
-                        texts.append(BadRow(f"line {no} is not valid JSON"))
-                        continue
-                    if not isinstance(rec, dict):
-                        recs.append(None)
-                        texts.append(BadRow(f"line {no} is not a JSON object"))
-                        continue
-                    if not clash.isdisjoint(rec):
-                        raise InputError(f"{path} line {no} already has result fields "
-                                         f"{sorted(clash.intersection(rec))} (is it a relabel output?); "
-                                         "rename or drop them first, so that nothing in the input is overwritten.")
-                    recs.append(rec)
-                    texts.append(rec.get(text_field))
-                keys = [r.get(compare_field) if r is not None else None for r in recs] if compare_field else None
-                yield Chunk(index, recs, texts, keys, _fraction(raw, size))
+                yield Chunk(index, block, None, None, _fraction(raw, size))
+
+    def decode(self, chunk):
+        if chunk.texts is not None:
+            return chunk
+        assert self._fields is not None, "decode() needs the settings chunks() was called with"
+        text_field, compare_field, clash = self._fields
+        texts: list[Any] = []
+        keys: list[Any] = []
+        loads = json.loads
+        for no, b in chunk.payload:
+            try:
+                rec = loads(b.decode("utf-8", "surrogateescape"))
+            except json.JSONDecodeError:
+                rec, problem = None, f"line {no} is not valid JSON"
+            else:
+                problem = None if type(rec) is dict else f"line {no} is not a JSON object"
+            if problem is not None:
+                texts.append(BadRow(problem))
+                keys.append(None)
+                continue
+            if not clash.isdisjoint(rec):
+                raise InputError(f"{self._path} line {no} already has result fields "
+                                 f"{sorted(clash.intersection(rec))} (is it a relabel output?); "
+                                 "rename or drop them first, so that nothing in the input is overwritten.")
+            texts.append(rec.get(text_field))
+            if compare_field:
+                keys.append(rec.get(compare_field))
+        chunk.texts, chunk.keys = texts, (keys if compare_field else None)
+        return chunk
 
     def write_part(self, chunk, results, f):
-        names = list(results)
-        out = []
-        for rec, res in zip(chunk.payload, zip(*results.values())):
-            row = dict(rec) if rec is not None else {}
-            row.update(zip(names, res))
-            line = _JSON.encode(row)
-            try:
-                out.append(line.encode("utf-8", "surrogateescape"))
-            except UnicodeEncodeError:  # a lone surrogate that came from a JSON escape: keep it escaped
-                out.append(json.dumps(row).encode("ascii"))
-        f.write(b"\n".join(out) + b"\n")
+        template = (", ".join(_JSON.encode(c).replace("%", "%%") + ": %s" for c in results) + "}\n").encode()
+        rows = zip(*[json_column(c, v) for c, v in results.items()])
+        out: list[bytes] = []
+        add = out.extend
+        for (_no, line), text, members in zip(chunk.payload, chunk.texts, rows):
+            if isinstance(text, BadRow):  # not a JSON object: the result fields alone
+                add((b"{", template % members))
+                continue
+            body = line[:-2] if line.endswith(b"}\n") else line.rstrip()[:-1]  # without the closing brace
+            add((body, b"" if body.rstrip().endswith(b"{") else b", ", template % members))
+        f.write(b"".join(out))
 
 
 def _require_pyarrow():

@@ -32,6 +32,12 @@ CONCEPT_PREFIX = "C_"
 NEG_CONCEPT_PREFIX = "NEG_C_"
 PIPE_NAMES = ("dispatch_shorthand", "concept_matcher", "negex")
 _DIGIT = re.compile(r"\d")
+# Whitespace-separated chunks the tokenizer remembers (spaCy's default: 10,000). Every
+# chunk not in the cache goes through the prefix/suffix/infix rules again; the 40,000
+# synthetic notes alone hold more distinct chunks than the default keeps, and tokenizing
+# them ran at 28,000 notes/s with it, 50,000 with this. About 6 MB when full; never
+# flushed, so it holds the first chunks seen (the frequent ones, in real notes).
+TOKENIZER_CACHE = 100_000
 _lock = threading.Lock()
 
 
@@ -43,6 +49,7 @@ def build_nlp() -> Language:
     """
     with _lock:
         nlp = spacy.blank("en")
+        nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
         for name in PIPE_NAMES:
             nlp.add_pipe(name)
         return nlp

@@ -20,7 +20,6 @@ _TRANSLATE = str.maketrans(
 )
 _SPACES = re.compile(r"[ \t\f\v]+")
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")
-_ODD_SPACE = re.compile(r"[\t\f\v]")
 # "17yo", "34yom", "80YOF" -> "17 yo" so that the shorthand table sees the unit.
 _AGE_UNIT = re.compile(r"(?i)\b(\d{1,3})(yo|y/o|yom|yof|yrs?|m|f)\b")
 _MAYBE_AGE = re.compile(r"(?i)\d[ymf]")  # what _AGE_UNIT needs; a tenth of the cost
@@ -39,7 +38,7 @@ def normalize_text(text: str) -> str:
         text = _NEWLINES.sub(" ; ", text)
     if _MAYBE_AGE.search(text):
         text = _AGE_UNIT.sub(r"\1 \2", text)
-    if "  " in text or _ODD_SPACE.search(text):
+    if "  " in text or "\t" in text or "\f" in text or "\v" in text:
         text = _SPACES.sub(" ", text)
     return text.strip()
 
@@ -53,6 +52,24 @@ class _PIIPattern:
     needs: re.Pattern[str] | None
     needs_any: tuple[str, ...]
     digit_run: int
+    then_run: int  # digits_then: a run of this many digits ...
+    then_char: re.Pattern[str] | None  # ... directly followed by a character of this class
+
+
+_FOLLOWS: dict[tuple[str, str], bool] = {}  # (pattern name, character) -> in its then_char class
+
+
+def _digits_then(p: _PIIPattern, after: dict[str, int]) -> bool:
+    """Whether some run of at least ``p.then_run`` digits is followed by a ``then_char``;
+    ``after`` maps each character that follows a digit run to the longest such run."""
+    for c, n in after.items():
+        if n >= p.then_run:
+            hit = _FOLLOWS.get((p.name, c))
+            if hit is None:
+                hit = _FOLLOWS[(p.name, c)] = p.then_char.fullmatch(c) is not None  # type: ignore[union-attr]
+            if hit:
+                return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +78,8 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
     return tuple(
         _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
                     re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())),
-                    int(p.get("digit_run", 0)))
+                    int(p.get("digit_run", 0)), int(p.get("digits_then", {}).get("run", 0)),
+                    re.compile(p["digits_then"]["char"]) if p.get("digits_then") else None)
         for p in table["patterns"]
     )
 
@@ -69,7 +87,7 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
 _MAYBE_PII = re.compile(r"[\d@]")
 
 
-_DIGIT_RUNS = re.compile(r"\d+")
+_DIGIT_RUNS = re.compile(r"\d+.?", re.DOTALL)  # each run of digits and the character after it
 
 
 def mask_pii(text: str, *, prefilter: bool = True) -> str:
@@ -85,12 +103,22 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
     # the word tests read the lower-cased note: for ASCII that is what (?i) sees; other
     # notes (about 2% after NFKC) skip them
     low = text.lower() if prefilter and text.isascii() else None
-    # measured once: masking only removes digits (placeholders hold none), so a run
-    # that is too short stays too short
-    longest = max(map(len, _DIGIT_RUNS.findall(text)), default=0) if prefilter else 0
+    # measured once: masking only removes digits and puts letters (placeholders) after a
+    # run, so a run that is too short stays too short, and one followed by a character
+    # only gets shorter
+    after: dict[str, int] = {}
+    if prefilter:
+        for m in _DIGIT_RUNS.findall(text):  # "123-": a run and the character after it
+            c = m[-1]
+            n = len(m) if c.isdecimal() else len(m) - 1  # isdecimal: what \d matches
+            if n > after.get(c, 0):
+                after[c] = n
+    longest = max(after.values(), default=0)
     for p in _pii_patterns():
         if prefilter:
             if p.digit_run > longest:
+                continue
+            if p.then_char is not None and not _digits_then(p, after):
                 continue
             if low is not None:
                 if p.needs_any and not any(map(low.__contains__, p.needs_any)):
