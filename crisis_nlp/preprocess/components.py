@@ -30,6 +30,8 @@ from ..resources import load_json, load_shorthand
 CONCEPTS = "crisis_nlp.concepts"
 NEGATED = "crisis_nlp.negated"
 ARRAYS = "crisis_nlp.token_arrays"
+SHARED_MATCHES = "crisis_nlp.shared_matches"  # negation triggers found in the concept matcher's pass
+_TRIGGER_PREFIX = "negex:"
 for _name, _key in (("concepts", CONCEPTS), ("negated", NEGATED)):
     Doc.set_extension(_name, getter=lambda doc, k=_key: doc.user_data.get(k),
                       setter=lambda doc, value, k=_key: doc.user_data.__setitem__(k, value), force=True)
@@ -128,12 +130,16 @@ class DispatchShorthand:
         arr[i, NORM_COL] = hit[1]
 
 
-def _build_matcher(nlp: Language, phrases: dict[str, list[str]]) -> PhraseMatcher:
+def _build_matcher(nlp: Language, phrases: dict[str, list[str]], prefix: str = "") -> PhraseMatcher:
     matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    _add_phrases(matcher, nlp, phrases, prefix)
+    return matcher
+
+
+def _add_phrases(matcher: PhraseMatcher, nlp: Language, phrases: dict[str, list[str]], prefix: str = "") -> None:
     for key, items in phrases.items():
         variants = sorted({v for p in items for v in expand_pronouns(p.lower())})
-        matcher.add(key, [nlp.make_doc(v) for v in variants])
-    return matcher
+        matcher.add(prefix + key, [nlp.make_doc(v) for v in variants])
 
 
 @Language.factory("concept_matcher", assigns=["doc._.concepts"], default_config={})
@@ -147,13 +153,27 @@ class ConceptMatcher:
 
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name
+        self.nlp = nlp
         self.concepts = load_json("concepts.json")["concepts"]
         self.matcher = _build_matcher(nlp, self.concepts)
         self.strings = nlp.vocab.strings
+        self._shared: frozenset[int] = frozenset()  # match ids of phrases matched for a later component
+
+    def share(self, phrases: dict[str, list[str]], prefix: str) -> None:
+        """Match ``phrases`` as well, in the same pass over each note (a second
+        PhraseMatcher costs a second pass), keyed ``prefix + key``; their matches go to
+        ``doc.user_data[SHARED_MATCHES]`` for the component that asked (``negex``)."""
+        _add_phrases(self.matcher, self.nlp, phrases, prefix)
+        self._shared = self._shared | {self.strings.add(prefix + key) for key in phrases}
 
     def __call__(self, doc: Doc) -> Doc:
         strings = self.strings
-        doc.user_data[CONCEPTS] = [(s, e, strings[m], False) for m, s, e in self.matcher(doc)]
+        matches = self.matcher(doc)
+        if self._shared:
+            shared = self._shared
+            doc.user_data[SHARED_MATCHES] = [m for m in matches if m[0] in shared]
+            matches = [m for m in matches if m[0] not in shared]
+        doc.user_data[CONCEPTS] = [(s, e, strings[m], False) for m, s, e in matches]
         return doc
 
 
@@ -164,7 +184,8 @@ class ConceptMatcher:
     requires=["doc._.concepts"],
 )
 def make_negex(nlp: Language, name: str) -> "NegEx":
-    return NegEx(nlp, name)
+    concepts = nlp.get_pipe("concept_matcher") if "concept_matcher" in nlp.pipe_names else None
+    return NegEx(nlp, name, concepts=concepts if isinstance(concepts, ConceptMatcher) else None)
 
 
 class NegEx:
@@ -178,7 +199,8 @@ class NegEx:
     phrase and negates nothing.
     """
 
-    def __init__(self, nlp: Language, name: str, rules: dict[str, Any] | None = None) -> None:
+    def __init__(self, nlp: Language, name: str, rules: dict[str, Any] | None = None,
+                 concepts: ConceptMatcher | None = None) -> None:
         self.name = name
         rules = rules or load_json("negation_rules.json")
         self.window_forward = int(rules["window_forward"])
@@ -193,8 +215,13 @@ class NegEx:
                 raise ValueError(f"negation rule {rule!r}: unknown direction {direction!r}")
             by_direction.setdefault(direction, []).append(rule["literal"])
         add_special_cases(nlp, [lit for lits in by_direction.values() for lit in lits if "/" in lit])
-        self.matcher = _build_matcher(nlp, by_direction)
+        # match id -> direction; the triggers are matched by the concept matcher's pass when
+        # there is one before us (its matches are in doc.user_data), else by our own
         self.strings = nlp.vocab.strings
+        self._direction = {self.strings.add(_TRIGGER_PREFIX + d): d for d in by_direction}
+        self.matcher = _build_matcher(nlp, by_direction, _TRIGGER_PREFIX)
+        if concepts is not None:
+            concepts.share(by_direction, _TRIGGER_PREFIX)
         self._lower: dict[int, str] = {}
 
     def _lowers_filled(self, hashes: list[int], lowers: list[str | None]) -> list[str]:
@@ -218,7 +245,9 @@ class NegEx:
         negated = [False] * n
         data = doc.user_data
         concepts = data.get(CONCEPTS) or []
-        matches = self.matcher(doc)
+        matches = data.get(SHARED_MATCHES)
+        if matches is None:
+            matches = self.matcher(doc)
         if not matches:
             data[NEGATED] = negated
             return doc
@@ -235,7 +264,7 @@ class NegEx:
                 continue
             for i in range(s, e):
                 taken[i] = True
-            direction = self.strings[m]
+            direction = self._direction[m]
             if direction != "pseudo" and all(in_concept[s:e]):
                 continue  # a multi-token concept owns its negation word ("not breathing")
             triggers.append((s, e, direction))

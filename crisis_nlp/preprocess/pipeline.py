@@ -190,13 +190,8 @@ def feature_table(docs: Sequence[Doc]) -> FeatureTable:
         return FeatureTable(np.empty(0, np.uint64), np.empty(0, bool), np.empty(0, np.intp), [], strings)
     arrs = [token_arrays(d) for d in docs]
     arr = np.concatenate(arrs)
-    negated = np.zeros(len(arr), dtype=bool)
-    start = 0
-    for d, a in zip(docs, arrs):  # most tokens are not negated: set the few that are
-        neg = d.user_data[NEGATED]
-        if True in neg:
-            negated[start + np.flatnonzero(neg)] = True
-        start += len(a)
+    negated = np.fromiter(itertools.chain.from_iterable([d.user_data[NEGATED] for d in docs]), dtype=bool,
+                          count=len(arr))
     keep = (arr[:, PUNCT_COL] | arr[:, SPACE_COL]) == 0
     note = np.repeat(np.arange(len(docs)), [len(a) for a in arrs])
     concepts = [[(NEG_CONCEPT_PREFIX if neg else CONCEPT_PREFIX) + c for _s, _e, c, neg in d.user_data[CONCEPTS]]
