@@ -49,26 +49,75 @@ class _BoundedCache(dict):
         return value
 
 
+class _TypeRows:
+    """What one occurrence of each word type adds to a TF-IDF row (its word column and
+    its character n-grams, counted), as rows of one CSR matrix that grows as types are
+    first seen, so that a batch is counted by one product with it and no per-batch
+    assembly. Its first ``n_word`` rows are unit rows, one per word column, through which
+    vocabulary bigrams are counted in the same product; ``crow[t]`` is type ``t``'s row
+    (-1 until its row is made). Index arrays are int32, which scipy uses as they are.
+    Rows are only appended (under the owner's lock); a batch's :meth:`matrix` is a view
+    that later appends do not touch."""
+
+    def __init__(self, n_word: int, n_cols: int, n_types: int) -> None:
+        self.n_cols = n_cols
+        self.indptr = np.arange(n_word + 1, dtype=np.int32)
+        self.indices = np.arange(n_word, dtype=np.int32)
+        self.data = np.ones(n_word)
+        self.n_rows = self.nnz = n_word
+        self.crow = np.full(max(n_types, 1024), -1, dtype=np.int32)
+        self.n_types = n_types
+
+    def new_type(self, cols: np.ndarray, counts: np.ndarray) -> int:
+        t = self.n_types
+        if t == len(self.crow):
+            self.crow = np.concatenate([self.crow, np.full(len(self.crow), -1, dtype=np.int32)])
+        self.n_types = t + 1
+        self.set_row(t, cols, counts)
+        return t
+
+    def set_row(self, t: int, cols: np.ndarray, counts: np.ndarray) -> None:
+        end = self.nnz + len(cols)
+        if end > len(self.indices):  # doubling keeps a view over half its buffer (scipy copies smaller ones)
+            size = max(2 * len(self.indices), end)
+            self.indices = np.concatenate([self.indices[:self.nnz], np.empty(size - self.nnz, dtype=np.int32)])
+            self.data = np.concatenate([self.data[:self.nnz], np.empty(size - self.nnz)])
+        if self.n_rows + 1 == len(self.indptr):
+            self.indptr = np.concatenate([self.indptr, np.empty(len(self.indptr), dtype=np.int32)])
+        self.indices[self.nnz:end] = cols
+        self.data[self.nnz:end] = counts
+        self.nnz = end
+        self.n_rows += 1
+        self.indptr[self.n_rows] = end
+        self.crow[t] = self.n_rows - 1
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data[:self.nnz], self.indices[:self.nnz], self.indptr[:self.n_rows + 1]),
+                             shape=(self.n_rows, self.n_cols), copy=False)
+
+
 class _WordTypes:
     """Word -> type id, and per id what one occurrence of the word adds to a TF-IDF row
-    (see :meth:`LinearScorer.matrix`). Ids below ``n_base`` are the words that vocabulary
-    bigrams are made of, fixed so that a bigram is a pair of small ints; other words get
-    the next id on first sight. Emptied (back to the base words) when full."""
+    (:class:`_TypeRows`; see :meth:`LinearScorer.matrix`). Ids below ``n_base`` are the
+    words that vocabulary bigrams are made of, fixed so that a bigram is a pair of small
+    ints (their rows are made on first sight); other words get the next id on first
+    sight. Emptied (back to the base words) when full."""
 
-    def __init__(self, base_words: Sequence[str], max_size: int) -> None:
+    def __init__(self, base_words: Sequence[str], max_size: int, n_word: int, n_cols: int) -> None:
         self.base = tuple(base_words)
         self.n_base = len(self.base)
         self.max_size = max_size
-        self._lock = threading.Lock()
+        self.n_word, self.n_cols = n_word, n_cols
+        self.lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
         # a new pair, swapped in by one assignment: a batch in another thread keeps the pair
         # it took, and no thread can take the new dict with the old rows
         ids: dict[str, int] = {w: i for i, w in enumerate(self.base)}
-        self.table: tuple[dict[str, int], list] = (ids, [None] * self.n_base)  # base rows filled on first use
+        self.table: tuple[dict[str, int], _TypeRows] = (ids, _TypeRows(self.n_word, self.n_cols, self.n_base))
 
-    def current(self) -> tuple[dict[str, int], list]:
+    def current(self) -> tuple[dict[str, int], _TypeRows]:
         """(word -> id, rows) for one batch, emptied first when full."""
         table = self.table
         if len(table[0]) > self.max_size:
@@ -76,14 +125,13 @@ class _WordTypes:
             table = self.table
         return table
 
-    def add_missing(self, ids: list, words: Iterable[str], tid: dict, rows: list, make) -> list:
-        with self._lock:
+    def add_missing(self, ids: list, words: Iterable[str], tid: dict, rows: _TypeRows, make) -> list:
+        with self.lock:
             for k, (i, w) in enumerate(zip(ids, words)):
                 if i is None:
                     i = tid.get(w)
                     if i is None:
-                        i = tid[w] = len(rows)
-                        rows.append(make(w))
+                        i = tid[w] = rows.new_type(*make(w))
                     ids[k] = i
         return ids
 
@@ -374,7 +422,7 @@ class LinearScorer:
         # second word) table that holds column + 1
         bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
         base = sorted({w for pair, _j in bigrams for w in pair})
-        self._types = _WordTypes(base, 300_000)
+        self._types = _WordTypes(base, 300_000, self.n_word, len(self.idf))
         nb, tid = len(base), self._types.table[0]
         self._bigrams = sp.csr_matrix(
             (np.array([j + 1 for _p, j in bigrams], dtype=np.intp),
@@ -503,12 +551,13 @@ class LinearScorer:
         return [" ".join([w for i in range(bounds[r], bounds[r + 1]) for w in table.words(norms[i], negated[i])]
                          + table.concepts[r]) for r in range(n_rows)]
 
-    def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: list) -> sp.csr_matrix:
+    def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: _TypeRows) -> sp.csr_matrix:
         """Counting as one sparse product ``A @ C``: ``A`` says how often each note holds
-        each distinct word (and each vocabulary bigram), ``C`` what each distinct word
-        contributes (its word column and its character n-grams, cached per word). So a
-        word's n-grams are looked up once per batch, not once per occurrence, and nothing
-        needs sorting. Column indices of the result are not sorted; scores do not care.
+        each word type (and each vocabulary bigram), ``C`` (:class:`_TypeRows`) what one
+        occurrence of each contributes (its word column and its character n-grams, made
+        once per type). So a word's n-grams are looked up once, not once per occurrence,
+        and nothing needs sorting. Column indices of the result are not sorted; scores do
+        not care.
 
         ``ids``: word-type ids of all notes' tokens in order; ``lens``: tokens per note.
         """
@@ -517,17 +566,14 @@ class LinearScorer:
         n_cols = len(self.idf)
         if not len(ids):
             return sp.csr_matrix((n_rows, n_cols))
-        uniq, col_of = _dense_unique(ids, int(ids.max()) + 1)
-        uniq_ids = uniq.tolist()
-        row_parts = [rows[t] for t in uniq_ids]
-        if None in row_parts:  # base words seen for the first time
-            for k, t in enumerate(uniq_ids):
-                if row_parts[k] is None:
-                    row_parts[k] = rows[t] = self._type_row(types.base[t])
-        c_cols = [r[0] for r in row_parts]
-        c_vals = [r[1] for r in row_parts]
-        c_lens = [len(r[0]) for r in row_parts]
-        a_cols, a_lens = col_of, lens
+        with types.lock:
+            crow = rows.crow
+            if (crow[ids] < 0).any():  # base words seen for the first time
+                for t in np.unique(ids[crow[ids] < 0]).tolist():
+                    rows.set_row(t, *self._type_row(types.base[t]))
+                crow = rows.crow
+            C = rows.matrix()
+        a_cols, a_lens = crow[ids], lens
         if self.word_ngrams == (1, 2) and self._bigrams is not None and len(ids) > 1:
             nb = types.n_base
             first, second = ids[:-1], ids[1:]
@@ -538,19 +584,14 @@ class LinearScorer:
             found = np.asarray(self._bigrams[first[at], second[at]]).ravel() - 1
             hit = found >= 0
             if hit.any():
-                bcols, binv = _dense_unique(found[hit], self.n_word)
                 n_big = np.bincount(np.repeat(np.arange(n_rows), lens)[at[hit]], minlength=n_rows)
-                a_cols = _rows_then(col_of, lens, binv + len(uniq), n_big)  # each note's words, then bigrams
+                # each note's words, then its bigrams (whose unit rows come first in C)
+                a_cols = _rows_then(a_cols, lens, found[hit], n_big)
                 a_lens = lens + n_big
-                c_cols.append(bcols)
-                c_vals.append(np.ones(len(bcols)))
-                c_lens += [1] * len(bcols)
-        a_ptr = np.zeros(n_rows + 1, dtype=np.intp)
+        a_ptr = np.zeros(n_rows + 1, dtype=np.int32)
         np.cumsum(a_lens, out=a_ptr[1:])
-        A = sp.csr_matrix((np.ones(len(a_cols)), a_cols, a_ptr), shape=(n_rows, len(c_lens)))
-        indptr = np.zeros(len(c_lens) + 1, dtype=np.intp)
-        np.cumsum(c_lens, out=indptr[1:])
-        C = sp.csr_matrix((np.concatenate(c_vals), np.concatenate(c_cols), indptr), shape=(len(c_lens), n_cols))
+        A = sp.csr_matrix((np.ones(len(a_cols)), a_cols.astype(np.int32, copy=False), a_ptr),
+                          shape=(n_rows, C.shape[0]), copy=False)
         return self._tfidf_rows((A @ C).tocsr())  # counts: repeats in A are summed by the product
 
     def _tfidf_rows(self, X: sp.csr_matrix) -> sp.csr_matrix:

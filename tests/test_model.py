@@ -114,3 +114,25 @@ def test_pickled_vocabularies_are_packed_and_come_back_whole(xy):
     old_style = type(fz).__new__(type(fz))
     old_style.__setstate__(dict(fz.__dict__))  # dict vocabularies, as older artifacts hold them
     assert old_style.word_vectorizer_.vocabulary_ == before
+
+
+def test_type_rows_grow_without_changing_a_batch_view():
+    """The word-type rows are one CSR matrix that grows in place: a view taken for a batch
+    stays as it was while later types are appended and the buffers are reallocated."""
+    import numpy as np
+
+    from crisis_nlp.model import _TypeRows
+
+    rows = _TypeRows(n_word=3, n_cols=10, n_types=2)
+    assert rows.matrix().toarray().tolist() == np.eye(3, 10).tolist()  # unit rows of the word columns
+    rows.set_row(1, np.array([4, 7]), np.array([1.0, 2.0]))  # a base type, made on first sight
+    view = rows.matrix()
+    before = view.toarray().copy()
+    new = [rows.new_type(np.array([t % 10]), np.array([float(t)])) for t in range(2000)]
+    assert new == list(range(2, 2002))
+    assert (view.toarray() == before).all()
+    full = rows.matrix()
+    assert full.shape == (3 + 1 + 2000, 10)
+    assert rows.crow[1] == 3 and full[rows.crow[1]].toarray().tolist() == [[0, 0, 0, 0, 1, 0, 0, 2, 0, 0]]
+    assert rows.crow[0] == -1  # not seen yet
+    assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
