@@ -84,9 +84,6 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
     )
 
 
-_MAYBE_PII = re.compile(r"[\d@]")
-
-
 _DIGIT_RUNS = re.compile(r"\d+.?", re.DOTALL)  # each run of digits and the character after it
 
 
@@ -98,22 +95,23 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
     ``prefilter=False`` skips the cheap tests that decide whether a pattern can match at
     all; the result must be the same (a test checks it), only slower.
     """
-    if prefilter and not _MAYBE_PII.search(text):  # every pattern needs a digit or an '@'
-        return text
-    # the word tests read the lower-cased note: for ASCII that is what (?i) sees; other
-    # notes (about 2% after NFKC) skip them
-    low = text.lower() if prefilter and text.isascii() else None
     # measured once: masking only removes digits and puts letters (placeholders) after a
     # run, so a run that is too short stays too short, and one followed by a character
     # only gets shorter
     after: dict[str, int] = {}
     if prefilter:
-        for m in _DIGIT_RUNS.findall(text):  # "123-": a run and the character after it
+        runs = _DIGIT_RUNS.findall(text)  # "123-": a run and the character after it
+        if not runs and "@" not in text:  # every pattern needs a digit or an '@'
+            return text
+        for m in runs:
             c = m[-1]
             n = len(m) if c.isdecimal() else len(m) - 1  # isdecimal: what \d matches
             if n > after.get(c, 0):
                 after[c] = n
     longest = max(after.values(), default=0)
+    # the word tests read the lower-cased note: for ASCII that is what (?i) sees; other
+    # notes (about 2% after NFKC) skip them
+    low = text.lower() if prefilter and text.isascii() else None
     for p in _pii_patterns():
         if prefilter:
             if p.digit_run > longest:
