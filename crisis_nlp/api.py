@@ -26,7 +26,7 @@ from .registry import POLICY, ModelEntry, load_artifact, resolve
 from .result import ClassificationResult
 
 MAX_NOTE_CHARS = 20_000
-BATCH = 1024  # notes per step of the bulk path
+BATCH = 2048  # notes per step of the bulk path
 EXPLAIN_WORDS = 2
 
 
