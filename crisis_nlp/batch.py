@@ -1,6 +1,8 @@
 """Labelling many notes: chunked, in order, one result row per input row, optionally in
-several processes. Only the notes travel to the workers; each row's other columns stay
-in the parent, so ``--jobs N`` costs little beyond the labelling itself."""
+several processes. For a file, a worker gets a chunk as read (JSONL: the raw lines) and
+gives back the bytes of its output part and its statistics: parsing, labelling and
+writing all run in the workers, and the parent (which loads no model) only reads,
+journals and counts, so ``--jobs N`` costs little beyond the labelling itself."""
 
 from __future__ import annotations
 

@@ -159,3 +159,18 @@ def test_bulk_path_is_safe_from_many_threads(model, gold):
         model._scorer._types.max_size = old
     for g, e in zip(got, expected):
         assert np.allclose(g, e, rtol=0, atol=1e-12)
+
+
+def test_bulk_path_pauses_the_collector_and_gives_it_back(model, gold):
+    import gc
+
+    notes = [g["text"] for g in gold[:20]]
+    assert gc.isenabled()
+    first = model.predict_proba(notes)
+    assert gc.isenabled()  # switched back on
+    gc.disable()
+    try:
+        assert (model.predict_proba(notes) == first).all()
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()

@@ -172,3 +172,30 @@ def test_language_pipe_uses_the_batch_components_and_agrees():
     piped = [doc_features(d) for d in nlp.pipe(texts, batch_size=4)]
     assert piped == [doc_features(nlp(t)) for t in texts]
     assert "suicidal" in piped[0] and "neg_homicidal" in piped[0]
+
+
+def test_negex_finds_its_triggers_without_the_concept_matchers_pass():
+    """The concept matcher matches negex's triggers in its own pass and leaves them in
+    ``doc.user_data``; without them negex runs its own matcher, with the same result."""
+    from crisis_nlp.preprocess.components import NEGATED, SHARED_MATCHES
+    from crisis_nlp.preprocess.pipeline import _stages, clean_text
+
+    make_doc, (shorthand, concepts, negex) = _stages()
+    notes = ["denies SI/HI, no weapons in the home", "pt not sure if she took pills, no further info",
+             "RP states subj is not breathing", "neg for ETOH but has a knife", "no"]
+    negated = []
+    for note in notes:
+        shared = negex(concepts(shorthand(make_doc(clean_text(note)))))
+        assert SHARED_MATCHES in shared.user_data
+        alone = concepts(shorthand(make_doc(clean_text(note))))
+        del alone.user_data[SHARED_MATCHES]
+        alone = negex(alone)
+        assert alone.user_data[NEGATED] == shared.user_data[NEGATED], note
+        negated.append(True in shared.user_data[NEGATED])
+    assert negated == [True, False, False, True, False]  # pseudo-triggers and concept-owned "not" negate nothing
+
+
+def test_tokenizer_keeps_more_chunks_than_spacys_default():
+    from crisis_nlp.preprocess.pipeline import TOKENIZER_CACHE
+
+    assert build_nlp().tokenizer.max_cache_size == TOKENIZER_CACHE > 10_000

@@ -229,3 +229,36 @@ def test_cli_compare_field_to_stdout(tmp_path, calls):
     assert sorted(table["call_type"]) == sorted(CALL_TYPES) and table["calls"].sum() == len(calls)
     for note in calls["narrative"]:  # no note text on stderr
         assert note[:30] not in p.stderr
+
+
+def test_jsonl_lines_are_written_back_byte_for_byte(tmp_path, model):
+    """Each output line is its input line unchanged, with the result fields added before
+    the closing brace: spacing, key order, escapes, number spelling and line endings of
+    the input survive; the result is valid JSON with the same input fields."""
+    raw = [b'{ "id" : 1 , "text":"pt states she wants to die", "x": {"a": [1, 2.50, 1e3]} }',
+           b'{"text": "caf\\u00e9 -- denies SI/HI, no weapons"}\r',
+           b'{"id":3,"text":"RP says brother has a handgun"}   ',
+           b"{}"]
+    src, out = tmp_path / "calls.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(b"\n".join(raw) + b"\n\n")  # and a blank line, which is no row
+    relabel_file(src, out, model=model, chunk_size=2)
+    lines = out.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) == 5
+    for given, line in zip(raw, lines):
+        body = given.rstrip()[:-1]
+        assert line.startswith(body), (given, line)
+        got, before = json.loads(line), json.loads(given)
+        assert {k: got[k] for k in before} == before
+        assert list(got)[len(before):] == result_columns()
+    assert json.loads(lines[0])["x"] == {"a": [1, 2.5, 1000.0]}
+    assert json.loads(lines[3])["error"] == "the note is missing"
+
+
+def test_result_values_are_encoded_as_json_dumps_would(tmp_path):
+    from crisis_nlp.formats import json_column
+
+    values = {"categories": [["suicidal"], [], None, ["suicidal"]], "response_mode": ["mobile_crisis", None] * 2,
+              "score_suicidal": [0.1234, 1.0, None, 0.0001], "error": [None, "line 3 is not valid JSON", "é", None]}
+    for name, col in values.items():
+        for _ in range(2):  # the second time from the cache
+            assert json_column(name, col) == [json.dumps(v, ensure_ascii=False).encode() for v in col]
