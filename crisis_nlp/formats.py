@@ -30,6 +30,7 @@ from .errors import DataFormatError, InputError
 csv.field_size_limit(2**31 - 1)
 # one encoder for every output line (json.dumps with options builds a new one per call)
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+SNIFF_BYTES = 65536
 _JSON_CACHE: dict[str, dict[Any, bytes]] = {}  # result column -> value -> its JSON
 
 
@@ -47,7 +48,6 @@ def json_column(name: str, values: list[Any]) -> list[bytes]:
             if out[i] is None:
                 out[i] = cache[k] = _JSON.encode(values[i]).encode()
     return out
-SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
