@@ -581,7 +581,8 @@ class LinearScorer:
             last = np.cumsum(lens)[:-1] - 1  # a note's last word: no bigram across two notes
             ok[last[(last >= 0) & (last < len(ok))]] = False
             at = np.flatnonzero(ok)
-            found = np.asarray(self._bigrams[first[at], second[at]]).ravel() - 1
+            # (scipy answers an empty pair of index arrays with a sparse matrix, not an array)
+            found = np.asarray(self._bigrams[first[at], second[at]]).ravel() - 1 if len(at) else at
             hit = found >= 0
             if hit.any():
                 n_big = np.bincount(np.repeat(np.arange(n_rows), lens)[at[hit]], minlength=n_rows)

@@ -174,3 +174,14 @@ def test_bulk_path_pauses_the_collector_and_gives_it_back(model, gold):
         assert not gc.isenabled()  # a caller's choice is left alone
     finally:
         gc.enable()
+
+
+def test_bulk_path_takes_a_batch_with_no_word_pairs(model):
+    """One-word notes give a batch without a single pair of words to look up as a bigram
+    (scipy answered that lookup with a sparse matrix, and the batch failed)."""
+    notes = ["a", "a", "help", "b"]  # one word each, no concept
+    bulk = model.classify_batch(notes, explain=False)
+    for note, r in zip(notes, bulk):
+        one = model.classify(note)
+        assert (r.categories, r.flags, r.response_mode, r.scores) == (one.categories, one.flags, one.response_mode,
+                                                                      one.scores)
