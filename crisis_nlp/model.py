@@ -567,13 +567,13 @@ class LinearScorer:
         if not len(ids):
             return sp.csr_matrix((n_rows, n_cols))
         with types.lock:
-            crow = rows.crow
-            if (crow[ids] < 0).any():  # base words seen for the first time
-                for t in np.unique(ids[crow[ids] < 0]).tolist():
+            a_cols = rows.crow[ids]
+            if (a_cols < 0).any():  # base words seen for the first time
+                for t in np.unique(ids[a_cols < 0]).tolist():
                     rows.set_row(t, *self._type_row(types.base[t]))
-                crow = rows.crow
+                a_cols = rows.crow[ids]
             C = rows.matrix()
-        a_cols, a_lens = crow[ids], lens
+        a_lens = lens
         if self.word_ngrams == (1, 2) and self._bigrams is not None and len(ids) > 1:
             nb = types.n_base
             first, second = ids[:-1], ids[1:]

@@ -254,7 +254,7 @@ def test_jsonl_lines_are_written_back_byte_for_byte(tmp_path, model):
     assert json.loads(lines[3])["error"] == "the note is missing"
 
 
-def test_result_values_are_encoded_as_json_dumps_would(tmp_path):
+def test_result_values_are_encoded_as_json_dumps_would():
     from crisis_nlp.formats import json_column
 
     values = {"categories": [["suicidal"], [], None, ["suicidal"]], "response_mode": ["mobile_crisis", None] * 2,
