@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import InputError, ModelError
 from .labels import CATEGORIES, CUES, FLAGS, LABELS
-from .model import CrisisClassifier, LinearScorer
+from .artifact import ModelArrays
 from .policy import ResponsePolicy
 from .preprocess.pipeline import (
     CONCEPT_PREFIX,
@@ -24,8 +24,9 @@ from .preprocess.pipeline import (
     process,
     process_batch,
 )
-from .registry import POLICY, ModelEntry, load_artifact, resolve
+from .registry import POLICY, ModelEntry, entry_from_folder, load_arrays, resolve
 from .result import ClassificationResult
+from .scorer import LinearScorer
 
 MAX_NOTE_CHARS = 20_000
 BATCH = 2048  # notes per step of the bulk path
@@ -38,16 +39,17 @@ class CrisisModel:
     Thread-safe for classification: it holds no per-call state.
     """
 
-    def __init__(self, classifier: CrisisClassifier, policy: ResponsePolicy, version: str,
-                 manifest: dict[str, Any] | None = None) -> None:
-        missing = [o for o in LABELS + CUES if o not in classifier.outputs_]
+    def __init__(self, arrays: ModelArrays, policy: ResponsePolicy, version: str,
+                 manifest: dict[str, Any] | None = None, path: Path | None = None) -> None:
+        missing = [o for o in LABELS + CUES if o not in arrays.outputs]
         if missing:
-            raise ModelError(f"the classifier lacks outputs {missing}; retrain it with the current schema.")
-        self.classifier = classifier
+            raise ModelError(f"the model lacks outputs {missing}; retrain it with the current label schema.")
+        self.arrays = arrays
         self.policy = policy
         self.version = version
         self.manifest = manifest or {}
-        idx = {o: i for i, o in enumerate(classifier.outputs_)}
+        self.path = path  # the version folder it was loaded from (None: built in memory)
+        idx = {o: i for i, o in enumerate(arrays.outputs)}
         self._cat_idx = np.array([idx[c] for c in CATEGORIES])
         self._flag_idx = np.array([idx[f] for f in FLAGS])
         self._cue_idx = np.array([idx[c] for c in CUES])
@@ -55,10 +57,10 @@ class CrisisModel:
         self._cat_list, self._flag_list, self._cue_list = (
             self._cat_idx.tolist(), self._flag_idx.tolist(), self._cue_idx.tolist())
         self._out_index = idx
-        self._thresholds = classifier.thresholds_
-        self._scorer = LinearScorer(classifier)
+        self._thresholds = arrays.thresholds
+        self._scorer = LinearScorer(arrays)
         self._decisions: dict[bytes, tuple] = {}
-        self._word_names = classifier.featurizer_.word_feature_names()
+        self._word_names = arrays.word_vocab
         # which word features may appear in an explanation: not concepts, placeholders,
         # numbers or n-grams made only of function words (resources/explain_skip.txt)
         skip = _explain_skip()
@@ -70,6 +72,12 @@ class CrisisModel:
 
     def __repr__(self) -> str:
         return f"CrisisModel(version={self.version!r})"
+
+    @classmethod
+    def from_classifier(cls, classifier: Any, policy: ResponsePolicy, version: str,
+                        calibration: np.ndarray | None = None) -> "CrisisModel":
+        """A model from a freshly fitted :class:`crisis_nlp.model.CrisisClassifier` (training)."""
+        return cls(ModelArrays.from_classifier(classifier, calibration=calibration), policy, version)
 
     # -- public API -----------------------------------------------------------------
     def classify(self, note: str) -> ClassificationResult:
@@ -102,10 +110,15 @@ class CrisisModel:
         texts = [_check_note(n, i) for i, n in enumerate(notes)]
         return self._proba_all(texts)[:, self._label_idx]
 
+    def proba_all(self, notes: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities of every output (labels, then the policy's cues), one
+        row per note, columns in ``self.arrays.outputs`` order."""
+        return self._proba_all([_check_note(n, i) for i, n in enumerate(notes)])
+
     # -- internals --------------------------------------------------------------------
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
-        p = self._scorer.proba(cols, vals)
+        p = self.arrays.calibrate(self._scorer.proba(cols, vals))
         on = p >= self._thresholds
         cats, flags, mode, head, labels = self._decision(on)
         scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
@@ -130,7 +143,7 @@ class CrisisModel:
             with _collector_paused():
                 table = feature_table(process_batch(texts[i:i + BATCH]))
                 out.append(self._scorer.proba_matrix(self._scorer.matrix_table(table)))
-        return np.concatenate(out)
+        return self.arrays.calibrate(np.concatenate(out))
 
     def _decision(self, on: np.ndarray) -> tuple:
         """Labels, mode and the reason's rule part for one on/off pattern of the outputs.
@@ -213,19 +226,22 @@ def _check_note(note: object, i: int) -> str:
 
 
 def model_from_entry(entry: ModelEntry) -> CrisisModel:
-    artifact = load_artifact(entry)  # verifies hashes and versions first
-    classifier = artifact["classifier"] if isinstance(artifact, dict) else None
-    if not isinstance(classifier, CrisisClassifier):
-        raise ModelError(f"{entry.spec}: the artifact does not hold a CrisisClassifier.")
+    arrays = load_arrays(entry)  # verifies every file's hash first
     policy = ResponsePolicy.from_file(entry.path / POLICY)
-    return CrisisModel(classifier, policy, entry.version if entry.name == "default" else entry.spec,
-                       entry.manifest)
+    return CrisisModel(arrays, policy, entry.version if entry.name == "default" else entry.spec,
+                       entry.manifest, entry.path)
+
+
+def load_model_folder(folder: str | Path) -> CrisisModel:
+    """Load the version stored in ``folder`` (checked like any registry version)."""
+    return model_from_entry(entry_from_folder(folder))
 
 
 def load_model(version: str | None = None, *, registry: str | Path | None = None) -> CrisisModel:
     """Load a model version from the registry (the newest shipped one by default).
 
-    ``version`` may be ``"1.0.0"``, ``"name"`` (its newest) or ``"name@1.0.0"``. The
-    artifact's sha256 is checked against its manifest before it is unpickled.
+    ``version`` may be ``"1.0.0"``, ``"name"`` (its newest) or ``"name@1.0.0"``. Every
+    file of the version is checked against the sha256 in its manifest before it is read,
+    and nothing is unpickled.
     """
     return model_from_entry(resolve(version, registry))

@@ -91,11 +91,12 @@ def label_texts(model, texts: list[Any], *, explain: bool = False) -> dict[str, 
 _worker_model = None
 
 
-def _init_worker(model_spec: str | None, registry: str | None) -> None:
+def _init_worker(model_spec: str | None, registry: str | None, model_path: str | None = None) -> None:
     global _worker_model
-    from .api import load_model
+    from .api import load_model, load_model_folder
 
-    _worker_model = load_model(model_spec, registry=registry)  # once per worker process
+    # once per worker process: the caller's own model when it gave one, else the spec's
+    _worker_model = load_model_folder(model_path) if model_path else load_model(model_spec, registry=registry)
     gc.freeze()  # the model lives as long as the worker: keep it out of the collector's scans
 
 
@@ -156,8 +157,14 @@ def _map_chunks(
             if freeze:
                 gc.unfreeze()
         return
+    model_path = None
+    if model is not None:  # the workers must label with this model, not with what the spec names
+        if getattr(model, "path", None) is None:
+            raise InputError("a model that was not loaded from a registry can only relabel with jobs=1; "
+                             "register it (save_version) or pass jobs=1.")
+        model_path = str(model.path)
     ctx = mp.get_context("spawn")  # no fork of a process that may hold BLAS or spaCy threads
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(model_spec, registry)) as pool:
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(model_spec, registry, model_path)) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append((chunk, None if skip(chunk) else pool.apply_async(_work, ((task, chunk, task_args),))))
@@ -241,12 +248,12 @@ def chunk_stats(cols: dict[str, list], keys: list[Any] | None = None) -> Counter
 
 
 def _model_identity(model, model_spec: str | None, registry: str | None) -> dict[str, Any]:
-    if model is not None:
-        return {"model_version": model.version, "model_sha256": model.manifest.get("artifact_sha256")}
-    from .registry import resolve
+    from .registry import model_digest, resolve
 
+    if model is not None:
+        return {"model_version": model.version, "model_sha256": model_digest(model.manifest)}
     entry = resolve(model_spec, registry)
-    return {"model_version": entry.spec, "model_sha256": entry.manifest.get("artifact_sha256")}
+    return {"model_version": entry.spec, "model_sha256": model_digest(entry.manifest)}
 
 
 def relabel_file(

@@ -97,9 +97,7 @@ def cmd_relabel(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import format_report
 
-    gold = args.gold
-    if gold is None and Path("tests/data/gold.jsonl").exists():
-        gold = "tests/data/gold.jsonl"
+    gold = args.gold  # scored only when given: a gold set is never looked up from the current folder
     progress = (lambda m: None) if args.quiet else _say
     if args.data is None:  # rebuild the shipped recipe from the synthetic notes
         from .train import train
@@ -110,7 +108,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if agency_only:
             raise InputError(f"{', '.join(agency_only)} apply to training on your notes: add --data FILE.")
 
-        entry = train(args.synthetic or "training_data_synthetic/notes.jsonl.gz", version=args.version,
+        from .retrain import default_synthetic
+
+        entry = train(args.synthetic or default_synthetic(), version=args.version,
                       name=args.name or "default", registry=args.registry, gold_path=gold, seed=args.seed,
                       n_jobs=args.jobs, progress=progress)
         ev = entry.manifest["evaluation"]
@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if ev.get("gold"):
         print()
         print(format_report(ev["gold"], f"gold set {gold}"))
-    print(f"\nwrote {entry.spec} ({entry.manifest['artifact_bytes'] / 1e6:.1f} MB) to {entry.path}")
+    print(f"\nwrote {entry.spec} ({entry.manifest['bytes'] / 1e6:.1f} MB) to {entry.path}")
     return 0
 
 
@@ -221,6 +221,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .registry import default_registry, list_all, resolve
 
     action = getattr(args, "action", None) or "list"
+    if action == "convert":
+        return _convert(args)
     if action == "promote":
         entry = promote(args.spec, args.registry)
         print(f"{entry.spec} is now the default (load_model() returns it)")
@@ -246,9 +248,25 @@ def cmd_models(args: argparse.Namespace) -> int:
         f1 = held.get("category_micro", {}).get("f1")
         mark = (" (default)" if e.spec == default else "")
         print(f"{e.spec + mark:<28}{e.manifest.get('created', '?'):<28}"
-              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}{e.manifest.get('artifact_bytes', 0) / 1e6:>9.1f}"
+              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}{e.manifest.get('bytes', 0) / 1e6:>9.1f}"
               f"  {e.path.parent.parent}")
     print(f"default: {default} ({'promoted' if promoted else 'newest shipped; nothing promoted'} in {root})")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .convert import convert_legacy
+    from .registry import default_registry, list_all
+
+    if not args.trust_pickle:
+        raise InputError("a format-1 version is a pickle, and converting it runs its code: add --trust-pickle "
+                         "only if you trust where the file came from (otherwise retrain it).")
+    matches = [e for e in list_all(args.registry) if e.spec == args.spec or e.version == args.spec]
+    if not matches:
+        raise InputError(f"no version {args.spec!r} in the registry; `crisis-nlp models` lists them.")
+    out = args.registry or default_registry()
+    entry = convert_legacy(matches[-1].path, registry=out)
+    print(f"converted {matches[-1].spec} to plain data: {entry.path}")
     return 0
 
 
@@ -263,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_opts(sp):
         sp.add_argument("--model", default=None, help="model version: 1.0.0, name or name@1.0.0 (default: the promoted default)")
-        sp.add_argument("--registry", default=None, help="model registry folder (default: $CRISIS_NLP_REGISTRY or the shipped one)")
+        sp.add_argument("--registry", default=None, help="model registry folder, searched before the shipped one (default: $CRISIS_NLP_REGISTRY, else your user data folder)")
 
     c = sub.add_parser("classify", help="classify one note (argument or stdin)")
     c.add_argument("text", nargs="?", help="the note; read from stdin when omitted")
@@ -305,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", default=None, help="your labelled notes (CSV or JSONL); see README 'Train on your data'")
     t.add_argument("--version", required=True, help="semantic version of the new model, e.g. 1.1.0")
     t.add_argument("--name", default=None, help="model name (default: 'default'; required with --data)")
-    t.add_argument("--registry", default=None, help="where to write (default: $CRISIS_NLP_REGISTRY or the shipped models/)")
+    t.add_argument("--registry", default=None, help="where to write (default: $CRISIS_NLP_REGISTRY, else your user data folder)")
     t.add_argument("--text-field", default="text")
     t.add_argument("--format", choices=("jsonl", "csv"), default=None)
     t.add_argument("--labels-mapping", metavar="CSV", default=None,
@@ -320,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cv-folds", type=int, default=3, help="cross-fitting folds for threshold tuning")
     t.add_argument("--min-examples", type=int, default=10, help="fewest positive notes a label of yours needs")
     t.add_argument("--policy", metavar="TOML", default=None, help="your response policy, stored with the version")
-    t.add_argument("--gold", default=None, help="gold set to score (default: tests/data/gold.jsonl if present)")
+    t.add_argument("--gold", default=None, help="a hand-labelled set to score the new version on (e.g. tests/data/gold.jsonl)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--jobs", type=int, default=2)
     t.add_argument("--quiet", action="store_true")
@@ -367,13 +385,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="list the model versions (default), promote one to default, or roll back")
-    m.add_argument("--registry", default=None, help="model registry folder (default: $CRISIS_NLP_REGISTRY or the shipped one)")
+    m.add_argument("--registry", default=None, help="model registry folder, searched before the shipped one (default: $CRISIS_NLP_REGISTRY, else your user data folder)")
     m.set_defaults(func=cmd_models)
     ms = m.add_subparsers(dest="action", metavar="ACTION")
     ms.add_parser("list", help="list versions and the current default")
     mp = ms.add_parser("promote", help="make a version what load_model() returns")
     mp.add_argument("spec", help="name@version, e.g. county-x@1.1.0")
     ms.add_parser("rollback", help="return the default to the one before the last promote")
+    mc = ms.add_parser("convert", help="convert a trusted format-1 (pickled) version to plain data, once")
+    mc.add_argument("spec", help="name@version of the format-1 version")
+    mc.add_argument("--trust-pickle", action="store_true",
+                    help="required: you trust the file (converting it unpickles it, which runs its code)")
     for sp_ in ms.choices.values():
         sp_.add_argument("--registry", default=argparse.SUPPRESS, help="model registry folder")
     return p

@@ -7,7 +7,6 @@ misspellings ("suicidial") and unseen inflections to known features.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -79,51 +78,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             parts.append(self.char_vectorizer_.transform(X))
         return sp.hstack(parts, format="csr", dtype=np.float32)
 
-    # -- pickling: the vocabularies as one string each ---------------------------------
-    # A fitted model holds ~90k vocabulary terms; joblib unpickles with the pure-Python
-    # unpickler: 0.6 s for them as dicts, milliseconds for one string (the whole artifact
-    # now unpickles in 0.3 s).
-    # Models saved with plain dicts still load.
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())  # a copy: for our classes it is the live __dict__
-        for key in _VECTORIZERS:
-            vec = state.get(key)
-            packed = _pack_vocabulary(getattr(vec, "vocabulary_", None))
-            if packed is not None:
-                vec = copy.copy(vec)  # the live vectorizer keeps its dict
-                vec.vocabulary_ = packed
-                state[key] = vec
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        for key in _VECTORIZERS:
-            vec = state.get(key)
-            if isinstance(getattr(vec, "vocabulary_", None), tuple):
-                vec.vocabulary_ = _unpack_vocabulary(vec.vocabulary_)
-        super().__setstate__(state)
-
     def word_feature_names(self) -> np.ndarray:
         """Names of the word-channel features, in column order (they come first)."""
         check_is_fitted(self, "word_vectorizer_")
         return self.word_vectorizer_.get_feature_names_out()
 
-
-_VECTORIZERS = ("word_vectorizer_", "char_vectorizer_")
-_PACKED = "crisis_nlp.packed_vocabulary.v1"
-
-
-def _pack_vocabulary(vocab: object) -> tuple | None:
-    """A term -> column dict as (tag, all terms in column order joined, their lengths)."""
-    if not isinstance(vocab, dict) or sorted(vocab.values()) != list(range(len(vocab))):
-        return None
-    terms = sorted(vocab, key=vocab.__getitem__)
-    return (_PACKED, "".join(terms), np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)))
-
-
-def _unpack_vocabulary(packed: tuple) -> dict[str, int]:
-    tag, joined, lengths = packed
-    if tag != _PACKED:
-        raise ValueError(f"unknown vocabulary packing {tag!r}")
-    ends = np.cumsum(lengths).tolist()
-    starts = [0] + ends[:-1]
-    return {joined[a:b]: i for i, (a, b) in enumerate(zip(starts, ends))}

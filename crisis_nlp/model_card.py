@@ -62,7 +62,8 @@ def render_model_card(manifest: dict[str, Any]) -> str:
             f"- Response policy: `{(m.get('policy') or {}).get('name', '?')}` version "
             f"{(m.get('policy') or {}).get('version', '?')} from `{(m.get('policy') or {}).get('source', '?')}`.",
             f"- Libraries: {', '.join(f'{k} {v}' for k, v in (m.get('versions') or {}).items())}.",
-            f"- Artifact sha256 `{m.get('artifact_sha256', '?')}` (checked before loading).", ""]
+            f"- Files: {', '.join(f'`{f}`' for f in sorted(m.get('files') or {}))}; each one's sha256 is in "
+            "`manifest.json` and checked before loading. Plain data: no pickle.", ""]
     out += ["## Intended use", "",
             "- Decision support for trained call-takers, dispatchers, clinicians and analysts of the agency whose "
             "notes trained it: a suggested crisis category, risk flags and response mode with the reason.",

@@ -28,19 +28,27 @@ from typing import Any
 
 import numpy as np
 
+from .artifact import ModelArrays
 from .agency_data import DEFAULT_MIN_EXAMPLES, LabelMapping, load_agency_data
 from .errors import InputError, RegistryError
 from .evaluate import compute_metrics, label_matrix
 from .io import load_labelled
-from .labels import CUES, LABELS, SCHEMA_VERSION
+from .labels import CUES, SCHEMA_VERSION
 from .model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from .policy import ResponsePolicy
 from .preprocess import note_features
 from .registry import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
-from .resources import read_text
+from .resources import read_text, rule_files
 from .train import DEFAULT_PARAMS, stored_params
 
-DEFAULT_SYNTHETIC = Path(__file__).resolve().parent.parent / "training_data_synthetic" / "notes.jsonl.gz"
+def default_synthetic() -> Path:
+    """The synthetic notes: installed with the package, or the source checkout's."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("crisis_nlp._synthetic"))) / "notes.jsonl.gz"
+    except ModuleNotFoundError:  # imported from a source checkout
+        return Path(__file__).resolve().parent.parent / "training_data_synthetic" / "notes.jsonl.gz"
 MIN_TUNING_POSITIVES = 5
 
 
@@ -89,12 +97,11 @@ def stratified_folds(keys: Sequence[str], n_folds: int, seed: int) -> np.ndarray
 
 
 def load_synthetic(path: str | Path | None, n: int | None, seed: int) -> tuple[list[dict[str, Any]], Path]:
-    path = Path(path) if path is not None else DEFAULT_SYNTHETIC
+    path = Path(path) if path is not None else default_synthetic()
     if not path.exists():
         raise InputError(
-            f"the synthetic training data is not at {path} (it is in the source repository, not in the "
-            "installed package): pass --synthetic PATH to training_data_synthetic/notes.jsonl.gz, or train "
-            "on your data alone with --local-only."
+            f"the synthetic training data is not at {path}: pass --synthetic PATH to a notes.jsonl.gz, or "
+            "train on your data alone with --local-only."
         )
     records = load_labelled(path)
     if n is not None and n < len(records):
@@ -121,11 +128,7 @@ def _tune(Y: np.ndarray, P: np.ndarray, is_local: np.ndarray) -> dict[str, float
     return out
 
 
-def _evaluate(classifier: CrisisClassifier, policy: ResponsePolicy, version: str,
-              records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    from .api import CrisisModel
-
-    model = CrisisModel(classifier, policy, version)
+def _evaluate(model: Any, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     results = model.classify_batch([r["text"] for r in records])
     return compute_metrics(records, [r.to_dict() for r in results])
 
@@ -170,7 +173,8 @@ def retrain(
     policy_toml = Path(policy).read_text(encoding="utf-8") if policy else read_text("policy_default.toml")
     response_policy = ResponsePolicy.from_toml(policy_toml)  # a bad policy fails before training
     params = {**DEFAULT_PARAMS, **(params or {})}
-    base = resolve(base_model, registry)
+    # the registry to write may not exist yet: then the base is looked up in the default places
+    base = resolve(base_model, registry if registry is None or Path(registry).is_dir() else None)
 
     progress(f"validating {data}")
     mapping = LabelMapping.from_file(labels_mapping) if labels_mapping else None
@@ -198,9 +202,9 @@ def retrain(
     if local_only:  # no cue labels anywhere: distil the current default's cue predictions
         from .api import model_from_entry
 
-        teacher = model_from_entry(base).classifier
-        P_cues = teacher.predict_proba([r["text"] for r in train_local])
-        t_out = list(teacher.outputs_)
+        teacher = model_from_entry(base)
+        P_cues = teacher.proba_all([r["text"] for r in train_local])
+        t_out = list(teacher.arrays.outputs)
         for c in CUES:
             Y[:, outputs.index(c)] = (P_cues[:, t_out.index(c)] >= 0.5).astype(int)
     else:
@@ -233,14 +237,15 @@ def retrain(
 
     progress(f"measuring on {len(held_out):,} held-out agency notes")
     spec = f"{name}@{version}"
-    metrics = _evaluate(final, response_policy, spec, held_out)
-    from .api import model_from_entry
+    from .api import CrisisModel, model_from_entry
 
-    base_model_obj = model_from_entry(base)
-    baseline = _evaluate(base_model_obj.classifier, base_model_obj.policy, base.spec, held_out)
+    arrays = ModelArrays.from_classifier(final)
+    new_model = CrisisModel(arrays, response_policy, spec)
+    metrics = _evaluate(new_model, held_out)
+    baseline = _evaluate(model_from_entry(base), held_out)
     gold_metrics = None
     if gold_path is not None:
-        gold_metrics = _evaluate(final, response_policy, spec, load_labelled(gold_path))
+        gold_metrics = _evaluate(new_model, load_labelled(gold_path))
 
     manifest = {
         "label_schema_version": SCHEMA_VERSION,
@@ -278,7 +283,7 @@ def retrain(
         "timing_seconds": {"preprocess": round(t_pre, 1), "cross_fit": round(t_cv, 1), "final_fit": round(t_fit, 1),
                            "total": round(time.perf_counter() - t_start, 1)},
     }
-    entry = save_version({"classifier": final}, policy_toml, manifest, name=name, version=version,
-                         registry=registry, card=render_model_card)
+    entry = save_version(arrays, policy_toml, manifest, name=name, version=version,
+                         registry=registry, rules=rule_files(), card=render_model_card)
     progress(f"wrote {entry.spec} to {entry.path}")
     return entry

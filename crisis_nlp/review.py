@@ -30,8 +30,8 @@ def rank_for_review(model, texts: Sequence[str], ids: Sequence[Any] | None = Non
     model's suggestion in ``model_*`` fields and empty ``categories``/``flags``/
     ``response_mode`` fields for the person to fill.
     """
-    clf, policy = model.classifier, model.policy
-    outputs = list(clf.outputs_)
+    policy = model.policy
+    outputs = list(model.arrays.outputs)
     ids = list(ids) if ids is not None else list(range(1, len(texts) + 1))
     seen: set[str] = set()
     keep = []
@@ -42,8 +42,8 @@ def rank_for_review(model, texts: Sequence[str], ids: Sequence[Any] | None = Non
             keep.append(i)
     if not keep:
         return []
-    P = clf.predict_proba([texts[i] for i in keep])
-    T = clf.thresholds_
+    P = model.proba_all([texts[i] for i in keep])  # the scores classify() gives
+    T = model.arrays.thresholds
     margin = np.abs(_logit(P) - _logit(T))
     pos = {o: j for j, o in enumerate(outputs)}
     label_cols = [pos[x] for x in LABELS]

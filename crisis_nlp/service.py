@@ -64,7 +64,7 @@ def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes
         raise CrisisNLPError("the HTTP service needs FastAPI: pip install 'crisis-nlp[serve]'") from exc
 
     from .labels import CATEGORIES, FLAGS, RESPONSE_MODES
-    from .registry import list_models
+    from .registry import list_all
 
     class NoteIn(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -153,7 +153,7 @@ def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes
     @app.get("/v1/models", response_model=list[ModelOut], summary="Model versions in the registry")
     def models() -> list[dict]:
         return [{"name": e.name, "version": e.version, "created": e.manifest.get("created"),
-                 "loaded": e.version == model.version or e.spec == model.version} for e in list_models()]
+                 "loaded": e.version == model.version or e.spec == model.version} for e in list_all()]
 
     @app.get("/healthz", response_model=Health, summary="Liveness and the loaded model")
     def healthz() -> dict:

@@ -20,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .evaluate import compute_metrics, label_matrix
 from .io import load_labelled
 from .labels import CATEGORIES, CUES, FLAGS, SCHEMA_VERSION
+from .artifact import ModelArrays
 from .model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from .policy import ResponsePolicy
 from .preprocess import note_features
 from .registry import ModelEntry, save_version, sha256_file
-from .resources import read_text
+from .resources import read_text, rule_files
 
 N_FOLDS = 4
 DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0}
@@ -63,6 +64,25 @@ def _thresholds(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> dict[st
     """
     tuned = tune_thresholds(Y, P, outputs)
     return {o: (0.5 if o in CUES else t) for o, t in tuned.items()}
+
+
+PARITY_TOLERANCE = 1e-5  # the estimator computes in float32, the scorer in float64
+
+
+def scorer_parity(clf: CrisisClassifier, arrays: ModelArrays, features: Sequence[str]) -> float:
+    """Largest difference between the estimator's probabilities and the inference scorer's
+    (single-note and bulk paths) on ``features``; raises if over :data:`PARITY_TOLERANCE`,
+    so a version whose stored arrays would score differently is never written."""
+    from .scorer import LinearScorer
+
+    sk = clf.predict_proba_matrix(clf.transform_features(features))
+    scorer = LinearScorer(arrays)
+    single = np.array([scorer.proba(*scorer.vector(f)) for f in features])
+    bulk = scorer.proba_matrix(scorer.matrix(features))
+    worst = float(max(np.abs(sk - single).max(), np.abs(sk - bulk).max())) if len(features) else 0.0
+    if worst > PARITY_TOLERANCE:
+        raise ModelError(f"the stored model scores {worst:.2e} away from the fitted estimator; not written.")
+    return worst
 
 
 def stored_params(clf: CrisisClassifier) -> dict[str, Any]:
@@ -144,12 +164,14 @@ def train(
     final.fit_features(feats, Y)
     t_fit = time.perf_counter() - t0
 
+    arrays = ModelArrays.from_classifier(final)
+    parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_metrics = None
     if gold_path is not None:
         from .api import CrisisModel
 
         gold = load_labelled(gold_path)
-        model = CrisisModel(final, policy, version)
+        model = CrisisModel(arrays, policy, version)
         results = model.classify_batch([g["text"] for g in gold])
         gold_metrics = compute_metrics(gold, [r.to_dict() for r in results])
         progress(f"gold set {gold_path}: category micro-F1 {gold_metrics['category_micro']['f1']:.3f}, "
@@ -171,9 +193,11 @@ def train(
             "gold": gold_metrics,
             "gold_set": {"path": str(Path(gold_path).name), "sha256": sha256_file(gold_path)} if gold_path else None,
         },
+        "scorer_parity_max_abs_diff": parity,
         "timing_seconds": {"preprocess": round(t_pre, 1), "final_fit": round(t_fit, 1),
                            "total": round(time.perf_counter() - t_start, 1)},
     }
-    entry = save_version({"classifier": final}, policy_toml, manifest, name=name, version=version, registry=registry)
+    entry = save_version(arrays, policy_toml, manifest, name=name, version=version, registry=registry,
+                         rules=rule_files())
     progress(f"wrote {entry.spec} to {entry.path}")
     return entry

@@ -29,3 +29,10 @@ def small_labelled():
     from generate import generate
 
     return generate(n=1200, seed=7)
+
+
+@pytest.fixture(autouse=True)
+def _user_registry_in_tmp(tmp_path_factory, monkeypatch):
+    """No test writes into the real per-user registry: $CRISIS_NLP_REGISTRY points at an
+    empty folder of the test session (tests that need another set it themselves)."""
+    monkeypatch.setenv("CRISIS_NLP_REGISTRY", str(tmp_path_factory.getbasetemp() / "user-registry"))

@@ -89,17 +89,31 @@ def test_bulk_path_gives_the_same_labels_and_scores(model, gold):
     assert sparse.shape[0] == 2 and sparse[0].nnz == 0
 
 
-def test_fast_scorer_matches_the_scikit_learn_path(model, gold):
-    from crisis_nlp.model import LinearScorer
+def test_inference_scorer_matches_the_scikit_learn_estimator(gold):
+    """The scorer reads only a version's arrays; it must give the fitted estimator's
+    probabilities (train() runs the same check before writing a version)."""
+    from crisis_nlp.artifact import ModelArrays
+    from crisis_nlp.evaluate import label_matrix
+    from crisis_nlp.io import read_records
+    from crisis_nlp.model import DEFAULT_OUTPUTS, CrisisClassifier
     from crisis_nlp.preprocess import note_features
+    from crisis_nlp.scorer import LinearScorer
+    from crisis_nlp.train import scorer_parity
 
+    from conftest import DATA
+
+    train = list(read_records(DATA))[:1500]
+    feats = note_features([r["text"] for r in train])
+    clf = CrisisClassifier().fit_features(feats, label_matrix(train, DEFAULT_OUTPUTS))
+    arrays = ModelArrays.from_classifier(clf)
     notes = [g["text"] for g in gold]
-    sk = model.classifier.predict_proba(notes)
-    scorer = LinearScorer(model.classifier)
-    feats = note_features(notes)
-    fast = np.array([scorer.proba(*scorer.vector(f)) for f in feats])
-    assert np.allclose(sk, fast, atol=1e-5)
-    assert np.allclose(scorer.proba_matrix(scorer.matrix(feats)), fast, rtol=0, atol=1e-12)
+    sk = clf.predict_proba(notes)
+    scorer = LinearScorer(arrays)
+    gold_feats = note_features(notes)
+    fast = np.array([scorer.proba(*scorer.vector(f)) for f in gold_feats])
+    assert np.allclose(sk, fast, rtol=0, atol=1e-5)
+    assert np.allclose(scorer.proba_matrix(scorer.matrix(gold_feats)), fast, rtol=0, atol=1e-12)
+    assert scorer_parity(clf, arrays, gold_feats) <= 1e-5
 
 
 def test_bulk_counting_equals_the_per_occurrence_count(model, gold):

@@ -45,11 +45,11 @@ def test_promote_and_rollback(user_registry):
     log = read_pointer(user_registry)["log"]
     assert [e["action"] for e in log] == ["promote", "promote", "rollback", "rollback"]
     # versions themselves never changed
-    assert (user_registry / "county-x" / "1.2.0" / "model.joblib").exists()
+    assert (user_registry / "county-x" / "1.2.0" / "weights.npz").exists()
 
 
 def test_promote_refuses_a_damaged_version(user_registry):
-    with open(user_registry / "county-x" / "1.1.0" / "model.joblib", "ab") as f:
+    with open(user_registry / "county-x" / "1.1.0" / "weights.npz", "ab") as f:
         f.write(b"\0")
     with pytest.raises(IntegrityError):
         promote("county-x@1.1.0", user_registry)

@@ -1,18 +1,34 @@
-import json
-import shutil
+"""The registry: versions are plain data, every file hashed and checked, no pickle ever
+loaded; writes go to the user's registry, never into the installed package."""
 
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
 from crisis_nlp import load_model
 from crisis_nlp.errors import IncompatibleModelError, IntegrityError, ModelNotFoundError, RegistryError
-from crisis_nlp.registry import default_registry, list_models, resolve, save_version
+from crisis_nlp.registry import (
+    default_registry,
+    list_models,
+    resolve,
+    save_version,
+    sha256_file,
+    shipped_registry,
+    version_files,
+)
 
 
 @pytest.fixture()
 def registry_copy(tmp_path):
     """A writable copy of the shipped registry."""
     dst = tmp_path / "registry"
-    shutil.copytree(default_registry(), dst, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(shipped_registry(), dst, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return dst
 
 
@@ -20,16 +36,37 @@ def shipped_entry(root):
     return resolve(None, root)
 
 
+def _rehash(entry):
+    """Make the manifest match the folder again (what an attacker who can write it would do)."""
+    m = json.loads((entry.path / "manifest.json").read_text())
+    m["files"] = {f: sha256_file(entry.path / f) for f in version_files(entry.path)}
+    (entry.path / "manifest.json").write_text(json.dumps(m))
+
+
+class _Boom:
+    """Unpickling this writes a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
 def test_shipped_registry_has_a_complete_manifest():
     entry = resolve()
     m = entry.manifest
     for key in ("version", "created", "label_schema_version", "training_data", "evaluation", "versions",
-                "artifact_sha256", "thresholds"):
+                "files", "thresholds", "format_version"):
         assert key in m, key
-    assert m["training_data"]["sha256"] and len(m["artifact_sha256"]) == 64
-    for lib in ("python", "scikit-learn", "spacy", "numpy"):
+    assert m["format_version"] == 2
+    assert sorted(m["files"]) == sorted(version_files(entry.path))  # every file inference reads is hashed
+    assert any(f.startswith("rules/") for f in m["files"])  # the rule tables travel with the version
+    assert all(len(h) == 64 for h in m["files"].values())
+    assert not list(entry.path.rglob("*.joblib")) and not list(entry.path.rglob("*.pkl"))
+    for lib in ("python", "spacy", "numpy"):
         assert lib in m["versions"]
-    assert m["evaluation"]["heldout_families"]["n"] > 0 and m["evaluation"]["gold"]["n"] >= 200
+    assert m["evaluation"]["gold"]["n"] >= 200
 
 
 def test_load_by_version_and_newest_agree():
@@ -39,29 +76,82 @@ def test_load_by_version_and_newest_agree():
     assert load_model(newest.version).version == newest.version
 
 
-def test_tampered_artifact_is_refused_before_unpickling(registry_copy, monkeypatch):
+@pytest.mark.parametrize("fname", ["weights.npz", "vocabulary.json", "model.json", "policy.toml"])
+def test_a_changed_file_is_refused_before_it_is_read(registry_copy, fname):
     entry = shipped_entry(registry_copy)
-    with open(entry.path / "model.joblib", "ab") as f:
+    with open(entry.path / fname, "ab") as f:
         f.write(b"\x00")
-    import joblib
-
-    monkeypatch.setattr(joblib, "load", lambda *a, **k: pytest.fail("unpickled a tampered file"))
     with pytest.raises(IntegrityError, match="NOT loaded"):
         load_model(registry=registry_copy)
 
 
-def test_tampered_policy_is_refused(registry_copy):
+def test_a_changed_or_added_rule_table_is_refused(registry_copy):
     entry = shipped_entry(registry_copy)
-    (entry.path / "policy.toml").write_text("# changed\n", encoding="utf-8")
-    with pytest.raises(IntegrityError):
+    rules = sorted((entry.path / "rules").iterdir())
+    with open(rules[0], "a", encoding="utf-8") as f:
+        f.write("\n")
+    with pytest.raises(IntegrityError, match="NOT loaded"):
+        load_model(registry=registry_copy)
+    _rehash(entry)
+    load_model(registry=registry_copy)  # consistent again
+    (entry.path / "rules" / "extra.tsv").write_text("si\tsomething else\n", encoding="utf-8")
+    with pytest.raises(IntegrityError, match="not listed"):
         load_model(registry=registry_copy)
 
 
-def test_missing_artifact(registry_copy):
+def test_missing_file(registry_copy):
     entry = shipped_entry(registry_copy)
-    (entry.path / "model.joblib").unlink()
+    (entry.path / "weights.npz").unlink()
     with pytest.raises(IntegrityError, match="missing"):
         load_model(registry=registry_copy)
+
+
+def test_a_planted_pickle_is_never_opened(registry_copy, tmp_path):
+    """A crafted version whose manifest matches: a format-1 model.joblib beside the data,
+    and a weights.npz that holds an object array (loading it needs pickle). No loading
+    path - load_model, the CLI, the HTTP app - runs the pickle's code."""
+    marker = tmp_path / "pwned"
+    entry = shipped_entry(registry_copy)
+    # 1. a format-1 version shadowing the default
+    legacy = registry_copy / "default" / "9.0.0"
+    shutil.copytree(entry.path, legacy)
+    with open(legacy / "model.joblib", "wb") as f:
+        pickle.dump(_Boom(str(marker)), f)
+    m = json.loads((legacy / "manifest.json").read_text())
+    m.update(version="9.0.0", format_version=1, artifact_sha256=sha256_file(legacy / "model.joblib"))
+    (legacy / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IncompatibleModelError, match="convert"):
+        load_model(registry=registry_copy)
+    # 2. a format-2 version whose weights hold a pickled object
+    evil = registry_copy / "default" / "9.1.0"
+    shutil.copytree(entry.path, evil)
+    np.savez(evil / "weights.npz", coef=np.array([_Boom(str(marker))], dtype=object))
+    m = json.loads((evil / "manifest.json").read_text())
+    m["version"] = "9.1.0"
+    m["files"] = {f: sha256_file(evil / f) for f in version_files(evil)}
+    (evil / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IntegrityError, match="cannot be read"):
+        load_model("default@9.1.0", registry=registry_copy)
+    env = {**os.environ, "CRISIS_NLP_REGISTRY": str(registry_copy)}
+    for spec in ("default@9.0.0", "default@9.1.0"):
+        out = subprocess.run([sys.executable, "-m", "crisis_nlp.cli", "classify", "--model", spec, "pt wants to die"],
+                             env=env, capture_output=True, text=True)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+    pytest.importorskip("fastapi")
+    from crisis_nlp.service import create_app  # noqa: F401  (the app takes a loaded model: same path)
+
+    assert not marker.exists()
+
+
+def test_legacy_version_converts_only_when_trusted(registry_copy, tmp_path):
+    from crisis_nlp.cli import main
+
+    legacy = registry_copy / "default" / "0.9.0"
+    shutil.copytree(shipped_entry(registry_copy).path, legacy)
+    m = json.loads((legacy / "manifest.json").read_text())
+    m.update(version="0.9.0", format_version=1)
+    (legacy / "manifest.json").write_text(json.dumps(m))
+    assert main(["models", "convert", "default@0.9.0", "--registry", str(registry_copy)]) == 1  # no --trust-pickle
 
 
 def test_unknown_version_lists_what_exists(registry_copy):
@@ -69,22 +159,36 @@ def test_unknown_version_lists_what_exists(registry_copy):
         load_model("9.9.9", registry=registry_copy)
     with pytest.raises(RegistryError):
         load_model("latest-and-greatest@x", registry=registry_copy)
+    with pytest.raises(RegistryError):
+        load_model("default@1.0.0\n", registry=registry_copy)
 
 
-def test_incompatible_scikit_learn_is_refused(registry_copy):
+def test_a_missing_registry_folder_is_an_error_for_reads(tmp_path):
+    with pytest.raises(RegistryError, match="does not exist"):
+        load_model(registry=tmp_path / "nowhere")
+
+
+def test_writes_go_to_the_user_registry_never_the_package(registry_copy, monkeypatch, tmp_path):
     entry = shipped_entry(registry_copy)
-    m = json.loads((entry.path / "manifest.json").read_text())
-    m["versions"]["scikit-learn"] = "0.24.2"
-    (entry.path / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(IncompatibleModelError, match="scikit-learn"):
-        load_model(registry=registry_copy)
+    arrays = __import__("crisis_nlp.artifact", fromlist=["ModelArrays"]).ModelArrays.read(entry.path)
+    monkeypatch.setenv("CRISIS_NLP_REGISTRY", str(tmp_path / "mine"))
+    assert default_registry() == tmp_path / "mine"
+    new = save_version(arrays, "", {}, name="county-x", version="1.0.0")
+    assert new.path.parent.parent == tmp_path / "mine"
+    monkeypatch.delenv("CRISIS_NLP_REGISTRY")
+    assert shipped_registry() not in default_registry().parents and default_registry() != shipped_registry()
 
 
 def test_versions_are_immutable_and_sorted_semantically(registry_copy):
+    from crisis_nlp.artifact import ModelArrays
+
     entry = shipped_entry(registry_copy)
+    arrays = ModelArrays.read(entry.path)
     with pytest.raises(RegistryError, match="immutable"):
-        save_version({"x": 1}, "", {}, version=entry.version, registry=registry_copy)
-    save_version({"x": 1}, "", {}, version="0.10.0", registry=registry_copy)
-    save_version({"x": 1}, "", {}, version="0.9.0", registry=registry_copy)
+        save_version(arrays, "", {}, version=entry.version, registry=registry_copy)
+    save_version(arrays, "", {}, version="0.10.0", registry=registry_copy)
+    save_version(arrays, "", {}, version="0.9.0", registry=registry_copy)
     versions = [e.version for e in list_models(registry_copy)]
     assert versions.index("0.9.0") < versions.index("0.10.0")
+    with pytest.raises(RegistryError):
+        save_version(arrays, "", {}, name="county-x\n", version="1.0.0", registry=registry_copy)

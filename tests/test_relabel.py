@@ -262,3 +262,33 @@ def test_result_values_are_encoded_as_json_dumps_would():
     for name, col in values.items():
         for _ in range(2):  # the second time from the cache
             assert json_column(name, col) == [json.dumps(v, ensure_ascii=False).encode() for v in col]
+
+
+def test_jobs_label_with_the_model_passed_not_the_registry_default(tmp_path, gold):
+    """relabel_file(model=m, jobs=2) used to label with the registry's default while the
+    journal recorded m. Here m is a version whose policy sends every crisis call to
+    co_responder: every labelled crisis row must say so."""
+    import shutil
+
+    from crisis_nlp import load_model
+    from crisis_nlp.registry import resolve, sha256_file, shipped_registry, version_files
+
+    src_entry = resolve(None, shipped_registry())
+    folder = tmp_path / "reg" / "county-x" / "1.0.0"
+    shutil.copytree(src_entry.path, folder)
+    policy = (folder / "policy.toml").read_text()
+    for mode in ("mobile_crisis", "crisis_line", "law_enforcement", "ems"):
+        policy = policy.replace(f'mode = "{mode}"', 'mode = "co_responder"')
+    (folder / "policy.toml").write_text(policy)
+    m = json.loads((folder / "manifest.json").read_text())
+    m.update(name="county-x", files={f: sha256_file(folder / f) for f in version_files(folder)})
+    (folder / "manifest.json").write_text(json.dumps(m))
+    mine = load_model("county-x@1.0.0", registry=tmp_path / "reg")
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": g["text"]}) + "\n" for g in gold[:60]))
+    out = tmp_path / "out.jsonl"
+    relabel_file(src, out, model=mine, jobs=2, chunk_size=20)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["model_version"] for r in rows} == {"county-x@1.0.0"}
+    modes = {r["response_mode"] for r in rows}
+    assert modes <= {"co_responder", "standard_dispatch"} and "co_responder" in modes

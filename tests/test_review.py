@@ -16,14 +16,14 @@ OUT = list(LABELS + CUES)
 
 
 class FixedScores:
-    """A stand-in classifier whose scores are set per note."""
+    """A stand-in model whose scores are set per note."""
 
     def __init__(self, table):
-        self.outputs_ = tuple(OUT)
-        self.thresholds_ = np.full(len(OUT), 0.5)
+        self.arrays = SimpleNamespace(outputs=tuple(OUT), thresholds=np.full(len(OUT), 0.5))
+        self.policy = ResponsePolicy.default()
         self.table = table
 
-    def predict_proba(self, texts):
+    def proba_all(self, texts):
         rows = []
         for t in texts:
             p = np.full(len(OUT), 0.01)
@@ -44,7 +44,7 @@ def test_ranking_by_distance_to_threshold_and_policy_hinges():
         # a cue near its threshold that changes nothing does not count
         "idle cue": {"wants_to_talk": 0.5},
     }
-    model = SimpleNamespace(classifier=FixedScores(table), policy=ResponsePolicy.default())
+    model = FixedScores(table)
     texts = list(table) + ["NEAR   suicidal"]  # the same note again, other case and spacing
     rows = rank_for_review(model, texts)
     order = [r["text"] for r in rows]

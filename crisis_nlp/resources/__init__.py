@@ -5,7 +5,19 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
+
+
+#: the response policy is a version's own file (policy.toml), not one of its rule tables
+_NOT_RULES = ("policy_default.toml",)
+
+
+def rule_files() -> list[Path]:
+    """The package's preprocessing tables, as a model version snapshots them (``rules/``)."""
+    root = Path(str(files(__name__)))
+    return sorted(p for p in root.iterdir()
+                  if p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml") and p.name not in _NOT_RULES)
 
 
 def read_text(name: str) -> str:
