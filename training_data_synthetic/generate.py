@@ -17,7 +17,9 @@ generic one, for any note). Who the person is (sex, a race/ethnicity descriptor,
 
 About 15% of the notes are augmented copies of the note before them (same labels, same
 family): case, spacing, an appended status line or footer, or typos in ordinary words;
-they record ``augmented`` (the kind) and ``augmented_from`` (the source id).
+they record ``augmented`` (the kind) and ``augmented_from`` (the source id). A note also
+records ``call_type`` (the call kind of its header, or null) and ``identity`` (sex, and the
+race and name origin when the text shows them).
 
     python training_data_synthetic/generate.py            # writes notes.jsonl.gz
     python training_data_synthetic/generate.py --n 2000 --out /tmp/x.jsonl.gz --seed 7
@@ -170,7 +172,8 @@ class NoteBuilder:
         self.cues: set[str] = set()
         self.kind: str | None = None  # the call kind of an ordinary call
         self.force_kinds: list[str] | None = None  # a header that must be shown, from these kinds
-        self.header = ""
+        self.header = ""  # the call-type header as written ("" when the note has none)
+        self.header_kind: str | None = None
 
     def fill(self, text: str) -> str:
         for k, v in PRONOUNS[self.gender].items():
@@ -571,6 +574,7 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
     kind = choose_kind(rng, b, W)
     show_header = bool(b.force_kinds) or rng.random() < HEADER_P.get(style, HEADER_P_OTHER)
     b.header = header_line(rng, W, kind) if show_header else ""
+    b.header_kind = kind if show_header else None
     t0 = rng.randrange(1440)
 
     def who_intro() -> str:
@@ -654,7 +658,7 @@ def light_wrapping(rng: random.Random, W: dict, b: NoteBuilder, text: str, t0: i
     """Some of the CAD wrapping around a note of a non-page style, drawn without looking at its labels."""
     head, tail = [], []
     if rng.random() < 0.04:
-        head.append(pick(rng, W["cad"]["banners"]))
+        head.append(pick(rng, W["cad"]["banners"]) + pick(rng, [" ", "\n"]))
     if b.header:
         head.append(b.header + pick(rng, [" ", ": ", " - ", "\n"]))
     if rng.random() < 0.08:
@@ -808,7 +812,7 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | N
         note = {
             "id": f"syn-{len(notes):06d}", "text": text, "categories": cats, "flags": flags, "cues": cues,
             "response_mode": mode, "style": style, "bank": bank["source"], "family": f"{style}|{bank['source']}",
-            "identity": ident.record(), "augmented": None, "augmented_from": None,
+            "call_type": b.header_kind, "identity": ident.record(), "augmented": None, "augmented_from": None,
         }
         notes.append(note)
         if len(notes) < n and rng.random() < AUGMENT_P:
