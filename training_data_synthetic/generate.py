@@ -477,8 +477,8 @@ def protocol_block(rng: random.Random, b: NoteBuilder, W: dict, proto: str) -> l
         problem = content[0]
     if quotes and rng.random() < 0.6:
         statement = quotes[0]
-    elif content and rng.random() < 0.5:
-        statement = pick(rng, content)
+    elif [c for c in content if c != problem] and rng.random() < 0.5:
+        statement = pick(rng, [c for c in content if c != problem])
     else:
         statement = pick(rng, cad["caller_statements_generic"])
     status = pick(rng, cad["patient_status"]["any" if "medical" in b.flags else "ok"])
