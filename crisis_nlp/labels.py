@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from .errors import LabelError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 CATEGORIES: tuple[str, ...] = (
     "suicidal",
@@ -22,6 +22,7 @@ CATEGORIES: tuple[str, ...] = (
     "grief_loss",
     "resource_request",
     "veteran",
+    "psychosis",
 )
 FLAGS: tuple[str, ...] = ("weapon", "violence", "medical")
 RESPONSE_MODES: tuple[str, ...] = (

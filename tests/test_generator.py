@@ -1,7 +1,14 @@
+import copy
+import gzip
 import hashlib
 import json
+import math
+import os
+import random
+import re
+import subprocess
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -14,6 +21,22 @@ from conftest import DATA, ROOT
 sys.path.insert(0, str(ROOT / "training_data_synthetic"))
 import generate  # noqa: E402
 
+#: generate.source_digest() of the generator, banks and wrapping that made the committed
+#: notes.jsonl.gz (``generate.py`` prints it as ``sources=``). Update it when regenerating.
+COMMITTED_SOURCES = "64e079c12df3c91dc66f12ea79268ecb0ecf5d68b84a0f7da90920e887f98786"
+
+# a race/ethnicity descriptor as the generator writes one ("B/F 30s", "hispanic male")
+DESCRIPTOR = re.compile(
+    r"\b(?:[WBHAIN]|ME)/[MF]\b|\b(?:white|black|hispanic|latino|asian|native american|native|middle eastern|arab"
+    r"|caucasian|african american) (?:male|female|man|woman)\b", re.I)
+PSYCH_CODE_HEADERS = re.compile(r"\b(?:EDP|10-96|PSYCH\w*|MENTAL|DISTURBED PERSON)\b|\bE\.D\.P\.", re.I)
+
+
+def _jsonl(notes):
+    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in notes).encode()
+
+
+# -- determinism ------------------------------------------------------------------------------
 
 def test_same_seed_same_notes_other_seed_other_notes():
     a = generate.generate(n=500, seed=1)
@@ -23,13 +46,28 @@ def test_same_seed_same_notes_other_seed_other_notes():
     assert [r["text"] for r in a] != [r["text"] for r in c]
 
 
+def test_same_seed_gives_a_byte_identical_file_in_another_process(tmp_path):
+    """Two runs with different string-hash seeds write the same bytes (no set or dict order leaks in)."""
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"n{hash_seed}.jsonl.gz"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, str(ROOT / "training_data_synthetic" / "generate.py"), "--n", "300",
+                        "--seed", "5", "--out", str(out)], check=True, env=env, capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+
+
 def test_committed_data_is_what_the_generator_makes():
+    if generate.source_digest() != COMMITTED_SOURCES:
+        pytest.skip("the generator, the phrase banks or the wrapping changed since notes.jsonl.gz was made; "
+                    "regenerate it with `python training_data_synthetic/generate.py` and set COMMITTED_SOURCES "
+                    "in tests/test_generator.py to the sources= digest it prints")
     notes = generate.generate()  # defaults = what produced the committed file
-    data = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in notes).encode()
-    import gzip
+    assert hashlib.sha256(_jsonl(notes)).hexdigest() == hashlib.sha256(gzip.open(DATA).read()).hexdigest()
 
-    assert hashlib.sha256(data).hexdigest() == hashlib.sha256(gzip.open(DATA).read()).hexdigest()
 
+# -- the committed file (holds for the file before and after the CAD-genre generator) ----------
 
 @pytest.fixture(scope="module")
 def committed():
@@ -42,7 +80,7 @@ def test_committed_data_shape(committed):
     non_bh = sum(1 for r in committed if not r["categories"])
     assert non_bh / n >= 0.30
     assert sum(1 for r in committed if not r["categories"] and r["flags"]) > 1000  # flags on non-BH calls
-    assert sum(1 for r in committed if len(r["categories"]) >= 2) / n > 0.25
+    assert sum(1 for r in committed if len(r["categories"]) >= 2) / n > 0.15
     styles = Counter(r["style"] for r in committed)
     banks = Counter(r["bank"] for r in committed)
     assert len(styles) >= 10 and len(banks) >= 4
@@ -60,3 +98,220 @@ def test_labels_are_consistent_with_the_policy(committed):
 def test_no_exact_duplicate_texts(committed):
     texts = [r["text"] for r in committed]
     assert len(set(texts)) == len(texts)
+
+
+# -- what the generator makes now ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample():
+    return generate.generate(n=5000, seed=11)
+
+
+def test_sample_shape(sample):
+    n = len(sample)
+    assert n == 5000
+    assert sum(1 for r in sample if not r["categories"]) / n >= 0.50  # most calls are ordinary calls
+    assert sum(1 for r in sample if not r["categories"] and r["flags"]) / n > 0.1
+    assert sum(1 for r in sample if len(r["categories"]) >= 2) / n > 0.15
+    styles = Counter(r["style"] for r in sample)
+    assert set(styles) == set(generate.STYLES)
+    assert sum(styles[s] for s in generate.CAD_STYLES) / n > 0.25
+    assert len({r["bank"] for r in sample}) >= 4
+    assert all(r["family"] == f"{r['style']}|{r['bank']}" for r in sample)
+    texts = [r["text"] for r in sample]
+    assert len(set(texts)) == n
+
+
+def test_sample_labels_follow_the_policy(sample):
+    policy = ResponsePolicy.default()
+    for r in sample:
+        assert set(r["categories"]) <= set(CATEGORIES)
+        assert policy.decide(r["categories"], r["flags"], r["cues"]).mode == r["response_mode"]
+
+
+def test_ordinary_calls_span_the_call_types(sample):
+    W = generate.load_wrapping()
+    kinds = Counter(generate.infer_kind(W, r["text"], set(r["flags"])) for r in sample if not r["categories"])
+    assert len([k for k, c in kinds.items() if k and c >= 10]) >= 25
+
+
+def test_crisis_headers_and_protocol_25_only_on_crisis_notes(sample):
+    """Headers come from the call kinds plausible for the note; a generic header can go on any note."""
+    W = generate.load_wrapping()["cad"]
+    crisis_kinds = {"psych", "edp", "suicide", "overdose", "intox"}
+    kinds = Counter((bool(r["categories"]), r["call_type"]) for r in sample)
+    assert not [k for (bh, k) in kinds if not bh and k in crisis_kinds]
+    assert sum(kinds[True, k] for k in crisis_kinds) > 100
+    for k in W["generic_kinds"]:
+        assert kinds[True, k] > 10 and kinds[False, k] > 10, k
+    assert _share(sample, lambda r: r["call_type"]) > 0.3
+    p25 = re.compile(r"Chief Complaint: Psychiatric", re.I)
+    assert not [r["id"] for r in sample if not r["categories"] and p25.search(r["text"])]
+    assert sum(1 for r in sample if r["categories"] and p25.search(r["text"])) > 50
+
+
+def _share(notes, pred):
+    return sum(1 for r in notes if pred(r)) / len(notes)
+
+
+def _within(p_group, p_all, n_group, floor=0.03):
+    """Within a few points: the larger of ``floor`` and three standard errors of the group share."""
+    return abs(p_group - p_all) <= max(floor, 3 * math.sqrt(max(p_all * (1 - p_all), 1e-9) / n_group))
+
+
+@pytest.mark.parametrize("wrapping", [
+    r"\b(?:ENRT|ONSCN|CMPLT|ASSGN|AVAIL|TRANS|10-8)\b",  # unit status lines
+    r"CONFIDENTIAL|automated message|CAD paging|unsubscribe|Sent via MDT",  # footers
+    r"\[\d\d:\d\d\]",  # update stamps
+    r"paged|Notified:|Alerted:",  # pages
+    r"Call Date/Time|Rcvd|Received:|Reported:",  # call times
+    r"555-01\d\d",  # callback numbers
+])
+def test_wrapping_appears_with_and_without_a_crisis(sample, wrapping):
+    rx = re.compile(wrapping, re.I)
+    bh = [r for r in sample if r["categories"]]
+    other = [r for r in sample if not r["categories"]]
+    p_all = _share(sample, lambda r: rx.search(r["text"]))
+    assert p_all > 0.03
+    for group in (bh, other):
+        assert _within(_share(group, lambda r: rx.search(r["text"])), p_all, len(group))
+
+
+def test_identity_is_independent_of_the_labels_and_the_response_mode(sample):
+    """Sex, a race/ethnicity descriptor and a name occur at the same rates whatever the labels."""
+    checks = {
+        "female": lambda r: r["identity"]["sex"] == "f",
+        "descriptor in text": lambda r: bool(DESCRIPTOR.search(r["text"])),
+        "name": lambda r: r["identity"]["name_origin"] is not None,
+    }
+    checks.update({f"race={race}": (lambda r, race=race: r["identity"]["race"] == race)
+                   for race in sorted({r["identity"]["race"] for r in sample} - {None})})
+    groups = {"crisis": [r for r in sample if r["categories"]], "not crisis": [r for r in sample if not r["categories"]]}
+    by_mode = defaultdict(list)
+    for r in sample:
+        by_mode[r["response_mode"]].append(r)
+    groups.update({m: rs for m, rs in by_mode.items() if len(rs) >= 150})
+    assert len(groups) >= 6
+    off = []
+    for name, pred in checks.items():
+        p_all = _share(sample, pred)
+        assert p_all > 0.02, name
+        for g, rs in groups.items():
+            if not _within(_share(rs, pred), p_all, len(rs)):
+                off.append((name, g, round(_share(rs, pred), 3), round(p_all, 3)))
+    assert not off
+
+
+def test_bank_persons_with_a_race_word_are_not_used(sample):
+    """Race words in a bank's ways of naming the person would follow who calls (third party or self)."""
+    assert not [r["id"] for r in sample if r["identity"]["race"] is None and DESCRIPTOR.search(r["text"])]
+
+
+def test_callback_numbers_are_555(sample):
+    phone = re.compile(r"\(?\b\d{3}\)?[ -]\d{3}-\d{4}\b")
+    for r in sample:
+        for m in phone.finditer(r["text"]):
+            assert "555" in m.group(0)
+
+
+# -- augmentation ------------------------------------------------------------------------------
+
+def test_augmented_copies_keep_labels_and_family(sample):
+    by_id = {r["id"]: r for r in sample}
+    aug = [r for r in sample if r["augmented"]]
+    assert 0.12 <= len(aug) / len(sample) <= 0.18
+    assert set(Counter(r["augmented"] for r in aug)) == set(generate.AUGMENTATIONS)
+    for r in aug:
+        src = by_id[r["augmented_from"]]
+        assert src["augmented"] is None and src["text"] != r["text"]
+        for k in ("categories", "flags", "cues", "response_mode", "style", "bank", "family", "identity"):
+            assert r[k] == src[k], k
+    assert all(r["augmented_from"] is None for r in sample if not r["augmented"])
+
+
+def _builder(bank):
+    b = generate.NoteBuilder(random.Random(0), bank, "f")
+    b.add("content", "hearing voices telling {him} to hurt {himself}", "psychosis")
+    b.add("negation", "denies any weapons")
+    b.header = "EDP"
+    return b
+
+
+def test_typo_augmentation_leaves_the_label_words_alone():
+    bank = generate.load_banks()[0]
+    W = generate.load_wrapping()
+    b = _builder(bank)
+    text = "EDP caller states neighbor found her outside hearing voices telling her to hurt herself, denies any weapons, waiting outside"
+    changed = 0
+    for seed in range(50):
+        new = generate.augment(random.Random(seed), text, "typos", b, W)
+        for w in ("EDP", "hearing", "voices", "telling", "hurt", "herself", "denies", "weapons"):
+            assert w in new.split(" ") or w + "," in new.split(" ")
+        changed += new != text
+    assert changed == 50
+
+
+def test_other_augmentations_only_add_or_recase():
+    W = generate.load_wrapping()
+    b = _builder(generate.load_banks()[0])
+    text = "caller states she is hearing voices, denies any weapons. waiting outside"
+    rng = random.Random(3)
+    assert generate.augment(rng, text, "upper", b, W) == text.upper()
+    assert generate.augment(rng, text, "lower", b, W) == text.lower()
+    assert generate.augment(rng, text, "status_line", b, W).startswith(text)
+    assert generate.augment(rng, text, "footer", b, W).startswith(text)
+    spaced = generate.augment(rng, text, "spacing", b, W)
+    assert spaced.split() == text.split()
+
+
+# -- psychosis --------------------------------------------------------------------------------
+
+PSYCHOSIS_SECTION = {
+    "pos": ["hearing voices nobody else hears", "thinks the neighbors are poisoning {his} food",
+            "naked in the street shouting at cars", "talking to people who aren't there",
+            {"text": "up for 4 days on meth, thinks there are people in the walls", "also": ["substance_use"]}],
+    "neg": ["no hallucinations per RP", "not hearing voices"],
+    "hard_neg": ["RP's tv show about ghosts too loud, neighbor comp"],
+    "quotes": ["they put a chip in my head"],
+}
+
+
+@pytest.fixture(scope="module")
+def psychosis_notes():
+    bank = copy.deepcopy(generate.load_banks()[0])
+    bank["phrases"]["psychosis"] = PSYCHOSIS_SECTION
+    bank["source"] = "t_psychosis"
+    return generate.generate(n=4000, seed=3, banks=[bank])
+
+
+def test_a_bank_without_psychosis_gives_no_psychosis(sample):
+    assert "psychosis" in CATEGORIES
+    assert not [r for r in sample if "psychosis" in r["categories"]]
+
+
+def test_psychosis_notes_with_their_combinations(psychosis_notes):
+    psy = [r for r in psychosis_notes if "psychosis" in r["categories"]]
+    bh = [r for r in psychosis_notes if r["categories"]]
+    assert len(psy) / len(bh) > 0.15
+    assert sum(1 for r in psy if "substance_use" in r["categories"]) / len(psy) > 0.2  # drug-induced
+    assert sum(1 for r in psy if "weapon" in r["flags"]) > 20
+    assert sum(1 for r in psy if "agitated_unknown_safety" in r["cues"]) / len(psy) > 0.2
+    modes = Counter(r["response_mode"] for r in psy)
+    assert {"co_responder", "mobile_crisis", "law_enforcement", "ems"} <= set(modes)
+
+
+def test_psychosis_is_said_by_a_phrase_or_by_the_agency_code(psychosis_notes):
+    """A psychosis note without a psychosis phrase carries an EDP / 10-96 / PSYCH call type (taxonomy 1.1)."""
+    phrases = [re.sub(r"\{\w+\}", "", p if isinstance(p, str) else p["text"]).lower()[:18]
+               for p in PSYCHOSIS_SECTION["pos"] + PSYCHOSIS_SECTION["quotes"]]
+
+    def says_it(text):
+        low = " ".join(text.lower().split())
+        return any(p.strip() in low for p in phrases)
+
+    psy = [r for r in psychosis_notes if "psychosis" in r["categories"] and not r["augmented"]]
+    unsaid = [r for r in psy if not says_it(r["text"])]
+    code_only = [r for r in unsaid if r["call_type"] == "edp" and r["categories"] == ["psychosis"]]
+    assert len(code_only) > 10
+    assert all(PSYCH_CODE_HEADERS.search(r["text"]) for r in code_only)
+    assert len(unsaid) - len(code_only) <= 0.05 * len(psy)  # the rest lost a letter of the phrase to a typo

@@ -2,10 +2,24 @@
 
 Phrases come from the banks in ``banks/`` (one author, voice and setting each); the way a
 note is put together comes from one of the STYLES below (CAD shorthand, all caps,
-timestamped updates, 988 transfer, clinician field note, ...). Labels come from which
+timestamped updates, 988 transfer, clinician field note, ..., and the CAD-page styles:
+a dispatch page, a pasted medical-protocol page, a pager text). Labels come from which
 phrases were chosen, never from the text; the response mode from the default policy.
 Every note records its ``style`` and ``bank``; ``family`` = ``style|bank``, so evaluation
 can hold out whole styles and whole banks.
+
+What a CAD system wraps around the words (call-type headers, protocol blocks, unit and
+status lines, times, places, pages, footers, truncation) comes from ``wrapping/cad.json``
+(shared/cad-genre.md). Status lines, footers, times and pages are drawn independently of
+the labels; a header comes from the call kinds plausible for the note (30% of the time a
+generic one, for any note). Who the person is (sex, a race/ethnicity descriptor, a name:
+``wrapping/identity.json``) is drawn before and independently of the labels.
+
+About 15% of the notes are augmented copies of the note before them (same labels, same
+family): case, spacing, an appended status line or footer, or typos in ordinary words;
+they record ``augmented`` (the kind) and ``augmented_from`` (the source id). A note also
+records ``call_type`` (the call kind of its header, or null) and ``identity`` (sex, and the
+race and name origin when the text shows them).
 
     python training_data_synthetic/generate.py            # writes notes.jsonl.gz
     python training_data_synthetic/generate.py --n 2000 --out /tmp/x.jsonl.gz --seed 7
@@ -21,6 +35,7 @@ import json
 import random
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,10 +49,25 @@ from crisis_nlp.policy import ResponsePolicy  # noqa: E402
 
 DEFAULT_N = 40000
 DEFAULT_SEED = 20261126
-STYLES = (
-    "cad_terse", "cad_caps", "timestamped", "narrative", "quote_heavy", "transfer_988",
-    "clinician_field", "relay_text", "officer_update", "checklist", "texting_lower", "qa_protocol",
-)
+#: style -> weight of drawing it; the CAD-page styles are the shape most real notes arrive in
+STYLE_WEIGHTS = {
+    "cad_terse": 1.0, "cad_caps": 1.0, "timestamped": 1.0, "narrative": 1.0, "quote_heavy": 1.0,
+    "transfer_988": 1.0, "clinician_field": 1.0, "relay_text": 1.0, "officer_update": 1.0,
+    "checklist": 1.0, "texting_lower": 1.0, "qa_protocol": 1.0,
+    "cad_page": 2.0, "protocol_page": 2.0, "pager_text": 2.0,
+}
+STYLES = tuple(STYLE_WEIGHTS)
+CAD_STYLES = ("cad_page", "protocol_page", "pager_text")
+#: chance that a note of the style carries a call-type header
+HEADER_P = {"cad_page": 0.85, "protocol_page": 0.7, "pager_text": 0.9, "cad_terse": 0.35, "cad_caps": 0.35,
+            "timestamped": 0.25, "officer_update": 0.2}
+HEADER_P_OTHER = 0.1
+NON_BH_SHARE = 0.56  # of drawn notes; dedup leaves the written share a little different
+AUGMENT_P = 0.18  # chance that a note is followed by an augmented copy: ~15% of all notes
+AUGMENTATIONS = ("upper", "lower", "spacing", "status_line", "footer", "typos")
+CATEGORY_WEIGHTS = {"suicidal": 2.5, "psychosis": 2.0}
+DESCRIPTOR_P = 0.25  # notes that describe the person's race/ethnicity
+NAME_P = 0.2  # notes that carry a name
 PRONOUNS = {
     "m": {"{he}": "he", "{his}": "his", "{him}": "him", "{himself}": "himself", "{He}": "He", "{His}": "His"},
     "f": {"{he}": "she", "{his}": "her", "{him}": "her", "{himself}": "herself", "{He}": "She", "{His}": "Her"},
@@ -53,7 +83,14 @@ ABBREVIATIONS = [
     ("advises", "adv"), ("requests", "req"), ("unresponsive", "unresp"), ("mental health", "MH"),
 ]
 TYPO_KEYS = "qwertyuiopasdfghjklzxcvbnm"
+# race/ethnicity words in a bank's ways of naming the person: those entries are not used,
+# so that a descriptor appears only where the independent identity draw puts one
+RACE_RX = re.compile(r"\b(?:[WBHAI]/[MF]|hispanic|latin[oa]|black|white|asian|caucasian|african|arab)\b", re.I)
+INGESTION_RX = re.compile(r"pill|overdos|\bOD\b|ingest|swallow|tablet|narcan|bottle of|took (?:all|\d+|a handful)", re.I)
+FLAG_IDS = ("weapon", "violence", "medical")
 
+
+# -- data ---------------------------------------------------------------------------------
 
 def load_banks(folder: Path = HERE / "banks") -> list[dict]:
     banks = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
@@ -62,11 +99,66 @@ def load_banks(folder: Path = HERE / "banks") -> list[dict]:
     return banks
 
 
+def load_wrapping(folder: Path = HERE / "wrapping") -> dict:
+    """The CAD wrapping and identity tables (not phrase banks), with the kind matchers compiled."""
+    cad = json.loads((folder / "cad.json").read_text(encoding="utf-8"))
+    identity = json.loads((folder / "identity.json").read_text(encoding="utf-8"))
+    # a match pattern starts at a word boundary ("river" must not match "driver")
+    matchers = [(k, re.compile(r"\b(?:" + "|".join(v["match"]) + ")", re.I)) for k, v in cad["kinds"].items() if v.get("match")]
+    return {"cad": cad, "identity": identity, "matchers": matchers}
+
+
+def source_digest(banks_dir: Path = HERE / "banks", wrapping_dir: Path = HERE / "wrapping") -> str:
+    """sha256 over what the notes are made from: this script, the banks and the wrapping."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for p in sorted(banks_dir.glob("*.json")) + sorted(wrapping_dir.glob("*.json")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
 def entry(e) -> tuple[str, list[str]]:
     """A bank entry as (text, labels it also establishes)."""
     if isinstance(e, str):
         return e, []
     return e["text"], list(e.get("also", []))
+
+
+def pick(rng: random.Random, seq):
+    return seq[rng.randrange(len(seq))]
+
+
+@dataclass
+class Identity:
+    """Who the person is, drawn before the labels and without looking at them."""
+
+    sex: str  # "m" / "f"
+    race: str  # always drawn; shown only when ``descriptor`` is set
+    descriptor: str | None  # the sentence part that says it ("subj B/F 30s")
+    name_origin: str
+    name: str | None  # the sentence part that says it ("RP name is ...")
+
+    def record(self) -> dict:
+        return {"sex": self.sex, "race": self.race if self.descriptor else None,
+                "name_origin": self.name_origin if self.name else None}
+
+
+def draw_identity(rng: random.Random, W: dict) -> Identity:
+    idt = W["identity"]
+    sex = pick(rng, "mf")
+    race = pick(rng, sorted(idt["races"]))
+    origin = pick(rng, sorted(idt["last_names"]))
+    show_desc, show_name = rng.random() < DESCRIPTOR_P, rng.random() < NAME_P
+    r = idt["races"][race]
+    age = pick(rng, idt["ages"])
+    desc = pick(rng, idt["descriptor_forms"]).format(
+        code=pick(rng, r["codes"]), sx=pick(rng, idt["sex_codes"][sex]), word=pick(rng, r["words"]),
+        sexword=pick(rng, idt["sex_words"][sex]), age=age)
+    first = pick(rng, idt["first_names"][sex][origin])
+    last = pick(rng, idt["last_names"][origin])
+    name = pick(rng, idt["name_placements"]).format(
+        name=f"{first} {last}", NAME=f"{first} {last}".upper(), FIRST=first.upper(), LAST=last.upper(), age=age)
+    return Identity(sex, race, pick(rng, idt["descriptor_placements"]).format(d=desc) if show_desc else None,
+                    origin, name if show_name else None)
 
 
 class NoteBuilder:
@@ -78,6 +170,10 @@ class NoteBuilder:
         self.categories: set[str] = set()
         self.flags: set[str] = set()
         self.cues: set[str] = set()
+        self.kind: str | None = None  # the call kind of an ordinary call
+        self.force_kinds: list[str] | None = None  # a header that must be shown, from these kinds
+        self.header = ""  # the call-type header as written ("" when the note has none)
+        self.header_kind: str | None = None
 
     def fill(self, text: str) -> str:
         for k, v in PRONOUNS[self.gender].items():
@@ -90,27 +186,37 @@ class NoteBuilder:
             (self.categories if lab in CATEGORIES else self.flags).add(lab)
         self.parts.append((kind, self.fill(text)))
 
+    def label_text(self) -> str:
+        return " ".join(t for k, t in self.parts if k in ("content", "quote"))
 
-def pick(rng: random.Random, seq):
-    return seq[rng.randrange(len(seq))]
 
+# -- labels ---------------------------------------------------------------------------------
 
-def sample_bh(rng: random.Random, b: NoteBuilder) -> None:
+def sample_bh(rng: random.Random, b: NoteBuilder, W: dict) -> None:
     ph = b.bank["phrases"]
     cues = b.bank["cues"]
     # archetype "talk": the person calls for themself, safe, wanting to talk or find help
     talk = rng.random() < 0.2
     n_cats = rng.choices((1, 2, 3), weights=(45, 35, 20))[0]
-    pool = [c for c in CATEGORIES if c != "veteran" and not (talk and c in ("suicidal", "self_harm"))]
-    weights = [2.5 if c == "suicidal" else 1.0 for c in pool]
+    # a bank without a section for a category (psychosis, before the banks have one) gives no such notes
+    pool = [c for c in CATEGORIES if c in ph and c != "veteran" and not (talk and c in ("suicidal", "self_harm"))]
+    weights = [CATEGORY_WEIGHTS.get(c, 1.0) for c in pool]
     chosen: list[str] = []
     while len(chosen) < min(n_cats, len(pool)):
         c = rng.choices(pool, weights=weights)[0]
         if c not in chosen:
             chosen.append(c)
-    if rng.random() < 0.15:  # veteran status only ever accompanies another category
+    if "psychosis" in chosen and "substance_use" in pool and "substance_use" not in chosen and rng.random() < 0.25:
+        chosen.append("substance_use")  # drug-induced psychosis
+    # the agency's code alone (EDP, 10-96, PSYCH) with nothing more specific is psychosis (taxonomy 1.1)
+    code_only = chosen == ["psychosis"] and not talk and rng.random() < 0.2
+    if rng.random() < 0.15 and "veteran" in ph and not code_only:  # veteran status only ever accompanies another category
         chosen.append("veteran")
     for c in chosen:
+        if code_only:
+            b.categories.add(c)
+            b.force_kinds = list(W["cad"]["psych_code_kinds"])
+            continue
         lists = ph[c]
         if lists.get("quotes") and rng.random() < 0.3:
             b.add("quote", pick(rng, lists["quotes"]), c)
@@ -127,10 +233,11 @@ def sample_bh(rng: random.Random, b: NoteBuilder) -> None:
             b.add("cue", pick(rng, cues["safe"]))
         add_negations(rng, b, rng.choices((0, 1, 2), weights=(35, 40, 25))[0])
         return
+    psych = "psychosis" in b.categories
     r = rng.random()
-    if r < 0.14:
+    if r < (0.16 if psych else 0.14):
         b.add("content", pick(rng, ph["weapon"]["self"]), "weapon")
-    elif r < 0.19:
+    elif r < (0.25 if psych else 0.19):
         b.add("content", pick(rng, ph["weapon"]["against_others"]), "weapon")
         b.cues.add("weapon_against_others")
         b.flags.add("violence")
@@ -138,7 +245,7 @@ def sample_bh(rng: random.Random, b: NoteBuilder) -> None:
     if r < 0.06:
         b.add("content", pick(rng, ph["violence"]["act"]), "violence")
         b.cues.add("violence_in_progress")
-    elif r < 0.14:
+    elif r < (0.17 if psych else 0.14):
         b.add("content", pick(rng, ph["violence"]["threat"]), "violence")
     if rng.random() < 0.12:
         b.add("content", pick(rng, ph["medical"]["pos"]), "medical")
@@ -147,12 +254,14 @@ def sample_bh(rng: random.Random, b: NoteBuilder) -> None:
         b.cues.add("public_place")
     elif rng.random() < 0.3:
         b.add("cue", pick(rng, cues["private_place"]))
-    if rng.random() < 0.12:
+    if rng.random() < (0.35 if psych else 0.12):
         b.add("cue", pick(rng, cues["agitated"]))
         b.cues.add("agitated_unknown_safety")
-    if rng.random() < 0.10:
+    if rng.random() < (0.2 if psych else 0.10):
         b.add("cue", pick(rng, cues["confused_unsafe"]))
         b.cues.add("confused_unsafe")
+    if code_only and not any(k in ("content", "quote", "cue") for k, _ in b.parts):
+        b.add("cue", pick(rng, cues["private_place"]))
     if "agitated_unknown_safety" not in b.cues and rng.random() < 0.25:
         b.cues.add("caller_is_person")
         if rng.random() < 0.4:
@@ -163,35 +272,47 @@ def sample_bh(rng: random.Random, b: NoteBuilder) -> None:
         add_hard_negative(rng, b)
 
 
-def add_negations(rng: random.Random, b: NoteBuilder, k: int) -> None:
+def _other_labels(b: NoteBuilder) -> list[str]:
     ph = b.bank["phrases"]
     present = b.categories | b.flags
-    options = [lab for lab in list(CATEGORIES) + ["weapon", "violence", "medical"] if lab not in present]
+    return [lab for lab in list(CATEGORIES) + list(FLAG_IDS) if lab not in present and lab in ph]
+
+
+def add_negations(rng: random.Random, b: NoteBuilder, k: int) -> None:
+    ph = b.bank["phrases"]
+    options = [lab for lab in _other_labels(b) if ph[lab].get("neg")]
     # denials of the high-risk labels are what call-takers write most
     weights = [4.0 if lab in ("suicidal", "weapon", "violence", "self_harm", "medical") else 1.0 for lab in options]
-    for _ in range(k):
+    for _ in range(k if options else 0):
         lab = rng.choices(options, weights=weights)[0]
         b.add("negation", pick(rng, ph[lab]["neg"]))
 
 
 def add_hard_negative(rng: random.Random, b: NoteBuilder) -> None:
     ph = b.bank["phrases"]
-    present = b.categories | b.flags
-    options = [lab for lab in list(CATEGORIES) + ["weapon", "violence", "medical"] if lab not in present]
-    lab = pick(rng, options)
-    b.add("content", pick(rng, ph[lab]["hard_neg"]))
+    options = [lab for lab in _other_labels(b) if ph[lab].get("hard_neg")]
+    if options:
+        b.add("content", pick(rng, ph[pick(rng, options)]["hard_neg"]))
 
 
-def sample_non_bh(rng: random.Random, b: NoteBuilder) -> None:
+def sample_non_bh(rng: random.Random, b: NoteBuilder, W: dict) -> None:
     ph = b.bank["phrases"]
     r = rng.random()
-    if r < 0.55:
+    if r < 0.5:  # an ordinary call written by the bank's author
         inc = pick(rng, b.bank["non_bh"])
         b.parts.append(("content", b.fill(inc["text"])))
         b.flags.update(inc.get("flags", []))
+        if inc.get("kind") in W["cad"]["kinds"]:
+            b.kind = inc["kind"]
         if rng.random() < 0.25:
             add_hard_negative(rng, b)
-    elif r < 0.85:
+    elif r < 0.65:  # an ordinary call in the CAD system's own words (alarm zones, callbacks, ...)
+        incidents = W["cad"]["incidents"]
+        b.kind = pick(rng, sorted(incidents))
+        inc = pick(rng, incidents[b.kind])
+        b.parts.append(("content", inc["text"]))
+        b.flags.update(inc.get("flags", []))
+    elif r < 0.87:
         add_hard_negative(rng, b)
         if rng.random() < 0.4:
             add_hard_negative(rng, b)
@@ -213,6 +334,175 @@ def sample_non_bh(rng: random.Random, b: NoteBuilder) -> None:
     add_negations(rng, b, rng.choices((0, 1, 2), weights=(50, 35, 15))[0])
 
 
+def infer_kind(W: dict, text: str, flags: set[str]) -> str | None:
+    """The call kind of an ordinary call from its words (first matching kind in wrapping order)."""
+    for kind, rx in W["matchers"]:
+        if rx.search(text):
+            return kind
+    for flag, kind in (("weapon", "weapon"), ("violence", "assault"), ("medical", "unknown")):
+        if flag in flags:
+            return kind
+    return None
+
+
+def overdose_like(b: NoteBuilder) -> bool:
+    return "medical" in b.flags and ("substance_use" in b.categories or bool(INGESTION_RX.search(b.label_text())))
+
+
+def choose_kind(rng: random.Random, b: NoteBuilder, W: dict) -> str:
+    """The call kind whose header the note carries: one plausible for it, or a generic one."""
+    cad = W["cad"]
+    if b.force_kinds:
+        return pick(rng, b.force_kinds)
+    if rng.random() < 0.3:
+        return pick(rng, cad["generic_kinds"])
+    if b.categories:
+        opts: list[str] = []
+        for c in CATEGORIES:
+            if c in b.categories:
+                opts += cad["category_kinds"].get(c, [])
+        for f in FLAG_IDS:
+            if f in b.flags:
+                opts += cad["flag_kinds"][f]
+        if overdose_like(b):
+            opts += ["overdose"] * 3
+        return pick(rng, opts + cad["crisis_kinds"])
+    kind = b.kind or infer_kind(W, b.label_text(), b.flags)
+    return kind or pick(rng, cad["generic_kinds"])
+
+
+def choose_protocol(rng: random.Random, b: NoteBuilder, kind: str, W: dict) -> str | None:
+    """The medical-protocol number of a pasted protocol block (25/23 for crises), or None."""
+    cad = W["cad"]
+    if rng.random() < 0.1:  # the call-taker went down another protocol
+        return pick(rng, cad["non_crisis_protocols"])
+    if b.categories:
+        if overdose_like(b) and rng.random() < 0.7:
+            return "23"
+        own = cad["kinds"][kind]["protocols"]
+        return pick(rng, own) if own and rng.random() < 0.25 else "25"
+    own = cad["kinds"][b.kind or infer_kind(W, b.label_text(), b.flags) or kind]["protocols"]  # not the generic header's
+    if own:
+        return pick(rng, own)
+    return pick(rng, ["26", "32"]) if rng.random() < 0.15 else None
+
+
+# -- wrapping ---------------------------------------------------------------------------------
+
+def clock(minute: int, seconds: bool = False, sep: str = ":") -> str:
+    h, m = divmod(minute % 1440, 60)
+    return f"{h:02d}{sep}{m:02d}" + (f":{(minute * 37) % 60:02d}" if seconds else "")
+
+
+def unit_id(rng: random.Random, W: dict) -> str:
+    units = W["cad"]["units"]
+    kind = pick(rng, sorted(units))
+    prefix = pick(rng, units[kind])
+    if kind == "police" and not prefix:
+        return f"{rng.randint(1, 9)}{pick(rng, 'ABCDKL')}{rng.randint(10, 99)}"
+    return f"{prefix}{rng.randint(1, 40)}"
+
+
+def status_line(rng: random.Random, W: dict, t: int) -> str:
+    cad = W["cad"]
+    r = rng.random()
+    u = unit_id(rng, W)
+    if r < 0.45:
+        return f"{u} {pick(rng, cad['statuses'])} {clock(t, seconds=rng.random() < 0.6)}"
+    if r < 0.6:
+        return f"{u} {pick(rng, cad['statuses'])}"
+    if r < 0.8:
+        steps = ["ASSGN", "ENRT", "ONSCN", "CMPLT"][: rng.randint(2, 4)]
+        if rng.random() < 0.5:
+            return " / ".join(steps) + " " + " / ".join(clock(t + 3 * i) for i in range(len(steps)))
+        return " ".join(f"{s} {clock(t + 3 * i)}" for i, s in enumerate(steps))
+    return pick(rng, cad["status_phrases"]).format(u=u, t=clock(t))
+
+
+def paged_line(rng: random.Random, W: dict) -> str:
+    cad = W["cad"]
+    who = [unit_id(rng, W) for _ in range(rng.randint(1, 4))] + rng.sample(cad["paged_groups"], rng.randint(0, 2))
+    return f"{pick(rng, cad['paged_intros'])} {', '.join(who)}"
+
+
+def call_time_line(rng: random.Random, W: dict, t: int) -> str:
+    date = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2019, 2026)}"
+    return pick(rng, W["cad"]["call_time_forms"]).format(date=date, time=clock(t, seconds=True), hhmm=clock(t, sep=""))
+
+
+def _street(rng: random.Random, cad: dict) -> tuple[str, str]:
+    return pick(rng, cad["streets"]).upper(), pick(rng, cad["street_suffixes"])
+
+
+def location_line(rng: random.Random, W: dict) -> str:
+    cad = W["cad"]
+    (st, sfx), (st2, sfx2) = _street(rng, cad), _street(rng, cad)
+    return pick(rng, cad["location_forms"]).format(
+        num=rng.randint(100, 9899), st=st, sfx=sfx, st2=st2, sfx2=sfx2, apt=rng.randint(1, 40),
+        mm=rng.randint(1, 180), i=pick(rng, ["80", "95", "35", "10", "70"]), dir=pick(rng, "NSEW"),
+        biz=pick(rng, cad["businesses"]))
+
+
+def cross_line(rng: random.Random, W: dict) -> str:
+    cad = W["cad"]
+    (st, sfx), (st2, sfx2) = _street(rng, cad), _street(rng, cad)
+    return pick(rng, cad["cross_forms"]).format(st=st, sfx=sfx, st2=st2, sfx2=sfx2)
+
+
+def geo_line(rng: random.Random, W: dict) -> str:
+    return pick(rng, W["cad"]["geo_forms"]).format(
+        lat=f"{rng.uniform(30, 47):.6f}", lon=f"{-rng.uniform(75, 120):.6f}", map=f"{rng.randint(1, 99)}-{pick(rng, 'ABCDEF')}",
+        beat=rng.randint(1, 30), zone=rng.randint(1, 9))
+
+
+def callback_line(rng: random.Random, W: dict) -> str:
+    ph = pick(rng, [f"{rng.randint(201, 989)}-555-01{rng.randint(0, 99):02d}", f"555-01{rng.randint(0, 99):02d}",
+                    f"({rng.randint(201, 989)}) 555-01{rng.randint(0, 99):02d}"])
+    return pick(rng, W["cad"]["callback_forms"]).format(ph=ph)
+
+
+def header_line(rng: random.Random, W: dict, kind: str) -> str:
+    cad = W["cad"]
+    return pick(rng, cad["header_forms"]).format(h=pick(rng, cad["kinds"][kind]["headers"]), p=rng.randint(1, 4))
+
+
+def protocol_block(rng: random.Random, b: NoteBuilder, W: dict, proto: str) -> list[str]:
+    """Lines of a pasted emergency-medical-dispatch protocol (Chief Complaint, code, patient)."""
+    cad = W["cad"]
+    p = cad["protocols"][proto]
+    content = [t for k, t in b.parts if k == "content"]
+    quotes = [t for k, t in b.parts if k == "quote"]
+    problem = pick(rng, p["problems"])
+    if content and rng.random() < 0.4:
+        problem = content[0]
+    if quotes and rng.random() < 0.6:
+        statement = quotes[0]
+    elif [c for c in content if c != problem] and rng.random() < 0.5:
+        statement = pick(rng, [c for c in content if c != problem])
+    else:
+        statement = pick(rng, cad["caller_statements_generic"])
+    status = pick(rng, cad["patient_status"]["any" if "medical" in b.flags else "ok"])
+    age = rng.randint(14, 92)
+    sex = "Male" if b.gender == "m" else "Female"
+    code = pick(rng, p["codes"])
+    lines = [f"Chief Complaint: {pick(rng, p['names'])}",
+             pick(rng, [f"Dispatch CAD Code: {code}", f"Determinant: {code}", f"Dispatch Code: {code}", f"EMD Code: {code}"]),
+             f"Problem: {problem}"]
+    if rng.random() < 0.8:
+        lines.append(f"Patient Number: {1 if rng.random() < 0.9 else 2}")
+    lines.append(pick(rng, [f"{age}-year-old, {sex}, {status}", f"{age} year old {sex.lower()}, {status.lower()}"]))
+    if rng.random() < 0.75:
+        lines.append(f"Caller Statement: {statement.upper() if rng.random() < 0.6 else statement}")
+    return lines
+
+
+def truncate(rng: random.Random, text: str, keep: int) -> str:
+    """Cut a page mid-word somewhere after the first ``keep`` characters (the part that holds the labels)."""
+    if len(text) - keep < 12:
+        return text
+    return text[: rng.randint(keep + 5, len(text) - 3)]
+
+
 # -- rendering ---------------------------------------------------------------------------
 
 def abbreviate(rng: random.Random, text: str, p: float) -> str:
@@ -222,21 +512,23 @@ def abbreviate(rng: random.Random, text: str, p: float) -> str:
     return text
 
 
+def typo_word(rng: random.Random, w: str) -> str:
+    j = rng.randrange(1, len(w) - 1)
+    op = rng.randrange(4)
+    if op == 0:
+        return w[:j] + w[j + 1:]
+    if op == 1:
+        return w[:j] + w[j] + w[j:]
+    if op == 2:
+        return w[:j - 1] + w[j] + w[j - 1] + w[j + 1:]
+    return w[:j] + rng.choice(TYPO_KEYS) + w[j + 1:]
+
+
 def typos(rng: random.Random, text: str, rate: float) -> str:
     words = text.split(" ")
     for i, w in enumerate(words):
         if len(w) > 3 and w.isalpha() and rng.random() < rate:
-            j = rng.randrange(1, len(w) - 1)
-            op = rng.randrange(4)
-            if op == 0:
-                w = w[:j] + w[j + 1:]
-            elif op == 1:
-                w = w[:j] + w[j] + w[j:]
-            elif op == 2:
-                w = w[:j - 1] + w[j] + w[j - 1] + w[j + 1:]
-            else:
-                w = w[:j] + rng.choice(TYPO_KEYS) + w[j + 1:]
-            words[i] = w
+            words[i] = typo_word(rng, w)
     return " ".join(words)
 
 
@@ -257,6 +549,7 @@ def person_phrase(rng: random.Random, b: NoteBuilder, caller_is_person: bool) ->
     """(how the note refers to the person, who called)."""
     persons = b.bank["persons"]["m" if b.gender == "m" else "f"] if "m" in b.bank["persons"] else None
     persons = persons or b.bank["persons"]["male" if b.gender == "m" else "female"]
+    persons = [p for p in persons if not RACE_RX.search(p)] or ["subj"]
     if caller_is_person:
         who = pick(rng, ["caller", "RP", "the caller", "pt", "subj", "caller herself" if b.gender == "f" else "caller himself",
                          "female caller" if b.gender == "f" else "male caller", "texter"])
@@ -264,7 +557,7 @@ def person_phrase(rng: random.Random, b: NoteBuilder, caller_is_person: bool) ->
     return b.fill(pick(rng, persons)), b.fill(pick(rng, b.bank["reporters"]))
 
 
-def render(rng: random.Random, style: str, b: NoteBuilder) -> str:
+def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Identity) -> str:
     self_call = "caller_is_person" in b.cues
     person, reporter = person_phrase(rng, b, self_call)
     he = PRONOUNS[b.gender]["{he}"]
@@ -275,7 +568,14 @@ def render(rng: random.Random, style: str, b: NoteBuilder) -> str:
     extra = [b.fill(f) for f in rng.sample(fill, rng.choices((0, 1, 2), weights=(50, 35, 15))[0])] if fill else []
     if rng.random() < 0.15:
         extra.append(fake_pii(rng))
+    extra += [s for s in (ident.descriptor, ident.name) if s]
+    rng.shuffle(extra)
     qsay = [f'{he} said "{q}"' if not self_call else f'"{q}"' for q in quotes]
+    kind = choose_kind(rng, b, W)
+    show_header = bool(b.force_kinds) or rng.random() < HEADER_P.get(style, HEADER_P_OTHER)
+    b.header = header_line(rng, W, kind) if show_header else ""
+    b.header_kind = kind if show_header else None
+    t0 = rng.randrange(1440)
 
     def who_intro() -> str:
         if self_call:
@@ -283,16 +583,14 @@ def render(rng: random.Random, style: str, b: NoteBuilder) -> str:
         return pick(rng, [f"RP ({reporter}) states {person}", f"{reporter} calling re {person},", f"RP is {reporter}, reports {person}",
                           f"{reporter} reports {person}", f"{person} per {reporter}:", f"3rd party call from {reporter} abt {person}:"])
 
+    if style in CAD_STYLES:
+        return render_cad(rng, style, b, W, kind, t0, who_intro, body, qsay, extra)
     if style in ("cad_terse", "cad_caps"):
         segs = [who_intro() + " " + ", ".join(body[:2])] + body[2:] + qsay + extra
         text = "; ".join(s for s in segs if s)
         text = abbreviate(rng, text, 0.8)
-        if rng.random() < 0.3:
-            text = pick(rng, ["10-96 ", "EDP ", "MH CALL ", "WELFARE CHK ", "SUICIDAL SUBJ ", ""]) + text
-        if style == "cad_caps":
-            text = text.upper()
     elif style == "timestamped":
-        h, m = rng.randint(0, 23), rng.randint(0, 50)
+        h, m = divmod(t0, 60)
         lines, segs = [], [who_intro() + " " + (body[0] if body else "")] + body[1:] + qsay + extra
         for s in segs:
             lines.append(f"{h:02d}:{m:02d} {s}")
@@ -350,38 +648,184 @@ def render(rng: random.Random, style: str, b: NoteBuilder) -> str:
         raise ValueError(style)
     if style not in ("texting_lower",) and rng.random() < 0.25:
         text = typos(rng, text, 0.03)
+    text = light_wrapping(rng, W, b, text, t0)
+    if style == "cad_caps":
+        text = text.upper()
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
-def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | None = None) -> list[dict]:
+def light_wrapping(rng: random.Random, W: dict, b: NoteBuilder, text: str, t0: int) -> str:
+    """Some of the CAD wrapping around a note of a non-page style, drawn without looking at its labels."""
+    head, tail = [], []
+    if rng.random() < 0.04:
+        head.append(pick(rng, W["cad"]["banners"]) + pick(rng, [" ", "\n"]))
+    if b.header:
+        head.append(b.header + pick(rng, [" ", ": ", " - ", "\n"]))
+    if rng.random() < 0.08:
+        head.append(location_line(rng, W) + pick(rng, [" ", "; ", "\n"]))
+    if rng.random() < 0.1:
+        tail.append(status_line(rng, W, t0 + rng.randint(1, 20)))
+    if rng.random() < 0.06:
+        tail.append(callback_line(rng, W))
+    if rng.random() < 0.05:
+        tail.append(pick(rng, W["cad"]["footers"]))
+    return "".join(head) + text + "".join(pick(rng, [" ", "\n", " // "]) + t for t in tail)
+
+
+def render_cad(rng, style, b, W, kind, t0, who_intro, body, qsay, extra) -> str:
+    """A CAD page: header, times, place, the narrative, a protocol block, unit lines, footer."""
+    cad = W["cad"]
+    intro = who_intro() if rng.random() < 0.5 else ""
+    segs = [s for s in ([(intro + " " + body[0]).strip()] if body else [intro]) + body[1:] + qsay + extra if s]
+    segs = [abbreviate(rng, s, 0.8) for s in segs]
+    proto = choose_protocol(rng, b, kind, W)
+    t = t0
+    head: list[str] = []
+    if rng.random() < 0.3:
+        head.append(pick(rng, cad["banners"]))
+    if b.header:
+        head.append(b.header)
+    if style == "pager_text":
+        if rng.random() < 0.7:
+            head.append(location_line(rng, W))
+        if rng.random() < 0.3:
+            head.append(cross_line(rng, W))
+        narrative = segs
+        block: list[str] = []
+    else:
+        if rng.random() < 0.6:
+            head.append(call_time_line(rng, W, t))
+        if rng.random() < 0.6:
+            head.append(location_line(rng, W))
+            if rng.random() < 0.5:
+                head.append(cross_line(rng, W))
+            if rng.random() < 0.3:
+                head.append(geo_line(rng, W))
+        stamps = rng.random() < 0.6
+        narrative = []
+        for s in segs:
+            t += rng.randint(0, 3)
+            narrative.append(f"[{clock(t)}] {s}" if stamps else s)
+        want_block = style == "protocol_page" or rng.random() < 0.3
+        block = protocol_block(rng, b, W, proto) if proto and want_block else []
+        if block and style == "protocol_page":
+            narrative = [pick(rng, ["Narrative:", "Comments:", "CAD Notes:", "Additional Info:", "Remarks:"])] + narrative
+    tail: list[str] = []
+    for _ in range(rng.choices((0, 1, 2, 3), weights=(25, 35, 25, 15))[0]):
+        t += rng.randint(1, 6)
+        tail.append(status_line(rng, W, t))
+    if rng.random() < (0.5 if style == "pager_text" else 0.25):
+        tail.append(paged_line(rng, W))
+    if rng.random() < 0.3:
+        tail.append(callback_line(rng, W))
+    if style == "pager_text" and rng.random() < 0.5:
+        tail.append(call_time_line(rng, W, t0))
+    if rng.random() < 0.2:
+        tail.append(pick(rng, cad["footers"]))
+    lines = head + (block + narrative if style == "protocol_page" or rng.random() < 0.5 else narrative + block)
+    if style == "pager_text":
+        sep = pick(rng, [" - ", "; ", " | ", " ", " / "])
+    else:
+        sep = pick(rng, ["\n", "\n", "\n", " ", " // ", " ... "])
+    text = sep.join(lines)
+    if rng.random() < (0.7 if style == "pager_text" else 0.55):
+        text = text.upper()
+    if tail:
+        keep = len(text)
+        text = text + sep + sep.join(tail)
+        if rng.random() < (0.25 if style == "pager_text" else 0.1):
+            text = truncate(rng, text, keep)
+    if rng.random() < 0.15:
+        text = typos(rng, text, 0.02)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+# -- augmentation ---------------------------------------------------------------------------
+
+def protected_words(b: NoteBuilder) -> set[str]:
+    """Words a typo must not touch: those of the label-bearing phrases, denials, cues and the header."""
+    words: set[str] = set()
+    for k, t in b.parts:
+        if k in ("content", "quote", "negation", "cue"):
+            words.update(re.findall(r"[a-z]+", t.lower()))
+    words.update(re.findall(r"[a-z]+", b.header.lower()))
+    return words
+
+
+def augment(rng: random.Random, text: str, kind: str, b: NoteBuilder, W: dict) -> str:
+    """A harmless, label-keeping change of a note (CheckList-style invariance)."""
+    if kind == "upper":
+        return text.upper()
+    if kind == "lower":
+        return text.lower()
+    if kind == "spacing":
+        out = re.sub(r"([,;]) ", lambda m: m.group(1) + pick(rng, ["  ", "\n", " ", "   "]), text)
+        out = re.sub(r"\. ", lambda m: pick(rng, [".\n", ".  ", ". ", ".\n\n"]), out)
+        return pick(rng, ["", " ", "\n"]) + out + pick(rng, ["", "  ", "\n", " \n"])
+    if kind == "status_line":
+        return text + pick(rng, ["\n", " ", " // "]) + status_line(rng, W, rng.randrange(1440))
+    if kind == "footer":
+        return text + pick(rng, ["\n", "\n\n", " "]) + pick(rng, W["cad"]["footers"])
+    if kind == "typos":
+        keep = protected_words(b)
+        tokens = re.split(r"(\s+)", text)
+        idx = [i for i, w in enumerate(tokens) if len(w) > 3 and w.isalpha() and w.lower() not in keep]
+        for i in rng.sample(idx, min(len(idx), rng.randint(1, 2))):
+            tokens[i] = typo_word(rng, tokens[i])
+        return "".join(tokens)
+    raise ValueError(kind)
+
+
+# -- the whole set ---------------------------------------------------------------------------
+
+def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | None = None,
+             wrapping: dict | None = None) -> list[dict]:
     banks = banks or load_banks()
+    W = wrapping or load_wrapping()
     policy = ResponsePolicy.default()
     rng = random.Random(seed)
+    weights = [STYLE_WEIGHTS[s] for s in STYLES]
     notes: list[dict] = []
     seen: set[str] = set()
+    texts: set[str] = set()
     attempts = 0
     while len(notes) < n and attempts < n * 3:
         attempts += 1
         bank = pick(rng, banks)
-        style = pick(rng, STYLES)
-        b = NoteBuilder(rng, bank, rng.choice("mf"))
-        if rng.random() < 0.35:
-            sample_non_bh(rng, b)
+        style = rng.choices(STYLES, weights=weights)[0]
+        ident = draw_identity(rng, W)
+        b = NoteBuilder(rng, bank, ident.sex)
+        if rng.random() < NON_BH_SHARE:
+            sample_non_bh(rng, b, W)
         else:
-            sample_bh(rng, b)
-        text = render(rng, style, b)
+            sample_bh(rng, b, W)
+        text = render(rng, style, b, W, ident)
         key = re.sub(r"[^a-z]+", "", text.lower())
-        if key in seen:  # near-copies (differing only in digits, case or punctuation) are dropped
+        if key in seen or text in texts:  # near-copies (differing only in digits, case or punctuation) are dropped
             continue
         seen.add(key)
+        texts.add(text)
         cats = [c for c in CATEGORIES if c in b.categories]
-        flags = [f for f in ("weapon", "violence", "medical") if f in b.flags]
+        flags = [f for f in FLAG_IDS if f in b.flags]
         cues = [c for c in CUES if c in b.cues]
         mode = policy.decide(cats, flags, cues).mode
-        notes.append({
+        note = {
             "id": f"syn-{len(notes):06d}", "text": text, "categories": cats, "flags": flags, "cues": cues,
             "response_mode": mode, "style": style, "bank": bank["source"], "family": f"{style}|{bank['source']}",
-        })
+            "call_type": b.header_kind, "identity": ident.record(), "augmented": None, "augmented_from": None,
+        }
+        notes.append(note)
+        if len(notes) < n and rng.random() < AUGMENT_P:
+            kinds = list(AUGMENTATIONS)
+            rng.shuffle(kinds)
+            for kind in kinds:  # the first kind that changes the text
+                new = augment(rng, text, kind, b, W)
+                if new != text and new not in texts:
+                    texts.add(new)
+                    seen.add(re.sub(r"[^a-z]+", "", new.lower()))
+                    notes.append({**note, "id": f"syn-{len(notes):06d}", "text": new,
+                                  "augmented": kind, "augmented_from": note["id"]})
+                    break
     return notes
 
 
@@ -404,7 +848,9 @@ def main(argv: list[str] | None = None) -> int:
     notes = generate(args.n, args.seed)
     digest = write_jsonl_gz(notes, args.out)
     n_bh = sum(1 for r in notes if r["categories"])
-    print(f"wrote {len(notes)} notes ({len(notes) - n_bh} not behavioural-health) to {args.out}; sha256(jsonl)={digest}")
+    n_aug = sum(1 for r in notes if r["augmented"])
+    print(f"wrote {len(notes)} notes ({len(notes) - n_bh} not behavioural-health, {n_aug} augmented) to {args.out}; "
+          f"sha256(jsonl)={digest}; sources={source_digest()}")
     return 0
 
 
