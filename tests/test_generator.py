@@ -135,12 +135,16 @@ def test_ordinary_calls_span_the_call_types(sample):
     assert len([k for k, c in kinds.items() if k and c >= 10]) >= 25
 
 
-def test_crisis_headers_and_protocol_25_only_on_crisis_notes(sample):
-    """Headers come from the call kinds plausible for the note; a generic header can go on any note."""
+def test_crisis_headers_mostly_on_crisis_notes_and_protocol_25_only_there(sample):
+    """Headers come from the call kinds plausible for the note; a generic header can go on
+    any note; a few ordinary calls were dispatched under a crisis code that the narrative
+    corrects (so that a header never decides a label on its own)."""
     W = generate.load_wrapping()["cad"]
     crisis_kinds = {"psych", "edp", "suicide", "overdose", "intox"}
     kinds = Counter((bool(r["categories"]), r["call_type"]) for r in sample)
-    assert not [k for (bh, k) in kinds if not bh and k in crisis_kinds]
+    on_ordinary = sum(kinds[False, k] for k in crisis_kinds)
+    n_ordinary = sum(1 for r in sample if not r["categories"])
+    assert 0.005 * n_ordinary < on_ordinary < 0.05 * n_ordinary
     assert sum(kinds[True, k] for k in crisis_kinds) > 100
     for k in W["generic_kinds"]:
         assert kinds[True, k] > 10 and kinds[False, k] > 10, k

@@ -58,6 +58,8 @@ STYLE_WEIGHTS = {
 }
 STYLES = tuple(STYLE_WEIGHTS)
 CAD_STYLES = ("cad_page", "protocol_page", "pager_text")
+#: chance that an ordinary call carries a crisis header (the narrative says otherwise)
+CRISIS_HEADER_ON_ORDINARY = 0.1
 #: chance that a note of the style carries a call-type header
 HEADER_P = {"cad_page": 0.85, "protocol_page": 0.7, "pager_text": 0.9, "cad_terse": 0.35, "cad_caps": 0.35,
             "timestamped": 0.25, "officer_update": 0.2}
@@ -367,6 +369,10 @@ def choose_kind(rng: random.Random, b: NoteBuilder, W: dict) -> str:
         if overdose_like(b):
             opts += ["overdose"] * 3
         return pick(rng, opts + cad["crisis_kinds"])
+    if rng.random() < CRISIS_HEADER_ON_ORDINARY:
+        # dispatched as a crisis, and the narrative says what it really was ("EDP" that
+        # turned out to be low blood sugar): a header alone never decides a label
+        return pick(rng, ["psych", "edp", "suicide", "overdose", "intox"])
     kind = b.kind or infer_kind(W, b.label_text(), b.flags)
     return kind or pick(rng, cad["generic_kinds"])
 
