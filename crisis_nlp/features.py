@@ -22,7 +22,11 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
     """TF-IDF over word n-grams and character n-grams of feature strings.
 
     Parameters are those of the two ``TfidfVectorizer`` channels; ``char_ngram_range=None``
-    turns the character channel off.
+    turns the character channel off. ``min_groups`` keeps only the n-grams seen in at
+    least that many groups of the training notes (``fit(X, groups=...)``: the phrase bank
+    each note was made from), so that a phrase one template family happened to use does
+    not become evidence; concept tokens (upper case: ``C_SUICIDE``, ``NEG_C_WEAPON``) are
+    knowledge, not template artefacts, and are always kept.
     """
 
     def __init__(
@@ -34,6 +38,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         char_ngram_range: tuple[int, int] | None = (3, 5),
         char_min_df: int = 3,
         max_char_features: int | None = 60000,
+        min_groups: int = 1,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -41,8 +46,9 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.char_ngram_range = char_ngram_range
         self.char_min_df = char_min_df
         self.max_char_features = max_char_features
+        self.min_groups = min_groups
 
-    def fit(self, X: Sequence[str], y: object = None) -> "NoteFeaturizer":
+    def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         self.word_vectorizer_ = TfidfVectorizer(
             tokenizer=str.split,
             token_pattern=None,
@@ -64,7 +70,11 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                 sublinear_tf=True,
                 dtype=np.float32,
             ).fit(X)
-        # the discarded-terms sets are only for introspection and make pickles large
+        if self.min_groups > 1 and groups is not None:
+            self.word_vectorizer_ = _keep_shared_terms(self.word_vectorizer_, X, groups, self.min_groups)
+            if self.char_vectorizer_ is not None:
+                self.char_vectorizer_ = _keep_shared_terms(self.char_vectorizer_, X, groups, self.min_groups)
+        # the discarded-terms sets are only for introspection
         for vec in (self.word_vectorizer_, self.char_vectorizer_):
             if vec is not None and hasattr(vec, "stop_words_"):
                 del vec.stop_words_
@@ -82,4 +92,20 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         """Names of the word-channel features, in column order (they come first)."""
         check_is_fitted(self, "word_vectorizer_")
         return self.word_vectorizer_.get_feature_names_out()
+
+
+def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
+                       min_groups: int) -> TfidfVectorizer:
+    """``vec`` refitted on the terms that occur in at least ``min_groups`` groups (or
+    that hold a concept token)."""
+    present = (vec.transform(X) > 0).astype(np.float32).tocsc()
+    _, g = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    G = sp.csr_matrix((np.ones(len(g), dtype=np.float32), (g, np.arange(len(g)))), shape=(g.max() + 1, len(g)))
+    n_groups = np.asarray(((G @ present) > 0).sum(axis=0)).ravel()
+    terms = vec.get_feature_names_out()
+    keep = [t for t, n in zip(terms, n_groups) if n >= min_groups or any(w[:1].isupper() for w in t.split())]
+    params = vec.get_params()
+    params.update(vocabulary=keep, min_df=1, max_features=None)
+    out = TfidfVectorizer(**params).fit(X)
+    return out
 

@@ -125,6 +125,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         char_ngram_range: tuple[int, int] | None = (3, 5),
         char_min_df: int = 3,
         max_char_features: int | None = 60000,
+        min_groups: int = 1,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -137,16 +138,20 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.char_ngram_range = char_ngram_range
         self.char_min_df = char_min_df
         self.max_char_features = max_char_features
+        self.min_groups = min_groups
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------
-    def fit(self, X: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "CrisisClassifier":
+    def fit(self, X: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None,
+            groups: Sequence[object] | None = None) -> "CrisisClassifier":
+        """``groups``: the template family (phrase bank) of each note, for ``min_groups``."""
         texts = _check_texts(X)
-        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight)
+        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight, groups)
 
     def fit_features(self, features: Sequence[str], Y: np.ndarray,
-                     sample_weight: np.ndarray | None = None) -> "CrisisClassifier":
+                     sample_weight: np.ndarray | None = None,
+                     groups: Sequence[object] | None = None) -> "CrisisClassifier":
         """``fit`` on feature strings already made by :class:`NotePreprocessor`.
 
         Lets training code preprocess a corpus once and fit several models on it.
@@ -160,6 +165,8 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             )
         if not np.isin(Y, (0, 1)).all():
             raise InputError("Y must hold only 0 and 1.")
+        if groups is not None and len(groups) != len(features):
+            raise InputError(f"groups must give one group per note: {len(groups)} for {len(features)} notes.")
         self._check_thresholds(outputs)
         self.preprocessor_ = NotePreprocessor()
         self.featurizer_ = NoteFeaturizer(
@@ -169,7 +176,8 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             char_ngram_range=self.char_ngram_range,
             char_min_df=self.char_min_df,
             max_char_features=self.max_char_features,
-        ).fit(features)
+            min_groups=self.min_groups,
+        ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(
             C=self.C, class_weight=self.class_weight, n_jobs=self.n_jobs

@@ -23,8 +23,8 @@ import numpy as np
 from .errors import InputError, ModelError
 from .evaluate import compute_metrics, label_matrix
 from .io import load_labelled
-from .labels import CATEGORIES, CUES, FLAGS, SCHEMA_VERSION
-from .artifact import ModelArrays
+from .labels import CATEGORIES, CUES, FLAGS, LABELS, SCHEMA_VERSION
+from .artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, isotonic_calibration
 from .model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from .policy import ResponsePolicy
 from .preprocess import note_features
@@ -85,6 +85,48 @@ def scorer_parity(clf: CrisisClassifier, arrays: ModelArrays, features: Sequence
     return worst
 
 
+def _as_paths(gold_path) -> list:
+    if gold_path is None:
+        return []
+    return [gold_path] if isinstance(gold_path, (str, Path)) else list(gold_path)
+
+
+def calibration_table(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> np.ndarray:
+    """Isotonic calibration of every label on out-of-family predictions; the policy's cues
+    keep their raw scores (identity rows), since cue wording is the most
+    generator-specific part of the notes and their 0.5 threshold is kept neutral."""
+    table = isotonic_calibration(Y, P)
+    for j, o in enumerate(outputs):
+        if o in CUES:
+            table[j] = CALIBRATION_GRID
+    return table
+
+
+def apply_calibration(P: np.ndarray, table: np.ndarray) -> np.ndarray:
+    out = np.empty_like(P)
+    for j in range(P.shape[1]):
+        out[:, j] = np.interp(P[:, j], CALIBRATION_GRID, table[j])
+    return out
+
+
+def calibration_errors(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> dict[str, float]:
+    """Expected calibration error (10 bins) of each label's scores."""
+    return {o: round(expected_calibration_error(Y[:, j], P[:, j]), 4)
+            for j, o in enumerate(outputs) if o not in CUES}
+
+
+def score_gold(model: Any, path: str | Path) -> dict[str, Any]:
+    """Metrics of ``model`` on a hand-labelled set, with each label's calibration error."""
+    gold = load_labelled(path)
+    texts = [g["text"] for g in gold]
+    results = model.classify_batch(texts)
+    metrics = compute_metrics(gold, [r.to_dict() for r in results])
+    Y = label_matrix(gold, LABELS)
+    P = np.array([[r.scores[x] for x in LABELS] for r in results]) if results else np.empty((0, len(LABELS)))
+    metrics["calibration_error"] = calibration_errors(Y, P, LABELS)
+    return metrics
+
+
 def stored_params(clf: CrisisClassifier) -> dict[str, Any]:
     """The classifier's hyper-parameters as the manifest records them (JSON-friendly)."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()
@@ -139,6 +181,7 @@ def train(
     policy_toml = read_text("policy_default.toml")
     policy = ResponsePolicy.from_toml(policy_toml)
 
+    banks = np.array([r.get("bank", "") for r in records])
     oof = np.full(Y.shape, np.nan)
     fold_info = []
     fold_of = np.full(len(records), -1)
@@ -146,37 +189,42 @@ def train(
         progress(f"fold {k + 1}/{N_FOLDS}: hold out bank {bank} x styles {', '.join(styles)} "
                  f"({len(te):,} test, {len(tr):,} train)")
         clf = CrisisClassifier(outputs=outputs, n_jobs=n_jobs, **params)
-        clf.fit_features([feats[i] for i in tr], Y[tr])
+        clf.fit_features([feats[i] for i in tr], Y[tr], groups=banks[tr])
         oof[te] = clf.predict_proba_matrix(clf.transform_features([feats[i] for i in te]))
         fold_of[te] = k
         fold_info.append({"fold": k, "bank": bank, "styles": styles, "n_train": int(len(tr)), "n_test": int(len(te))})
+    # calibration and thresholds from folds 0-1, measured on folds 2-3 (never on a gold set)
     tune_idx = np.flatnonzero(np.isin(fold_of, [0, 1]))
     report_idx = np.flatnonzero(np.isin(fold_of, [2, 3]))
-    th_half = _thresholds(Y[tune_idx], oof[tune_idx], outputs)
-    pred = decide(oof[report_idx], th_half, outputs, policy)
+    cal_half = calibration_table(Y[tune_idx], oof[tune_idx], outputs)
+    P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof[report_idx], cal_half)
+    th_half = _thresholds(Y[tune_idx], P_tune, outputs)
+    pred = decide(P_report, th_half, outputs, policy)
     heldout = compute_metrics([records[i] for i in report_idx], pred)
+    heldout["calibration_error"] = calibration_errors(Y[report_idx], P_report, outputs)
+    # the shipped version: calibration and thresholds from all out-of-family predictions
     done = np.flatnonzero(fold_of >= 0)
-    thresholds = _thresholds(Y[done], oof[done], outputs)
+    calibration = calibration_table(Y[done], oof[done], outputs)
+    thresholds = _thresholds(Y[done], apply_calibration(oof[done], calibration), outputs)
 
     progress(f"fitting the final model on all {len(texts):,} notes")
     t0 = time.perf_counter()
     final = CrisisClassifier(outputs=outputs, thresholds=thresholds, n_jobs=n_jobs, **params)
-    final.fit_features(feats, Y)
+    final.fit_features(feats, Y, groups=banks)
     t_fit = time.perf_counter() - t0
 
-    arrays = ModelArrays.from_classifier(final)
+    arrays = ModelArrays.from_classifier(final, calibration=calibration)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
-    gold_metrics = None
-    if gold_path is not None:
-        from .api import CrisisModel
+    gold_sets = {}
+    from .api import CrisisModel
 
-        gold = load_labelled(gold_path)
-        model = CrisisModel(arrays, policy, version)
-        results = model.classify_batch([g["text"] for g in gold])
-        gold_metrics = compute_metrics(gold, [r.to_dict() for r in results])
-        progress(f"gold set {gold_path}: category micro-F1 {gold_metrics['category_micro']['f1']:.3f}, "
-                 f"response-mode accuracy {gold_metrics['response_mode_accuracy']:.3f}")
-
+    model = CrisisModel(arrays, policy, version)
+    for path in _as_paths(gold_path):
+        gold_sets[Path(path).name] = score_gold(model, path)
+        g = gold_sets[Path(path).name]
+        progress(f"gold set {path}: category micro-F1 {g['category_micro']['f1']:.3f}, "
+                 f"response-mode accuracy {g['response_mode_accuracy']:.3f}")
+    first = next(iter(gold_sets.values()), None)
     manifest = {
         "label_schema_version": SCHEMA_VERSION,
         "outputs": list(outputs),
@@ -186,12 +234,15 @@ def train(
         "seed": seed,
         "evaluation": {
             "protocol": "4 cross-fitted folds, each holding out one phrase bank AND a group of styles; "
-                        "thresholds tuned on folds 0-1, metrics on folds 2-3; shipped model refit on all data "
-                        "with thresholds tuned on all out-of-family predictions",
+                        "isotonic calibration and thresholds fitted on folds 0-1, metrics on folds 2-3; shipped "
+                        "model refit on all data with calibration and thresholds from all out-of-family "
+                        "predictions; gold sets only scored, never tuned on",
             "folds": fold_info,
             "heldout_families": heldout,
-            "gold": gold_metrics,
-            "gold_set": {"path": str(Path(gold_path).name), "sha256": sha256_file(gold_path)} if gold_path else None,
+            "gold": first,
+            "gold_sets": gold_sets,
+            "gold_set": ({"path": Path(_as_paths(gold_path)[0]).name, "sha256": sha256_file(_as_paths(gold_path)[0])}
+                         if gold_sets else None),
         },
         "scorer_parity_max_abs_diff": parity,
         "timing_seconds": {"preprocess": round(t_pre, 1), "final_fit": round(t_fit, 1),
