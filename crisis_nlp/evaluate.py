@@ -51,6 +51,8 @@ def compute_metrics(
         "n": len(gold),
         "category_micro": micro,
         "behavioural_health_call": bh,
+        # the share of the other (not behavioural-health) calls that were given a category
+        "other_calls_labelled_crisis": round(int((~bh_g & bh_p).sum()) / max(1, int((~bh_g).sum())), 4),
         "per_label": per_label,
     }
     if all("response_mode" in g for g in gold):
