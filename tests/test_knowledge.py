@@ -204,3 +204,50 @@ def test_known_words_are_never_corrected():
     concepts = build_nlp().get_pipe("crisis_nlp_concepts")
     for word in ("suicide", "overdose", "there", "where", "pills", "hanging"):
         assert concepts.correct(word) is None
+
+
+def test_token_patterns_agree_with_spacys_matcher():
+    """The concept matcher runs the pattern tables with its own small matcher (speed);
+    spaCy's Matcher on the same patterns finds the same longest match per pattern and
+    start, on every kind of note."""
+    import gzip
+    from pathlib import Path
+
+    from spacy.matcher import Matcher
+
+    from crisis_nlp.preprocess.components import LOWER_COL, PUNCT_COL, token_arrays
+    from crisis_nlp.preprocess.pipeline import clean_text
+
+    nlp = build_nlp()
+    concepts = nlp.get_pipe("crisis_nlp_concepts")
+    root = Path(__file__).resolve().parent.parent
+    with gzip.open(root / "training_data_synthetic/notes.jsonl.gz", "rt") as f:
+        notes = [json.loads(x)["text"] for _, x in zip(range(1500), f)]
+    notes += [json.loads(x)["text"] for x in (root / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
+    notes += ["took 30 of her sertraline", "threatening to cut his wife w/ a knife", "narcan x2 given",
+              "gun to his own head, threatening to shoot himself", "pills are missing, swallowed unk amount"]
+    matcher = Matcher(nlp.vocab)
+    drug_words = sorted({w for w in concepts.phrases["DRUG"] if " " not in w})
+    k = 0
+    for table in ("patterns_ingestion.json", "patterns_targets.json"):
+        data = json.loads(read_text(table))
+        sets = {"DRUG": drug_words, **data["sets"]}
+        from crisis_nlp.preprocess.components import _resolve_sets
+
+        for entry in data["patterns"]:
+            matcher.add(str(k), [_resolve_sets(entry["pattern"], sets, table)])
+            k += 1
+    assert k == len(concepts.patterns)
+    found = 0
+    for note in notes:
+        doc = nlp.make_doc(clean_text(note))
+        arr = token_arrays(doc)
+        lowers = [nlp.vocab.strings[h] for h in arr[:, LOWER_COL].tolist()]
+        ours = sorted(concepts.patterns(doc, lowers, arr[:, PUNCT_COL].tolist()))
+        longest: dict = {}
+        for m, s, e in matcher(doc):
+            key = (int(nlp.vocab.strings[m]), s)
+            longest[key] = max(longest.get(key, 0), e)
+        assert ours == sorted((k, s, e) for (k, s), e in longest.items()), note
+        found += len(ours)
+    assert found > 100
