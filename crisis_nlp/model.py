@@ -25,11 +25,11 @@ from .errors import InputError, LabelError, NotFittedError
 from .features import NoteFeaturizer
 from .labels import CUES, HIGH_RISK, LABELS
 from .preprocess import NotePreprocessor
-from .preprocess.pipeline import CONCEPT_PREFIX, NEG_CONCEPT_PREFIX, NEG_PREFIX, FeatureTable
+from .preprocess.pipeline import MARKED_PREFIXES, FeatureTable
 
 DEFAULT_OUTPUTS: tuple[str, ...] = LABELS + CUES
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
-_MARKED = (NEG_PREFIX, CONCEPT_PREFIX, NEG_CONCEPT_PREFIX)
+_MARKED = MARKED_PREFIXES
 _NO_COLS = np.empty(0, dtype=np.intp)
 
 

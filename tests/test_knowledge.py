@@ -242,8 +242,7 @@ def test_token_patterns_agree_with_spacys_matcher():
     for note in notes:
         doc = nlp.make_doc(clean_text(note))
         arr = token_arrays(doc)
-        lowers = [nlp.vocab.strings[h] for h in arr[:, LOWER_COL].tolist()]
-        ours = sorted(concepts.patterns(doc, lowers, arr[:, PUNCT_COL].tolist()))
+        ours = sorted(concepts.patterns(doc, arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist()))
         longest: dict = {}
         for m, s, e in matcher(doc):
             key = (int(nlp.vocab.strings[m]), s)

@@ -364,8 +364,6 @@ class ConceptMatcher:
                 self._deletes.setdefault(d, set()).add(w)
         # LOWER hash -> (concept names, corrected norm or None), or () for a plain token
         self._token_cache: dict[int, tuple] = {}
-        self._lower: dict[int, str] = {}  # LOWER hash -> string, for the patterns
-
     def correct(self, word: str) -> str | None:
         """The lexicon word that ``word`` is one typing slip away from, if exactly one
         meaning is: 'sucidal' -> 'suicidal'. Known words are never corrected."""
@@ -418,18 +416,7 @@ class ConceptMatcher:
                 arr[i, NORM_COL] = norm[1]
 
     def _pattern_concepts(self, doc: Doc, arr: np.ndarray, found: list) -> None:
-        hashes = arr[:, LOWER_COL].tolist()
-        if not self.patterns.may_match(hashes):
-            return
-        lowers = list(map(self._lower.get, hashes))
-        if None in lowers:
-            cache = self._lower
-            if len(cache) > 100_000:  # bound the memory of a long-running service
-                cache.clear()
-            for i, h in enumerate(hashes):
-                if lowers[i] is None:
-                    lowers[i] = cache[h] = self.strings[h]
-        matches = self.patterns(doc, lowers, arr[:, PUNCT_COL].tolist())
+        matches = self.patterns(doc, arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist())
         if not matches:
             return
         info = self._pattern_info
@@ -486,7 +473,7 @@ def _first_word_exact(pattern: list[dict]) -> list[list[dict]]:
 class _Spec(NamedTuple):
     """One token of a pattern: what it must be, and how often (low..high)."""
 
-    words: frozenset[str] | None  # LOWER, LOWER IN
+    words: frozenset[int] | None  # LOWER, LOWER IN: the words' string hashes (as in token_arrays)
     regex: re.Pattern[str] | None  # LOWER / TEXT REGEX
     regex_on_text: bool
     punct: bool | None  # IS_PUNCT
@@ -494,6 +481,7 @@ class _Spec(NamedTuple):
     negate: bool  # OP "!"
     low: int
     high: int
+    simple: bool  # a word list and nothing else
 
 
 _MANY = 1 << 30
@@ -511,9 +499,9 @@ def _compile_spec(spec: dict, where: str) -> _Spec:
         if value is None:
             continue
         if isinstance(value, str) and attr == "LOWER":
-            words = frozenset([value.lower()])
+            words = frozenset([hash_string(value.lower())])
         elif isinstance(value, dict) and set(value) == {"IN"} and attr == "LOWER":
-            words = frozenset(w.lower() for w in value["IN"])
+            words = frozenset(hash_string(w.lower()) for w in value["IN"])
         elif isinstance(value, dict) and set(value) == {"REGEX"}:
             regex, on_text = re.compile(value["REGEX"]), attr == "TEXT"
         else:
@@ -527,7 +515,9 @@ def _compile_spec(spec: dict, where: str) -> _Spec:
             raise CrisisNLPError(f"{where}: OP {op!r} is not supported; use 1 ! ? * + or {{n,m}}")
         low = int(m.group(1) or 0)
         bounds = (low, int(m.group(3)) if m.group(3) else (_MANY if m.group(2) else low))
-    return _Spec(words, regex, on_text, spec.get("IS_PUNCT"), spec.get("LIKE_NUM"), op == "!", *bounds)
+    punct, num = spec.get("IS_PUNCT"), spec.get("LIKE_NUM")
+    simple = words is not None and regex is None and punct is None and num is None and op != "!"
+    return _Spec(words, regex, on_text, punct, num, op == "!", *bounds, simple)
 
 
 class TokenPatterns:
@@ -546,10 +536,9 @@ class TokenPatterns:
 
     def __init__(self) -> None:
         self.patterns: list[tuple[_Spec, ...]] = []
-        self._by_first: dict[str, list[int]] = {}
-        self._first_hashes: frozenset[int] = frozenset()  # the first words, as LOWER hashes
+        self._by_first: dict[int, list[int]] = {}  # LOWER hash of a first word -> patterns
         self._anywhere: list[int] = []  # patterns whose first token is not a fixed word list
-        self._num: dict[str, bool] = {}
+        self._num: dict[int, bool] = {}
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -564,24 +553,22 @@ class TokenPatterns:
         if first.low >= 1 and first.words is not None and not first.negate:
             for w in first.words:
                 self._by_first.setdefault(w, []).append(k)
-            self._first_hashes = self._first_hashes | {hash_string(w) for w in first.words}
         else:
             self._anywhere.append(k)
         return k
 
-    def may_match(self, lower_hashes: list[int]) -> bool:
-        """Whether a note with these LOWER hashes can hold a match (a cheap test first)."""
-        return bool(self._anywhere) or not self._first_hashes.isdisjoint(lower_hashes)
-
-    def __call__(self, doc: Doc, lowers: list[str], puncts: list) -> list[tuple[int, int, int]]:
-        """(pattern index, start, end) of the longest match of each pattern at each start."""
-        by_first = self._by_first
-        starts = list(map(by_first.get, lowers))
-        out = []
+    def __call__(self, doc: Doc, lowers: list[int], puncts: list) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of the longest match of each pattern at each start;
+        ``lowers`` are the tokens' LOWER hashes, ``puncts`` their IS_PUNCT."""
+        starts = list(map(self._by_first.get, lowers))
+        out: list[tuple[int, int, int]] = []
+        if not self._anywhere and not any(starts):
+            return out
         ctx = (doc, lowers, puncts, len(lowers))
+        patterns, longest = self.patterns, self._longest
         for i in itertools.compress(range(len(lowers)), starts):
             for k in starts[i]:
-                end = self._longest(self.patterns[k], 0, i, ctx)
+                end = longest(patterns[k], 0, i, ctx)
                 if end > i:
                     out.append((k, i, end))
         for k in self._anywhere:
@@ -593,19 +580,21 @@ class TokenPatterns:
 
     def _ok(self, sp: _Spec, i: int, ctx: tuple) -> bool:
         doc, lowers, puncts, _n = ctx
-        low = lowers[i]
+        h = lowers[i]
         ok = True
         if sp.words is not None:
-            ok = low in sp.words
+            ok = h in sp.words
         if ok and sp.punct is not None:
             ok = bool(puncts[i]) == sp.punct
         if ok and sp.num is not None:
-            num = self._num.get(low)
+            num = self._num.get(h)
             if num is None:
-                num = self._num[low] = like_num(low)
+                if len(self._num) > 100_000:  # bound the memory of a long-running service
+                    self._num.clear()
+                num = self._num[h] = like_num(doc.vocab.strings[h])
             ok = num == sp.num
         if ok and sp.regex is not None:
-            ok = sp.regex.search(doc[i].text if sp.regex_on_text else low) is not None
+            ok = sp.regex.search(doc[i].text if sp.regex_on_text else doc.vocab.strings[h]) is not None
         return ok != sp.negate
 
     def _longest(self, specs: tuple[_Spec, ...], k: int, i: int, ctx: tuple) -> int:
@@ -616,7 +605,8 @@ class TokenPatterns:
         n = ctx[3]
         best = self._longest(specs, k + 1, i, ctx) if sp.low == 0 else -1
         j = i
-        while j - i < sp.high and j < n and self._ok(sp, j, ctx):
+        lowers = ctx[1]
+        while j - i < sp.high and j < n and (lowers[j] in sp.words if sp.simple else self._ok(sp, j, ctx)):
             j += 1
             if j - i >= sp.low:
                 best = max(best, self._longest(specs, k + 1, j, ctx))
@@ -731,7 +721,8 @@ class ConText:
                 self.pattern_matcher.add(key, pats)
         self._lower: dict[int, str] = {}
         self._tokens: dict[tuple[str, int], tuple[str, ...]] = {}
-        self._names: dict[int, tuple[str, ...]] = {}
+        # the category names of each bit pattern
+        self._names = [tuple(c for c in CATEGORIES if b & _BIT[c]) for b in range(1 << len(CATEGORIES))]
 
     def _lowers_filled(self, hashes: list[int], lowers: list[str | None]) -> list[str]:
         cache = self._lower
@@ -758,12 +749,6 @@ class ConText:
                 toks = cache[(c.name, b)] = concept_tokens(c.name, b)
             out.extend(toks)
         return out
-
-    def _modifier_names(self, b: int) -> tuple[str, ...]:
-        names = self._names.get(b)
-        if names is None:
-            names = self._names[b] = tuple(c for c in CATEGORIES if b & _BIT[c])
-        return names
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -794,9 +779,10 @@ class ConText:
         bits = [_or(mask[c.start:c.end]) for c in concepts]
         data[NEGATED] = [bool(m & _NEG) for m in mask]
         data[CONCEPTS] = [c._replace(negated=bool(b & _NEG)) if b & _NEG else c for c, b in zip(concepts, bits)]
-        data[MODIFIERS] = [self._modifier_names(b) for b in bits]
+        names = self._names
+        data[MODIFIERS] = [names[b] for b in bits]
         data[CONCEPT_FEATURES] = self._features(concepts, bits)
-        data[TRIGGERS] = [(s, e, self._modifier_names(r[0])[0] if r[0] else r[1]) for s, e, r in triggers]
+        data[TRIGGERS] = [(s, e, names[r[0]][0] if r[0] else r[1]) for s, e, r in triggers]
         return doc
 
     def _triggers(self, matches: list, concepts: list[ConceptMatch], n: int) -> list:
