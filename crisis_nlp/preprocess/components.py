@@ -320,6 +320,7 @@ class ConceptMatcher:
         _add_phrases(self.matcher, nlp, phrases)
         _add_phrases(self.matcher, nlp, blocks)
         self._blocks = {self.strings.add(k): k[len(_BLOCK):] for k in blocks}  # match id -> blocked concept
+        self._name = {self.strings.add(k): k for k in phrases}  # match id -> concept (a StringStore read costs more)
 
         # token patterns in spaCy Matcher syntax, run by TokenPatterns (see there why);
         # overlapping matches of one family (WEAPON_*, THREAT_*, INGESTION ...) keep the longest
@@ -439,35 +440,22 @@ class ConceptMatcher:
                                                       for ss, se, names in suppressed)]
 
     def __call__(self, doc: Doc) -> Doc:
-        strings = self.strings
+        name = self._name
         arr = token_arrays(doc)
         matches = self.matcher(doc)
         blocks = self._blocks
         if blocks and any(m in blocks for m, _s, _e in matches):
             spans = [(s, e, blocks[m]) for m, s, e in matches if m in blocks]
-            found = [(s, e, strings[m]) for m, s, e in matches if m not in blocks]
-            found = [f for f in found if not any(bs <= f[0] and f[1] <= be and f[2] == name for bs, be, name in spans)]
+            found = [(s, e, name[m]) for m, s, e in matches if m not in blocks]
+            found = [f for f in found if not any(bs <= f[0] and f[1] <= be and f[2] == c for bs, be, c in spans)]
         else:
-            found = [(s, e, strings[m]) for m, s, e in matches]
+            found = [(s, e, name[m]) for m, s, e in matches]
         self._token_concepts(doc, arr, found)
         if self.patterns:
             self._pattern_concepts(doc, arr, found)
         found.sort()
         doc.user_data[CONCEPTS] = [ConceptMatch(s, e, c, False) for s, e, c in found]
         return doc
-
-
-def _first_word_exact(pattern: list[dict]) -> list[list[dict]]:
-    """One pattern per word of the first token's ``{"LOWER": {"IN": [...]}}`` set, with
-    that word as an exact ``LOWER`` value; the same matches. spaCy's Matcher tests an
-    ``IN`` set in Python at every token where a match could start and an exact value in
-    C: the patterns as written cost 295 us per synthetic note, expanded ones 11 us
-    (measured)."""
-    first = pattern[0]
-    value = first.get("LOWER")
-    if "OP" in first or set(first) != {"LOWER"} or not isinstance(value, dict) or set(value) != {"IN"}:
-        return [pattern]
-    return [[{"LOWER": w.lower()}, *pattern[1:]] for w in dict.fromkeys(value["IN"])]
 
 
 class _Spec(NamedTuple):
