@@ -250,3 +250,9 @@ def test_token_patterns_agree_with_spacys_matcher():
         assert ours == sorted((k, s, e) for (k, s), e in longest.items()), note
         found += len(ours)
     assert found > 100
+
+
+def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
+    found = affirmed("thinks the neighbors are poisoning his food")
+    assert "PSYCHOSIS" in found and not found & {"OVERDOSE", "MEDICAL"}
+    assert {"OVERDOSE", "MEDICAL"} <= affirmed("carbon monoxide poisoning, pt unresponsive")
