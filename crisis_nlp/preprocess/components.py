@@ -19,8 +19,9 @@ Every setting is in the factory's ``default_config``; ``rules_dir`` (default: th
 package's ``crisis_nlp/resources``) is the folder the tables are read from, so that a
 model version can carry a snapshot of its tables. The tables are data:
 ``shorthand.tsv``; ``concepts.json``, ``lexicon_*.json`` and ``lexicon_drugs.tsv``
-(phrases); ``patterns_*.json`` (spaCy Matcher token patterns); ``context_rules.json``.
-Each file says where its knowledge comes from.
+(phrases; ``lexicon_everyday.json`` lists phrases that block a concept inside them);
+``patterns_*.json`` (token patterns in spaCy Matcher syntax, run by :class:`TokenPatterns`);
+``typo_exclude.txt``; ``context_rules.json``. Each file says where its knowledge comes from.
 
 Results are registered ``Doc`` extensions:
 
