@@ -15,8 +15,7 @@ from .labels import CATEGORIES, CUES, FLAGS, LABELS
 from .artifact import ModelArrays
 from .policy import ResponsePolicy
 from .preprocess.pipeline import (
-    CONCEPT_PREFIX,
-    NEG_CONCEPT_PREFIX,
+    CONCEPT_PREFIXES,
     NEG_PREFIX,
     doc_features,
     feature_table,
@@ -65,7 +64,7 @@ class CrisisModel:
         # numbers or n-grams made only of function words (resources/explain_skip.txt)
         skip = _explain_skip()
         self._explainable = np.array(
-            [not (n.startswith(CONCEPT_PREFIX) or n.startswith(NEG_CONCEPT_PREFIX) or "pii_" in n
+            [not (n.startswith(CONCEPT_PREFIXES) or "pii_" in n
                   or all(w in skip or not w.strip("0:").isalpha() and "0" in w for w in n.split()))
              for n in self._word_names]
         )

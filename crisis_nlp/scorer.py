@@ -17,10 +17,10 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from .artifact import ModelArrays
-from .preprocess.pipeline import CONCEPT_PREFIX, NEG_CONCEPT_PREFIX, NEG_PREFIX, FeatureTable
+from .preprocess.pipeline import MARKED_PREFIXES, FeatureTable
 
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
-_MARKED = (NEG_PREFIX, CONCEPT_PREFIX, NEG_CONCEPT_PREFIX)
+_MARKED = MARKED_PREFIXES
 _NO_COLS = np.empty(0, dtype=np.intp)
 
 

@@ -16,7 +16,7 @@ def positive_concepts(text):
 
 def test_blank_pipeline_has_our_components_and_no_model():
     nlp = build_nlp()
-    assert nlp.pipe_names == ["dispatch_shorthand", "concept_matcher", "negex"]
+    assert nlp.pipe_names == ["crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context"]
     assert nlp.meta["name"] == "pipeline"  # spacy.blank, no downloaded package
 
 
@@ -174,25 +174,16 @@ def test_language_pipe_uses_the_batch_components_and_agrees():
     assert "suicidal" in piped[0] and "neg_homicidal" in piped[0]
 
 
-def test_negex_finds_its_triggers_without_the_concept_matchers_pass():
-    """The concept matcher matches negex's triggers in its own pass and leaves them in
-    ``doc.user_data``; without them negex runs its own matcher, with the same result."""
-    from crisis_nlp.preprocess.components import NEGATED, SHARED_MATCHES
-    from crisis_nlp.preprocess.pipeline import _stages, clean_text
+def test_context_without_the_concept_matcher_marks_negated_words():
+    """``crisis_nlp_context`` runs in a pipeline without our concept matcher (no concepts:
+    it still marks the negated tokens and writes no concept features)."""
+    import spacy
 
-    make_doc, (shorthand, concepts, negex) = _stages()
-    notes = ["denies SI/HI, no weapons in the home", "pt not sure if she took pills, no further info",
-             "RP states subj is not breathing", "neg for ETOH but has a knife", "no"]
-    negated = []
-    for note in notes:
-        shared = negex(concepts(shorthand(make_doc(clean_text(note)))))
-        assert SHARED_MATCHES in shared.user_data
-        alone = concepts(shorthand(make_doc(clean_text(note))))
-        del alone.user_data[SHARED_MATCHES]
-        alone = negex(alone)
-        assert alone.user_data[NEGATED] == shared.user_data[NEGATED], note
-        negated.append(True in shared.user_data[NEGATED])
-    assert negated == [True, False, False, True, False]  # pseudo-triggers and concept-owned "not" negate nothing
+    nlp = spacy.blank("en")
+    nlp.add_pipe("crisis_nlp_context")
+    doc = nlp("denies SI but has a knife")
+    assert doc._.negated == [False, True, False, False, False, False]
+    assert not doc._.concepts and doc._.concept_features == []
 
 
 def test_tokenizer_keeps_more_chunks_than_spacys_default():

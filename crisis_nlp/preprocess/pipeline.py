@@ -2,10 +2,12 @@
 English spaCy pipeline plus our components, and write one feature string per note.
 
 The feature string is what the vectorizers read: lower-case words with shorthand
-expanded, words in a negation scope prefixed ``neg_``, and one ``C_<CONCEPT>`` (or
-``NEG_C_<CONCEPT>``) token per lexicon match. Negation is therefore decided by rule, not
-learned from examples, so "denies SI" behaves like "no suicidal thoughts" even if the
-training data never paired those words.
+expanded, words in a negation scope prefixed ``neg_``, then the concept tokens of the
+note: ``C_<CONCEPT>`` per lexicon match, or ``NEG_C_``, ``HIST_C_``, ``HYP_C_``,
+``OTHER_C_`` when a context rule modifies it, and ``UNC_C_`` next to ``C_`` when it is
+uncertain (the vocabulary is in :mod:`crisis_nlp.preprocess.components`). Context is
+therefore decided by rule, not learned from examples, so "denies SI" behaves like "no
+suicidal thoughts" even if the training data never paired those words.
 """
 
 from __future__ import annotations
@@ -24,13 +26,26 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .components import CONCEPTS, NEGATED, NORM_COL, PUNCT_COL, SPACE_COL, token_arrays  # (registers the factories)
+from .components import (  # (importing registers the factories)
+    CONCEPT_FEATURES,
+    CONCEPTS,
+    NEGATED,
+    NORM_COL,
+    PUNCT_COL,
+    SPACE_COL,
+    concept_tokens,
+    token_arrays,
+)
 from .text import mask_pii, normalize_text
 
 NEG_PREFIX = "neg_"
 CONCEPT_PREFIX = "C_"
 NEG_CONCEPT_PREFIX = "NEG_C_"
-PIPE_NAMES = ("dispatch_shorthand", "concept_matcher", "negex")
+# every concept token starts with one of these (C_, UNC_C_, NEG_C_, HIST_C_, HYP_C_, OTHER_C_)
+CONCEPT_PREFIXES = (CONCEPT_PREFIX, "UNC_C_", NEG_CONCEPT_PREFIX, "HIST_C_", "HYP_C_", "OTHER_C_")
+# feature tokens that are not plain words: the character channel skips them (plain_words)
+MARKED_PREFIXES = (NEG_PREFIX, *CONCEPT_PREFIXES)
+PIPE_NAMES = ("crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context")
 _DIGIT = re.compile(r"\d")
 # Whitespace-separated chunks the tokenizer remembers (spaCy's default: 10,000). Every
 # chunk not in the cache goes through the prefix/suffix/infix rules again; the 40,000
@@ -41,17 +56,19 @@ TOKENIZER_CACHE = 100_000
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def build_nlp() -> Language:
-    """The shared pipeline: ``spacy.blank('en')`` + shorthand, concepts, negation.
+@lru_cache(maxsize=4)
+def build_nlp(rules_dir: str | None = None) -> Language:
+    """The pipeline: ``spacy.blank('en')`` + shorthand, concepts, context.
 
-    Built once per process (a few hundred ms) and cached; no model download is involved.
+    ``rules_dir`` is the folder the rule tables are read from (default: the package's
+    resources), e.g. the snapshot kept with a model version. Built once per process and
+    folder (a few hundred ms) and cached; no model download is involved.
     """
     with _lock:
         nlp = spacy.blank("en")
         nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
         for name in PIPE_NAMES:
-            nlp.add_pipe(name)
+            nlp.add_pipe(name, config={"rules_dir": rules_dir})
         return nlp
 
 
@@ -91,7 +108,7 @@ def doc_words(doc: Doc) -> list[str]:
     token: this is the hot path of every note.
     """
     data = doc.user_data
-    negated, concepts = data[NEGATED], data[CONCEPTS]
+    negated = data[NEGATED]
     arr = token_arrays(doc)
     hashes = arr[:, NORM_COL].tolist()
     drop = (arr[:, PUNCT_COL] | arr[:, SPACE_COL]).tolist()  # punctuation and whitespace make no feature
@@ -102,9 +119,18 @@ def doc_words(doc: Doc) -> list[str]:
         for i in itertools.compress(range(len(negated)), negated):
             words[i] = _cached_words(hashes[i], True, doc.vocab.strings)
     out = list(itertools.chain.from_iterable(itertools.compress(words, map(operator.not_, drop))))
-    for _s, _e, concept, neg in concepts:
-        out.append((NEG_CONCEPT_PREFIX if neg else CONCEPT_PREFIX) + concept)
+    out.extend(_concept_features(doc))
     return out
+
+
+def _concept_features(doc: Doc) -> list[str]:
+    """The concept tokens of a processed ``Doc``: those ``crisis_nlp_context`` wrote, or,
+    in a pipeline without it, ``C_`` / ``NEG_C_`` from the concepts."""
+    data = doc.user_data
+    feats = data.get(CONCEPT_FEATURES)
+    if feats is not None:
+        return feats
+    return [t for c in data.get(CONCEPTS) or () for t in concept_tokens(c.name, 1 if c.negated else 0)]
 
 
 def doc_features(doc: Doc) -> str:
@@ -175,7 +201,7 @@ class FeatureTable:
     norms: np.ndarray  # NORM hash of each kept token (punctuation and spaces dropped), all notes
     negated: np.ndarray  # bool, per kept token
     note: np.ndarray  # the note each kept token belongs to
-    concepts: list[list[str]]  # per note, its C_ / NEG_C_ tokens (they follow its words)
+    concepts: list[list[str]]  # per note, its concept tokens (C_, NEG_C_, ...; they follow its words)
     strings: object  # the StringStore that names the hashes
 
     def words(self, norm_hash: int, negated: bool) -> tuple[str, ...]:
@@ -194,8 +220,7 @@ def feature_table(docs: Sequence[Doc]) -> FeatureTable:
                           count=len(arr))
     keep = (arr[:, PUNCT_COL] | arr[:, SPACE_COL]) == 0
     note = np.repeat(np.arange(len(docs)), [len(a) for a in arrs])
-    concepts = [[(NEG_CONCEPT_PREFIX if neg else CONCEPT_PREFIX) + c for _s, _e, c, neg in d.user_data[CONCEPTS]]
-                for d in docs]
+    concepts = [_concept_features(d) for d in docs]
     return FeatureTable(arr[keep, NORM_COL], negated[keep], note[keep], concepts, strings)
 
 
@@ -205,8 +230,7 @@ def plain_words(features: str) -> str:
     Used as the character n-gram vectorizer's preprocessor: character n-grams catch
     misspellings, and a negated word must not lend them its letters.
     """
-    marked = (NEG_PREFIX, CONCEPT_PREFIX, NEG_CONCEPT_PREFIX)
-    return " ".join(w for w in features.split() if not w.startswith(marked))
+    return " ".join(w for w in features.split() if not w.startswith(MARKED_PREFIXES))
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,7 @@ class NoteAnalysis:
     negated: tuple[bool, ...]
     concepts: tuple[tuple[str, str, bool], ...]  # (concept, matched words, negated)
     features: str
+    modifiers: tuple[tuple[str, ...], ...] = ()  # per concept, its context categories
 
 
 def analyze(text: str) -> NoteAnalysis:
@@ -229,6 +254,7 @@ def analyze(text: str) -> NoteAnalysis:
         negated=tuple(doc._.negated),
         concepts=tuple((c, doc[s:e].text, neg) for s, e, c, neg in doc._.concepts),
         features=doc_features(doc),
+        modifiers=tuple(doc._.concept_modifiers or ()),
     )
 
 

@@ -1,0 +1,196 @@
+"""Context beyond negation (ConText after medspaCy): negated, possible, historical,
+hypothetical and family-experiencer concepts, the feature tokens they give, the rule
+tables as data in a folder of one's own, and spaCy citizenship."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import spacy
+
+from crisis_nlp.errors import CrisisNLPError
+from crisis_nlp.preprocess import analyze, build_nlp
+from crisis_nlp.preprocess.components import CATEGORIES, ConText, concept_tokens
+from crisis_nlp.preprocess.pipeline import MARKED_PREFIXES, plain_words
+from crisis_nlp.resources import read_text
+
+
+def concept_words(text):
+    return [w for w in analyze(text).features.split() if "C_" in w]
+
+
+@pytest.mark.parametrize(
+    "text, expected, not_expected",
+    [
+        ("denies SI", "NEG_C_SUICIDE", "C_SUICIDE"),
+        ("poss OD", "C_OVERDOSE", "NEG_C_OVERDOSE"),
+        ("POSS OD", "UNC_C_OVERDOSE", "NEG_C_OVERDOSE"),
+        ("no answer at door, POSS OD", "C_OVERDOSE", "NEG_C_OVERDOSE"),  # the negation scope ends at 'poss'
+        ("pt not alert poss OD", "C_OVERDOSE", "NEG_C_OVERDOSE"),
+        ("? SI", "UNC_C_SUICIDE", "NEG_C_SUICIDE"),
+        ("SI ?", "UNC_C_SUICIDE", "NEG_C_SUICIDE"),
+        ("r/o psych, pt pacing", "UNC_C_PSYCH_CODE", "NEG_C_PSYCH_CODE"),
+        ("unk if weapons in the home", "C_WEAPON", "NEG_C_WEAPON"),
+        ("possible suicide attempt", "C_SUICIDE", "HYP_C_SUICIDE"),
+        ("hx of depression", "HIST_C_DEPRESSION", "C_DEPRESSION"),
+        ("history of overdose, now calm", "HIST_C_OVERDOSE", "C_OVERDOSE"),
+        ("tried to kill himself 2 years ago", "HIST_C_SUICIDE", "C_SUICIDE"),
+        ("prior suicide attempts", "HIST_C_SUICIDE", "C_SUICIDE"),
+        ("asked if he has a gun", "HYP_C_WEAPON", "C_WEAPON"),
+        ("in case he has a knife", "HYP_C_WEAPON", "C_WEAPON"),
+        ("family hx of suicide", "OTHER_C_SUICIDE", "C_SUICIDE"),
+        ("no hx of SI", "NEG_C_SUICIDE", "HIST_C_SUICIDE"),
+    ],
+)
+def test_context_tokens(text, expected, not_expected):
+    words = concept_words(text)
+    assert expected in words, words
+    assert not_expected not in words, words
+
+
+def test_a_conditional_threat_stays_a_threat():
+    """'will shoot himself if police show up': the condition is the police, the threat is
+    affirmed (taxonomy: a conditional threat is a threat)."""
+    words = concept_words("will shoot himself if police show up")
+    assert {"C_SUICIDE", "C_WEAPON_SELF", "C_THREAT_SELF"} <= set(words)
+    assert not [w for w in words if w.startswith(("HYP_", "NEG_"))]
+
+
+def test_uncertain_words_are_not_negated_words():
+    words = analyze("no answer, poss OD").features.split()
+    assert "possible" in words and "overdose" in words and "neg_overdose" not in words
+
+
+def test_history_and_current_in_one_note():
+    words = concept_words("hx of OD ; tonight took 30 of her sertraline")
+    assert "HIST_C_OVERDOSE" in words and "C_INGESTION" in words and "C_DRUG" in words
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_every_category_has_rules(category):
+    rules = json.loads(read_text("context_rules.json"))["rules"]
+    assert any(r["category"] == category for r in rules)
+
+
+def test_concept_token_precedence():
+    neg, poss, hist, hyp, fam = (1 << i for i in range(5))
+    assert concept_tokens("X", 0) == ("C_X",)
+    assert concept_tokens("X", poss) == ("C_X", "UNC_C_X")
+    assert concept_tokens("X", neg | poss | hist) == ("NEG_C_X",)
+    assert concept_tokens("X", hyp | hist) == ("HYP_C_X",)
+    assert concept_tokens("X", hist | fam) == ("HIST_C_X",)
+    assert concept_tokens("X", fam) == ("OTHER_C_X",)
+
+
+def test_marked_tokens_stay_out_of_the_character_channel():
+    feats = analyze("hx of depression, poss OD, denies SI").features
+    kept = plain_words(feats).split()
+    assert not [w for w in kept if w.startswith(MARKED_PREFIXES)]
+    assert "depression" in kept and "overdose" in kept
+
+
+def test_doc_extensions_hold_the_results():
+    doc = build_nlp()("denies SI, poss OD, hx of depression")
+    assert [c.name for c in doc._.concepts if c.negated] == ["SUICIDE"]
+    mods = dict(zip([c.name for c in doc._.concepts], doc._.concept_modifiers))
+    assert mods["OVERDOSE"] == ("POSSIBLE_EXISTENCE",) and mods["DEPRESSION"] == ("HISTORICAL",)
+    assert "UNC_C_OVERDOSE" in doc._.concept_features
+    assert {c for _s, _e, c in doc._.context_triggers} >= {"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL"}
+    assert doc._.negated[1] is True
+
+
+def test_extension_values_live_where_spacy_keeps_them():
+    """The hot path reads doc.user_data under spaCy's key for each extension; if spaCy
+    changed that key, doc._ would no longer see what the components wrote."""
+    from crisis_nlp.preprocess.components import CONCEPTS, NEGATED
+
+    doc = build_nlp()("denies SI")
+    assert doc._.concepts is doc.user_data[CONCEPTS]
+    assert doc._.negated is doc.user_data[NEGATED]
+
+
+def test_factories_are_prefixed_and_configurable():
+    nlp = build_nlp()
+    assert all(name.startswith("crisis_nlp_") for name in nlp.pipe_names)
+    for name in nlp.pipe_names:
+        assert "rules_dir" in nlp.get_pipe_meta(name).default_config
+
+
+def test_rules_come_from_the_folder_given(tmp_path):
+    """A model version can carry its own tables: every component reads rules_dir."""
+    from importlib.resources import files
+
+    src = files("crisis_nlp.resources")
+    for entry in src.iterdir():
+        if entry.name.endswith((".json", ".tsv", ".txt")):
+            (tmp_path / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
+    table = json.loads((tmp_path / "concepts.json").read_text())
+    table["concepts"]["SUICIDE"].append("zorbled")
+    (tmp_path / "concepts.json").write_text(json.dumps(table))
+    with open(tmp_path / "shorthand.tsv", "a") as f:
+        f.write("qqx\tquick quiet xylophone\n")
+    nlp = spacy.blank("en")
+    for name in ("crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context"):
+        nlp.add_pipe(name, config={"rules_dir": str(tmp_path)})
+    doc = nlp("pt zorbled, qqx")
+    assert "C_SUICIDE" in doc._.concept_features
+    assert doc[3].norm_ == "quick quiet xylophone"
+    default = build_nlp()("pt zorbled, qqx")
+    assert "C_SUICIDE" not in default._.concept_features and default[3].norm_ != "quick quiet xylophone"
+
+
+def test_a_missing_table_is_a_clear_error(tmp_path):
+    nlp = spacy.blank("en")
+    with pytest.raises(CrisisNLPError, match="context_rules.json"):
+        nlp.add_pipe("crisis_nlp_context", config={"rules_dir": str(tmp_path)})
+
+
+def test_unknown_direction_or_category_is_rejected():
+    rules = json.loads(read_text("context_rules.json"))
+    nlp = spacy.blank("en")
+    bad = dict(rules, rules=[{"literal": "no", "category": "NEGATED_EXISTENCE", "direction": "SIDEWAYS"}])
+    with pytest.raises(CrisisNLPError, match="direction"):
+        ConText(nlp, "ctx", rules=bad)
+    bad = dict(rules, rules=[{"literal": "no", "category": "MAYBE", "direction": "FORWARD"}])
+    with pytest.raises(CrisisNLPError, match="category"):
+        ConText(nlp, "ctx", rules=bad)
+
+
+def test_a_rule_can_be_a_token_pattern():
+    """medspaCy's optional 'pattern': a rule matched by token pattern, not by literal."""
+    rules = json.loads(read_text("context_rules.json"))
+    rules["rules"] = [{"literal": "<n> yrs back", "category": "HISTORICAL", "direction": "BACKWARD",
+                       "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["yrs", "years"]}}, {"LOWER": "back"}]}]
+    nlp = spacy.blank("en")
+    ctx = ConText(nlp, "ctx", rules=rules)
+    doc = ctx(nlp("overdosed 3 yrs back"))
+    assert doc._.negated == [False] * 4
+    assert [c for _s, _e, c in doc._.context_triggers] == ["HISTORICAL"]
+
+
+@pytest.mark.skipif(shutil.which("true") is None, reason="needs a shell")
+def test_crisis_nlp_and_negspacy_in_one_process():
+    """negspacy registers the factory 'negex'; ours are prefixed, so both load and run in
+    one pipeline (issue 12: they clashed)."""
+    pytest.importorskip("negspacy")
+    code = (
+        "import spacy, crisis_nlp\n"
+        "from negspacy.negation import Negex\n"
+        "from crisis_nlp.preprocess import build_nlp, analyze\n"
+        "nlp = spacy.blank('en')\n"
+        "nlp.add_pipe('sentencizer')\n"
+        "ruler = nlp.add_pipe('entity_ruler')\n"
+        "ruler.add_patterns([{'label': 'SYMPTOM', 'pattern': 'chest pain'}])\n"
+        "nlp.add_pipe('negex')\n"
+        "nlp.add_pipe('crisis_nlp_shorthand')\n"
+        "nlp.add_pipe('crisis_nlp_concepts')\n"
+        "nlp.add_pipe('crisis_nlp_context')\n"
+        "doc = nlp('pt denies chest pain, denies SI')\n"
+        "print([e._.negex for e in doc.ents], doc._.concept_features)\n"
+        "print(analyze('denies SI').features)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "[True] ['NEG_C_MEDICAL', 'NEG_C_SUICIDE']"  # negspacy's entity and ours, both negated
+    assert "NEG_C_SUICIDE" in out[1]

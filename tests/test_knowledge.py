@@ -1,0 +1,258 @@
+"""The lexicons and token patterns kept as data: drugs, ingestions, surveillance terms,
+dispatch codes, psychosis, everyday collisions, weapon / threat targets, typos."""
+
+import json
+
+import pytest
+
+from crisis_nlp.preprocess import analyze, build_nlp
+from crisis_nlp.resources import read_text
+
+
+def tokens(text):
+    return [w for w in analyze(text).features.split() if "C_" in w]
+
+
+def affirmed(text):
+    return {w[2:] for w in tokens(text) if w.startswith("C_")}
+
+
+@pytest.mark.parametrize("name", ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json",
+                                  "lexicon_dispatch.json", "lexicon_everyday.json", "patterns_ingestion.json",
+                                  "patterns_targets.json", "context_rules.json"])
+def test_every_json_table_says_where_its_knowledge_comes_from(name):
+    table = json.loads(read_text(name))
+    assert table.get("description")
+    if name != "concepts.json":  # the project's original lexicon
+        assert len(table["source"]) > 100
+
+
+@pytest.mark.parametrize("name", ["lexicon_drugs.tsv", "typo_exclude.txt"])
+def test_text_tables_have_a_header_with_their_source(name):
+    header = [x for x in read_text(name).splitlines() if x.startswith("#")]
+    assert any("Where this comes from" in x for x in header)
+
+
+def test_drug_lexicon_is_a_few_hundred_names_with_classes():
+    rows = [x.split("\t") for x in read_text("lexicon_drugs.tsv").splitlines() if x and not x.startswith("#")]
+    assert len(rows) >= 250 and all(len(r) == 2 for r in rows)
+    classes = {r[1] for r in rows}
+    assert {"OPIOID", "BENZO", "STIMULANT", "ANTIDEPRESSANT", "ANTIPSYCHOTIC", "SLEEP_AID", "ANALGESIC"} <= classes
+
+
+@pytest.mark.parametrize(
+    "text, concepts",
+    [
+        ("took 30 of her sertraline", {"INGESTION", "DRUG", "ANTIDEPRESSANT"}),
+        ("ingested a bottle of trazodone", {"INGESTION", "DRUG", "ANTIDEPRESSANT"}),
+        ("swallowed unk amount of her moms meds", {"INGESTION"}),
+        ("HE TOOK ALL HIS PILLS", {"INGESTION"}),
+        ("took 12 xanax bars", {"INGESTION", "BENZO"}),
+        ("snorted something in the bathroom", {"INGESTION"}),
+        ("narcan x2 given by PD", {"OVERDOSE"}),
+        ("gave 2 doses of narcan", {"OVERDOSE"}),
+        ("took a handful of her ambien", {"INGESTION", "SLEEP_AID"}),
+        ("drank bleach", {"INGESTION", "HOUSEHOLD_POISON"}),
+        ("found empty pill bottles next to her", {"INGESTION"}),
+        ("pt smoking fentanyl in the car", {"INGESTION", "OPIOID"}),
+        ("took too many of his insulin", {"INGESTION", "DIABETES"}),
+        ("OD on heroin", {"OVERDOSE", "OPIOID"}),
+    ],
+)
+def test_ingestions_and_drugs(text, concepts):
+    assert concepts <= affirmed(text), analyze(text).features
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["took 2 hours to get there", "took all day", "he took the bus to work", "took 3 of the kids to school",
+     "drank a coffee", "took his meds this morning and is fine", "ice on the road, glass everywhere",
+     "car is going at high speed"],
+)
+def test_ordinary_taking_is_no_ingestion(text):
+    assert not affirmed(text) & {"INGESTION", "OVERDOSE"}, analyze(text).features
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("pt is suicidial", "SUICIDE"),
+        ("took pills on purpose", "INTENT"),
+        ("intentional overdose", "SUICIDE"),
+        ("self inflicted laceration to wrist", "SELF_HARM"),
+        ("poss overdoes", "OVERDOSE"),
+        ("pt nodding off in the car", "OVERDOSE"),
+    ],
+)
+def test_surveillance_terms(text, concept):
+    assert concept in affirmed(text)
+
+
+@pytest.mark.parametrize(
+    "text, concepts",
+    [
+        ("Chief Complaint: Overdose / Poisoning (Ingestion)", {"EMD_OVERDOSE"}),
+        ("Dispatch CAD Code: 23C01", {"EMD_CODE", "EMD_OVERDOSE"}),
+        ("25B06 ; Psychiatric / Abnormal Behavior / Suicide Attempt", {"EMD_CODE", "EMD_PSYCH"}),
+        ("Determinant 17A02", {"EMD_FALL", "EMD_NOT_BH"}),
+        ("29D02p traffic", {"EMD_TRAFFIC", "EMD_NOT_BH"}),
+        ("26A01 SICK PERSON", {"EMD_SICK_PERSON", "EMD_NOT_BH"}),
+        ("10-96 at the bus stop", {"PSYCH_CODE"}),
+        ("EDP refusing to leave", {"PSYCH_CODE"}),
+        ("5150 hold requested", {"PSYCH_CODE"}),
+        ("WELFARE CHECK ; no answer at door", {"WELFARE_CODE"}),
+        ("ALARM-COMM zone 4", {"CALLTYPE_OTHER"}),
+    ],
+)
+def test_dispatch_codes(text, concepts):
+    assert concepts <= affirmed(text), analyze(text).features
+
+
+@pytest.mark.parametrize("text", ["apt 40A12", "99A01", "25Z06", "25B6", "125B06"])
+def test_code_shapes_outside_the_protocols_are_not_determinants(text):
+    assert "EMD_CODE" not in affirmed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["subj hearing voices", "thinks the neighbors are poisoning his food", "talking to people who aren't there",
+     "pt paranoid, thinks she is being followed", "responding to internal stimuli", "manic, hasn't slept in days",
+     "naked in the street shouting at cars", "off his meds, not making sense", "delusional and bizarre behavior"],
+)
+def test_psychosis(text):
+    assert "PSYCHOSIS" in affirmed(text)
+
+
+@pytest.mark.parametrize("text", ["neighbors heard raised voices", "confused elderly male wandering"])
+def test_no_psychosis_from_everyday_words(text):
+    assert "PSYCHOSIS" not in affirmed(text)
+
+
+@pytest.mark.parametrize(
+    "text, concept",
+    [
+        ("MVA, air bags deployed", "VETERAN"),
+        ("pt c/o chest pain, poss heart attack", "VIOLENCE"),
+        ("needs a jump start", "SUICIDE"),
+        ("kids hanging out in the park", "SUICIDE"),
+        ("neighbor cutting the grass at 6am", "SELF_HARM"),
+        ("dead battery on the shoulder", "GRIEF"),
+        ("loud party near the high school", "SUBSTANCE"),
+        ("suspect ran down the street", "DEPRESSION"),
+        ("water pipe burst in basement", "WEAPON"),
+        ("my back is killing me", "VIOLENCE"),
+    ],
+)
+def test_everyday_phrases_block_the_crisis_word_inside_them(text, concept):
+    assert concept not in affirmed(text)
+
+
+def test_a_block_only_removes_its_own_concept():
+    assert "MEDICAL" in affirmed("pt c/o chest pain, poss heart attack")
+    assert "SUICIDE" in affirmed("wants to jump off the bridge, hanging out of the window")  # 'jump' still counts
+
+
+@pytest.mark.parametrize(
+    "text, present, absent",
+    [
+        ("gun to his head", {"WEAPON_SELF"}, {"WEAPON_OTHERS"}),
+        ("holding a knife to her wrist", {"WEAPON_SELF"}, {"WEAPON_OTHERS"}),
+        ("says he will shoot himself if police show up", {"WEAPON_SELF", "THREAT_SELF"}, {"THREAT_OTHERS", "VIOLENCE"}),
+        ("threatening to jump", {"THREAT_SELF"}, {"THREAT_OTHERS", "VIOLENCE"}),
+        ("threatening to cut herself with a razor", {"THREAT_SELF", "WEAPON_SELF"}, {"VIOLENCE", "THREAT_OTHERS"}),
+        ("threatening to overdose", {"THREAT_SELF"}, {"VIOLENCE"}),
+        ("pointed a rifle at RP", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("swinging a bat at officers", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("threatening to kill his wife", {"THREAT_OTHERS", "VIOLENCE"}, {"THREAT_SELF"}),
+        ("threatened RP with a knife", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("threatening to cut his wife", {"THREAT_OTHERS"}, {"THREAT_SELF"}),
+    ],
+)
+def test_weapon_and_threat_targets(text, present, absent):
+    found = affirmed(text)
+    assert present <= found, analyze(text).features
+    assert not absent & found, analyze(text).features
+
+
+@pytest.mark.parametrize(
+    "typo, concept",
+    [("SUCIDAL", "SUICIDE"), ("sucidal", "SUICIDE"), ("suicdial", "SUICIDE"), ("OVRDOSE", "OVERDOSE"),
+     ("overdsoe", "OVERDOSE"), ("fentanly", "OPIOID"), ("sertaline", "ANTIDEPRESSANT"), ("halucinating", "PSYCHOSIS"),
+     ("paranoif", "PSYCHOSIS"), ("shotgnu", "WEAPON"), ("unresponsve", "MEDICAL"),
+     ("knifes", "WEAPON")],
+)
+def test_one_typing_slip_still_finds_the_concept(typo, concept):
+    a = analyze(f"pt {typo} per rp")
+    assert concept in affirmed(f"pt {typo} per rp"), a.features
+
+
+def test_a_corrected_typo_also_corrects_the_word_feature():
+    words = analyze("SUICIDLA male").features.split()
+    assert "suicidal" in words and "suicidla" not in words
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["banging", "putting", "pumping", "dumping", "hunting", "parents", "pistons", "surface", "overdue", "voicemail",
+     "insulted", "paranormal", "mention", "lithuania", "deployer", "rifles", "cutting", "jumping", "hanging"],
+)
+def test_ordinary_words_are_not_typos(word):
+    assert build_nlp().get_pipe("crisis_nlp_concepts").correct(word) is None
+
+
+def test_known_words_are_never_corrected():
+    concepts = build_nlp().get_pipe("crisis_nlp_concepts")
+    for word in ("suicide", "overdose", "there", "where", "pills", "hanging"):
+        assert concepts.correct(word) is None
+
+
+def test_token_patterns_agree_with_spacys_matcher():
+    """The concept matcher runs the pattern tables with its own small matcher (speed);
+    spaCy's Matcher on the same patterns finds the same longest match per pattern and
+    start, on every kind of note."""
+    import gzip
+    from pathlib import Path
+
+    from spacy.matcher import Matcher
+
+    from crisis_nlp.preprocess.components import LOWER_COL, PUNCT_COL, token_arrays
+    from crisis_nlp.preprocess.pipeline import clean_text
+
+    nlp = build_nlp()
+    concepts = nlp.get_pipe("crisis_nlp_concepts")
+    root = Path(__file__).resolve().parent.parent
+    with gzip.open(root / "training_data_synthetic/notes.jsonl.gz", "rt") as f:
+        notes = [json.loads(x)["text"] for _, x in zip(range(1500), f)]
+    notes += [json.loads(x)["text"] for x in (root / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
+    notes += ["took 30 of her sertraline", "threatening to cut his wife w/ a knife", "narcan x2 given",
+              "gun to his own head, threatening to shoot himself", "pills are missing, swallowed unk amount"]
+    matcher = Matcher(nlp.vocab)
+    drug_words = sorted({w for w in concepts.phrases["DRUG"] if " " not in w})
+    k = 0
+    for table in ("patterns_ingestion.json", "patterns_targets.json"):
+        data = json.loads(read_text(table))
+        sets = {"DRUG": drug_words, **data["sets"]}
+        from crisis_nlp.preprocess.components import _resolve_sets
+
+        for entry in data["patterns"]:
+            matcher.add(str(k), [_resolve_sets(entry["pattern"], sets, table)])
+            k += 1
+    assert k == len(concepts.patterns)
+    found = 0
+    for note in notes:
+        doc = nlp.make_doc(clean_text(note))
+        arr = token_arrays(doc)
+        ours = sorted(concepts.patterns(doc, arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist()))
+        longest: dict = {}
+        for m, s, e in matcher(doc):
+            key = (int(nlp.vocab.strings[m]), s)
+            longest[key] = max(longest.get(key, 0), e)
+        assert ours == sorted((k, s, e) for (k, s), e in longest.items()), note
+        found += len(ours)
+    assert found > 100
+
+
+def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
+    found = affirmed("thinks the neighbors are poisoning his food")
+    assert "PSYCHOSIS" in found and not found & {"OVERDOSE", "MEDICAL"}
+    assert {"OVERDOSE", "MEDICAL"} <= affirmed("carbon monoxide poisoning, pt unresponsive")
