@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .components import CONCEPTS, NEGATED, NORM_COL, PUNCT_COL, SPACE_COL, token_arrays  # (registers the factories)
-from .text import mask_pii, normalize_text
+from .text import limit_runs, mask_pii, normalize_text
 
 NEG_PREFIX = "neg_"
 CONCEPT_PREFIX = "C_"
@@ -118,8 +118,9 @@ def doc_features(doc: Doc) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalisation and personal-data masking: the text every later step sees."""
-    return mask_pii(normalize_text(text))
+    """Normalisation, personal-data masking and capped runs without spaces: the text
+    every later step sees (the tokenizer's work per chunk is bounded)."""
+    return limit_runs(mask_pii(normalize_text(text)))
 
 
 @lru_cache(maxsize=1)
