@@ -12,6 +12,9 @@ Sources:
   "bridge", "knife"): these are masked only where the context says a name follows. It is
   the names that occur in lower case in the synthetic training notes, in the shorthand
   table, the concept lexicon or the negation rules, or in ``ENGLISH`` below.
+- ``names_vocab.txt``: the other words of those sources. A capitalised word next to a
+  listed name is taken as part of the name unless it is one of these ('Aisha Mbeki':
+  'Mbeki' is on no list; 'Aisha called': 'called' is a word of the notes).
 """
 
 from __future__ import annotations
@@ -88,8 +91,12 @@ nurse doctor driver guard soldier marine navy army sailor pilot bear wolf fox ha
 bird fish bass pike trout lamb bull colt ox deer buck hart drake finch sparrow parrot
 age day days night week weeks month year years time today now soon early late
 case unit apt room rm suite floor lot block center court drive place circle
-call caller phone cell text page post mail
-""" 
+call caller phone cell text page post mail haven bye
+jan feb mar apr jun jul aug sep sept oct nov dec january february march july september october november december
+mon tue tues wed thu thur thurs fri sat sun monday tuesday wednesday thursday friday saturday sunday
+denver aurora orlando augusta helena troy raleigh cleveland dayton memphis nashville reno tucson tulsa wichita
+omaha boise billings casper cody laramie sheridan gillette riverton lander rawlins worland camden
+"""
 NEVER_NOTE = "function words are never masked: see _NEVER in crisis_nlp/preprocess/text.py"
 
 
@@ -105,15 +112,12 @@ def census(tar: tarfile.TarFile, member: str, top: int | None = None) -> list[st
 
 
 def corpus_words() -> set[str]:
-    """Words in lower case in the synthetic notes and the gold notes, and the words of
-    the rule files: the vocabulary a classifier needs."""
+    """Words in lower case in the synthetic notes and the words of the rule files: the
+    vocabulary a classifier needs (the gold notes stay out: they are the test)."""
     words: set[str] = set()
     word = re.compile(r"[a-z][a-z'-]*")
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
-            words.update(word.findall(json.loads(line)["text"]))
-    for line in (ROOT / "tests" / "data" / "gold.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
             words.update(word.findall(json.loads(line)["text"]))
     for name in ("shorthand.tsv", "concepts.json", "negation_rules.json"):
         words.update(word.findall((RES / name).read_text(encoding="utf-8").lower()))
@@ -130,12 +134,14 @@ def main() -> int:
         last = set(census(tar, "names-0.3.0/names/dist.all.last", args.last_top))
     first |= set(EXTRA_FIRST.split())
     last |= set(EXTRA_LAST.split())
-    stop = (first | last) & (corpus_words() | set(ENGLISH.split()))
+    vocab = corpus_words() | set(ENGLISH.split())
+    stop = (first | last) & vocab
     header = ("# {what}; built by tools/build_name_lists.py from the US Census 1990 name frequency lists\n"
               "# (public domain, via the PyPI package `names` 0.3.0, MIT) and hand-written lists; one a line, lower case\n")
     for fname, what, items in (("names_first.txt", "first names", first), ("names_last.txt", "surnames", last),
                                ("names_stop.txt", "names that are also everyday or dispatch words (masked only after a "
-                                "cue)", stop)):
+                                "cue)", stop),
+                               ("names_vocab.txt", "words of the notes, never taken for an unlisted name", vocab - first - last)):
         (RES / fname).write_text(header.format(what=what) + "\n".join(sorted(items)) + "\n", encoding="utf-8")
         print(f"{fname}: {len(items)}")
     return 0

@@ -256,9 +256,11 @@ def _replace(m: re.Match[str], p: _PIIPattern) -> str:
 
 # -- person names -------------------------------------------------------------------------
 NAME_PLACEHOLDER = "PII_NAME"
-# A word: letters, with inner apostrophes or hyphens ("O'Neil", "Al-Amin"); linear (the
-# separators are not letters, so there is one way to match a word).
-_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+# A word: letters, with inner apostrophes or hyphens ("O'Neil", "Al-Amin"), not part of a
+# longer run of word characters (a placeholder such as PII_ADDRESS, "17yo"). Linear: the
+# separators are not letters, so there is one way to match a word, and the lookbehind
+# lets only the start of a run try.
+_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['-][^\W\d_]+)*(?!\w)")
 # after these, the next words are a name whatever their case or list ("RP name is Xochitl",
 # "Mrs. Okafor", "the dog is named Rex")
 _STRONG_CUES = frozenset("named mr mrs ms miss mx aka nka fka".split())
@@ -287,7 +289,7 @@ highway place parkway circle terrace trail loop square park hall field center ce
 ridge hollow heights harbor harbour lake river hills hill view motel inn hotel apts apartments school middle
 high elementary college university hospital clinic church cemetery market library station plaza plz mall
 county city town village township bridge fork flats flat draw valley canyon mesa point beach island bay
-memorial general gen medical store storage insurance company co inc llc senior transit crisis house shelter
+memorial general gen medical hs store storage insurance company co inc llc senior transit crisis house shelter
 manor grove gardens estates commons ranch farm mill mills falls rehab center pharmacy deli bar grill cafe
 """.split())
 
@@ -299,6 +301,11 @@ def _name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
                          if w.strip() and not w.startswith("#"))
 
     return words("names_first.txt"), words("names_last.txt"), words("names_stop.txt")
+
+
+@lru_cache(maxsize=1)
+def _name_vocab() -> frozenset[str]:
+    return frozenset(w.strip() for w in read_text("names_vocab.txt").splitlines() if w.strip() and not w.startswith("#"))
 
 
 @lru_cache(maxsize=1)
@@ -353,6 +360,7 @@ def mask_names(text: str) -> str:
             return text  # no listed name and no cue: most notes stop here
     spans = [m.span() for m in _WORD.finditer(text)]
     first, last, stop = _name_lists()
+    vocab = _name_vocab()
     n = len(words)
     n_upper = sum(map(str.isupper, words))
     n_lower = sum(map(str.islower, words))
@@ -376,6 +384,14 @@ def mask_names(text: str) -> str:
     def never(i: int) -> bool:
         return uppers[i].lower() in _NEVER
 
+    def known(i: int) -> bool:  # a word of the notes (or a cue), so not an unlisted name
+        u = uppers[i]
+        low = u.lower()
+        return low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or (u in cand and not listed(i))
+
+    def namelike(i: int) -> bool:  # an unlisted word that can be part of a name next to a listed one
+        return 0 <= i < n and len(words[i]) > 1 and capital(i) and not known(i)
+
     def follows(i: int) -> bool:  # word i continues a name that ends at word i - 1
         if i >= n or gap(i - 1) not in (" ", ". ") or never(i):
             return False
@@ -384,58 +400,67 @@ def mask_names(text: str) -> str:
         w = words[i]
         if len(w) == 1:  # an initial
             return w.isupper() and not shouting and (gap(i) == " " or gap(i).startswith("."))
-        return listed(i) or (mixed and _is_cap(w) and not w.isupper() and uppers[i] not in stop
-                             and uppers[i].lower() not in _PLACE_AFTER)
+        if listed(i):
+            return capital(i) or not mixed
+        return not known(i) and (capital(i) or not (mixed or shouting))
 
     masked: list[tuple[int, int]] = []  # word index ranges [a, b)
     free = 0  # the first word not yet in a masked name
     for i in [k for k, u in enumerate(uppers) if u in cand]:  # only words that can start or cue a name
         if i < free:
             continue
-        start = None
+        start = end = None
         u = uppers[i]
         low = u.lower()
+        nxt = i + 1
         # a strong cue, or "name is" / "name:"
-        if low in _STRONG_CUES and i + 1 < n:
-            g = gap(i)
-            if g.strip(" .:") == "" and not never(i + 1) and (capital(i + 1) or not mixed
-                                                              or uppers[i + 1] in first or uppers[i + 1] in last):
-                start = i + 1
-        elif low in ("name", "nombre") and i + 1 < n:
-            g = gap(i)
-            j = i + 1
-            if g.strip() == "" and uppers[j].lower() in ("is", "was", "es") and j + 1 < n and gap(j).strip() == "":
+        if low in _STRONG_CUES and nxt < n:
+            if gap(i).strip(" .:") == "" and not never(nxt) and (capital(nxt) or not mixed
+                                                                  or uppers[nxt] in first or uppers[nxt] in last):
+                start = nxt
+        elif low in ("name", "nombre") and nxt < n:
+            j = nxt
+            if gap(i).strip() == "" and uppers[j].lower() in ("is", "was", "es") and j + 1 < n and gap(j).strip() == "":
                 j += 1
-            elif g.strip(" ") not in (":", "-", "="):
+            elif gap(i).strip(" ") not in (":", "-", "="):
                 j = -1
             if j > 0 and not never(j) and (capital(j) or not mixed or uppers[j] in first or uppers[j] in last):
                 start = j
-        elif (low in _WEAK_CUES or low in _KIN_CUES) and i + 1 < n and gap(i).strip(" :") == "":
-            j = i + 1
-            w = words[j]
-            if not never(j) and not place_after(j):
-                if listed(j) and (capital(j) or not mixed):
-                    start = j
+        elif (low in _WEAK_CUES or low in _KIN_CUES) and nxt < n and gap(i).strip(" :") == "":
+            w = words[nxt]
+            if not never(nxt) and not place_after(nxt):
+                if listed(nxt) and (capital(nxt) or not mixed):
+                    start = nxt
                 elif (low in _KIN_CUES and mixed and w[0].isupper() and not w.isupper()
-                      and (uppers[j] in first or uppers[j] in last)):
-                    start = j  # "son Will", "daughter Hope": an everyday name, said to be one
-        if start is None and capital(i) and i + 1 < n:
-            w = words[i]
-            nxt = i + 1
-            if u in first and uppers[nxt] in last and gap(i) == " " and capital(nxt) and not place_after(nxt):
-                if (u not in stop and uppers[nxt] not in stop) or (mixed and not w.isupper() and uppers[nxt] not in stop):
-                    start = i
-            elif (u in last and u not in stop and gap(i) == ", " and uppers[nxt] in first
-                  and uppers[nxt] not in stop and capital(nxt)):
-                start = i
-            elif (mixed and u in first and u not in stop and not w.isupper() and len(w) > 1 and i > 0
-                  and gap(i - 1).strip() == "" and not place_after(i)):
+                      and (uppers[nxt] in first or uppers[nxt] in last)):
+                    start = nxt  # "son Will", "daughter Hope": an everyday name, said to be one
+                elif namelike(nxt) and gap(nxt) == " " and (namelike(nxt + 1) or (nxt + 1 < n and listed(nxt + 1))):
+                    start = nxt  # "per Soren Castellano": two name-like words after a cue
+        if start is None and capital(i) and listed(i) and not place_after(i):
+            prev_ok = i - 1 >= free and i > 0
+            if u in first and nxt < n and gap(i) == " " and capital(nxt) and uppers[nxt] in last and not place_after(nxt):
+                start = i  # First Last
+            elif u in first and nxt < n and gap(i) == " " and namelike(nxt) and not place_after(nxt):
+                start = i  # First Unlisted ("Aisha Mbeki")
+            elif u in last and prev_ok and gap(i - 1) == " " and namelike(i - 1):
+                start = i - 1  # Unlisted Last ("Oluwaseun Romero")
+            elif u in last and nxt < n and gap(i) == ", " and capital(nxt) and (listed(nxt) and uppers[nxt] in first
+                                                                              or namelike(nxt)):
+                start, end = i, nxt + 1  # LAST, FIRST
+            elif u in first and prev_ok and gap(i - 1) == ", " and namelike(i - 1):
+                start, end = i - 1, nxt  # Unlisted, FIRST ("Ivanova, Chayton")
+            elif mixed and u in first and not words[i].isupper() and len(words[i]) > 1 and i > 0 and gap(i - 1).strip() == "":
                 start = i  # a listed first name inside a sentence
+        if start is None and capital(i) and mixed and u in first and u in stop and nxt < n and gap(i) == " ":
+            if not words[i].isupper() and listed(nxt) and uppers[nxt] in last and capital(nxt) and not place_after(nxt):
+                start = i  # "Will Johnson" in a note in mixed case
         if start is None:
             continue
-        end = start + 1
-        if end < n and gap(start) == ", " and uppers[start] in last and uppers[end] in first:
-            end += 1  # LAST, FIRST
+        if end is None:
+            end = start + 1
+            if (end < n and gap(start) == ", " and capital(end) and listed(end) and uppers[end] in first
+                    and (uppers[start] in last or namelike(start))):
+                end += 1  # "Subj: Okafor, Chidi"
         while end < n and end - start < 4 and follows(end):
             end += 1
         masked.append((start, end))
