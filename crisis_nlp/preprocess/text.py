@@ -32,14 +32,23 @@ _AGE_UNIT = re.compile(r"(?i)\b(\d{1,3})(yo|y/o|yom|yof|yrs?|m|f)\b")
 _MAYBE_AGE = re.compile(r"(?i)\d[ymf]")  # what _AGE_UNIT needs; a tenth of the cost
 
 
+# NFKC can lengthen a note up to 18-fold (U+FDFA is 18 characters after it); what passes
+# this many characters is cut, so that a note of 20,000 characters stays a note of that
+# order. Ordinary text grows by a few characters at most.
+MAX_NORMALIZED = 40_000
+
+
 def normalize_text(text: str) -> str:
     """Unicode NFKC, plain quotes and dashes, one space between words, line breaks as ' ; '.
 
     Line breaks separate updates in CAD notes, so they become a clause boundary that the
-    negation scope stops at. Linear in the length of the note.
+    negation scope stops at. Linear in the length of the note; a note that NFKC makes
+    longer than ``MAX_NORMALIZED`` characters is cut there.
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+        if len(text) > MAX_NORMALIZED:
+            text = text[:MAX_NORMALIZED]
     # each substitution runs only when it can change something (cheap tests first)
     if "\n" in text or "\r" in text:
         text = _NEWLINES.sub(" ; ", text)
@@ -211,8 +220,8 @@ def _mask_patterns(text: str, prefilter: bool) -> str:
     after: dict[str, int] = {}
     if prefilter:
         runs = _DIGIT_RUNS.findall(text)  # "123-": a run and the character after it
-        if not runs and "@" not in text and "www" not in text.lower() and "://" not in text and "." not in text:
-            return text  # every pattern needs a digit, an '@' or a web address
+        if not runs and "@" not in text and "." not in text and ":" not in text:
+            return text  # every pattern needs a digit, an '@', a '.' (web address) or a ':' (IPv6)
         for m in runs:
             c = m[-1]
             n = len(m) if c.isdecimal() else len(m) - 1  # isdecimal: what \d matches
