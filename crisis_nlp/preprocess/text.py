@@ -69,7 +69,8 @@ RUN_MAX = 40  # a longer run of non-space characters gets a space every RUN_MAX 
 SAME_PUNCT_MAX = 4  # "!!!!!!!!" -> "!!!!"
 PUNCT_RUN_MAX = 4  # a longer run of mixed punctuation ("?!?!?", "'\"#(") is spaced out
 _SAME_PUNCT = re.compile(r"([^\w\s])\1{%d,}" % SAME_PUNCT_MAX)
-_ANY_LONG = re.compile(r"[^\w\s]{%d}|\S{%d}" % (min(SAME_PUNCT_MAX, PUNCT_RUN_MAX) + 1, RUN_MAX + 1))  # one of the three
+_ANY_PUNCT_RUN = re.compile(r"[^\w\s]{%d}" % (min(SAME_PUNCT_MAX, PUNCT_RUN_MAX) + 1))
+_ANY_LONG_RUN = re.compile(r"(?<!\S)\S{%d}" % (RUN_MAX + 1))  # tried at the start of each run only
 _PUNCT_RUN = re.compile(r"[^\w\s]{%d,}" % (PUNCT_RUN_MAX + 1))
 _LONG_RUN = re.compile(r"\S{%d,}" % (RUN_MAX + 1))
 
@@ -90,8 +91,8 @@ def limit_runs(text: str) -> str:
     any run of more than ``RUN_MAX`` non-space characters a space every ``RUN_MAX``.
     Linear; leaves ordinary notes as they are (the checks are cheap when nothing is long).
     """
-    if len(text) <= RUN_MAX or not _ANY_LONG.search(text):  # ordinary notes stop here
-        return text
+    if len(text) <= RUN_MAX or not (_ANY_PUNCT_RUN.search(text) or _ANY_LONG_RUN.search(text)):
+        return text  # ordinary notes stop here
     if _SAME_PUNCT.search(text):
         text = _SAME_PUNCT.sub(lambda m: m.group(1) * SAME_PUNCT_MAX, text)
     if _PUNCT_RUN.search(text):
@@ -270,6 +271,8 @@ NAME_PLACEHOLDER = "PII_NAME"
 # separators are not letters, so there is one way to match a word, and the lookbehind
 # lets only the start of a run try.
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['-][^\W\d_]+)*(?!\w)")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_TITLE = re.compile(r"(?<!\w)[A-Z][a-z]+(?!\w)")  # what the kin rule needs after its cue ("son Will")
 # after these, the next words are a name whatever their case or list ("RP name is Xochitl",
 # "Mrs. Okafor", "the dog is named Rex")
 _STRONG_CUES = frozenset("named mr mrs ms miss mx aka nka fka".split())
@@ -324,7 +327,15 @@ def _name_words() -> tuple[frozenset[str], frozenset[str]]:
     first, last, stop = _name_lists()
     strong = {w.upper() for w in _STRONG_CUES | {"name", "nombre"}}
     cues = {w.upper() for w in _WEAK_CUES | _KIN_CUES}
-    return frozenset(((first | last) - stop) | strong), frozenset(first | last | strong | cues)
+    needed = ((first | last) - stop) | strong
+    # the prefilter sees the letters between apostrophes and hyphens one piece at a time
+    needed |= {part for w in needed if not w.isalpha() for part in re.split(r"[^\w]", w) if part}
+    return frozenset(needed), frozenset(first | last | strong | cues)
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> frozenset[str]:
+    return frozenset(w.upper() for w in _STRONG_CUES | _WEAK_CUES | _KIN_CUES | {"name", "nombre"})
 
 
 @lru_cache(maxsize=1)
@@ -360,16 +371,19 @@ def mask_names(text: str) -> str:
     """
     if len(text) < 3:
         return text
-    words = _WORD.findall(text)
-    uppers = list(map(str.upper, words))
     needed, cand = _name_words()
-    if needed.isdisjoint(uppers):
+    pieces = _LETTERS.findall(text.upper())  # cheaper than the words; a superset of their parts
+    if needed.isdisjoint(pieces):
         kin, everyday = _kin_words()
-        if kin.isdisjoint(uppers) or everyday.isdisjoint(words):
+        if kin.isdisjoint(pieces) or everyday.isdisjoint(_TITLE.findall(text)):
             return text  # no listed name and no cue: most notes stop here
-    spans = [m.span() for m in _WORD.finditer(text)]
+    found = list(_WORD.finditer(text))
+    words = [m.group() for m in found]
+    uppers = list(map(str.upper, words))
+    spans = [m.span() for m in found]
     first, last, stop = _name_lists()
     vocab = _name_vocab()
+    cues = _cue_words()
     n = len(words)
     n_upper = sum(map(str.isupper, words))
     n_lower = sum(map(str.islower, words))
@@ -415,7 +429,8 @@ def mask_names(text: str) -> str:
 
     masked: list[tuple[int, int]] = []  # word index ranges [a, b)
     free = 0  # the first word not yet in a masked name
-    for i in [k for k, u in enumerate(uppers) if u in cand]:  # only words that can start or cue a name
+    visit = [k for k, u in enumerate(uppers) if u in cand and (u not in stop or u in cues or (mixed and not shouting))]
+    for i in visit:  # only words that can start or cue a name
         if i < free:
             continue
         start = end = None
