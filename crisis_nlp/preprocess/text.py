@@ -285,7 +285,7 @@ trooper nurse dr doctor counselor therapist worker cm with from by called
 _KIN_CUES = frozenset("""
 son daughter wife husband mother father mom dad mum brother sister bro sis bf gf boyfriend girlfriend
 fiance fiancee friend neighbor neighbour roommate uncle aunt grandson granddaughter grandmother
-grandfather grandma grandpa cousin nephew niece stepson stepdaughter stepfather stepmother ex spouse
+grandfather grandma grandpa cousin nephew niece stepson stepdaughter stepfather stepmother spouse
 partner guardian caregiver
 """.split())
 # never a name, whatever comes before
@@ -439,7 +439,7 @@ def mask_names(text: str) -> str:
         nxt = i + 1
         # a strong cue, or "name is" / "name:"
         if low in _STRONG_CUES and nxt < n:
-            if gap(i).strip(" .:") == "" and not never(nxt) and (capital(nxt) or not mixed
+            if gap(i).strip(" .:") == "" and not never(nxt) and not place_after(nxt) and (capital(nxt) or not mixed
                                                                   or uppers[nxt] in first or uppers[nxt] in last):
                 start = nxt
         elif low in ("name", "nombre") and nxt < n:
@@ -455,8 +455,7 @@ def mask_names(text: str) -> str:
             if not never(nxt) and not place_after(nxt):
                 if listed(nxt) and (capital(nxt) or not mixed):
                     start = nxt
-                elif (low in _KIN_CUES and mixed and w[0].isupper() and not w.isupper()
-                      and (uppers[nxt] in first or uppers[nxt] in last)):
+                elif low in _KIN_CUES and mixed and w[0].isupper() and not w.isupper() and uppers[nxt] in first:
                     start = nxt  # "son Will", "daughter Hope": an everyday name, said to be one
                 elif namelike(nxt) and gap(nxt) == " " and (namelike(nxt + 1) or (nxt + 1 < n and listed(nxt + 1))):
                     start = nxt  # "per Soren Castellano": two name-like words after a cue
