@@ -36,7 +36,7 @@ from .components import (  # (importing registers the factories)
     concept_tokens,
     token_arrays,
 )
-from .text import mask_pii, normalize_text
+from .text import limit_runs, mask_pii, normalize_text
 
 NEG_PREFIX = "neg_"
 CONCEPT_PREFIX = "C_"
@@ -144,8 +144,9 @@ def doc_features(doc: Doc) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalisation and personal-data masking: the text every later step sees."""
-    return mask_pii(normalize_text(text))
+    """Normalisation, personal-data masking and capped runs without spaces: the text
+    every later step sees (the tokenizer's work per chunk is bounded)."""
+    return limit_runs(mask_pii(normalize_text(text)))
 
 
 @lru_cache(maxsize=1)

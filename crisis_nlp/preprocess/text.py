@@ -3,12 +3,14 @@ masking of personal data. They work on strings because a spaCy ``Doc``'s text is
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..resources import load_json
+from ..resources import load_json, read_text
 
 _TRANSLATE = str.maketrans(
     {
@@ -18,29 +20,86 @@ _TRANSLATE = str.maketrans(
         "\u00a0": " ", "\u2009": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
     }
 )
-_SPACES = re.compile(r"[ \t\f\v]+")
-_NEWLINES = re.compile(r"\s*[\r\n]+\s*")
+# All whitespace but line breaks; after normalisation a note has single spaces only, so
+# the masking patterns never meet a long run of whitespace.
+_SPACES = re.compile(r"[^\S\r\n]+")
+# A run of whitespace holding a line break. The lookbehind starts a match only at the
+# start of a run: "\s*[\r\n]+\s*" alone retried the run from each of its spaces
+# (quadratic: 4-7 s on 'a\nb' + 20,000 spaces); the matches are the same.
+_NEWLINES = re.compile(r"(?<!\s)\s*[\r\n]+\s*")
 # "17yo", "34yom", "80YOF" -> "17 yo" so that the shorthand table sees the unit.
 _AGE_UNIT = re.compile(r"(?i)\b(\d{1,3})(yo|y/o|yom|yof|yrs?|m|f)\b")
 _MAYBE_AGE = re.compile(r"(?i)\d[ymf]")  # what _AGE_UNIT needs; a tenth of the cost
+
+
+# NFKC can lengthen a note up to 18-fold (U+FDFA is 18 characters after it); what passes
+# this many characters is cut, so that a note of 20,000 characters stays a note of that
+# order. Ordinary text grows by a few characters at most.
+MAX_NORMALIZED = 40_000
 
 
 def normalize_text(text: str) -> str:
     """Unicode NFKC, plain quotes and dashes, one space between words, line breaks as ' ; '.
 
     Line breaks separate updates in CAD notes, so they become a clause boundary that the
-    negation scope stops at.
+    negation scope stops at. Linear in the length of the note; a note that NFKC makes
+    longer than ``MAX_NORMALIZED`` characters is cut there.
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+        if len(text) > MAX_NORMALIZED:
+            text = text[:MAX_NORMALIZED]
     # each substitution runs only when it can change something (cheap tests first)
     if "\n" in text or "\r" in text:
         text = _NEWLINES.sub(" ; ", text)
     if _MAYBE_AGE.search(text):
         text = _AGE_UNIT.sub(r"\1 \2", text)
-    if "  " in text or "\t" in text or "\f" in text or "\v" in text:
+    if "  " in text or not text.isprintable():  # tabs, other control and Unicode spaces
         text = _SPACES.sub(" ", text)
     return text.strip()
+
+
+# -- runs without spaces, capped before the tokenizer -------------------------------------
+# spaCy's tokenizer strips prefixes and suffixes from a chunk one at a time, each step a
+# regex search over the rest of the chunk: quadratic in the chunk's length (20,000 '#'
+# took 64-150 s). No run in the 40,260 committed notes comes near these limits (the
+# longest chunk has 19 characters, no punctuation run has 4), so ordinary notes are
+# unchanged.
+RUN_MAX = 40  # a longer run of non-space characters gets a space every RUN_MAX characters
+SAME_PUNCT_MAX = 4  # "!!!!!!!!" -> "!!!!"
+PUNCT_RUN_MAX = 4  # a longer run of mixed punctuation ("?!?!?", "'\"#(") is spaced out
+_SAME_PUNCT = re.compile(r"([^\w\s])\1{%d,}" % SAME_PUNCT_MAX)
+_ANY_PUNCT_RUN = re.compile(r"[^\w\s]{%d}" % (min(SAME_PUNCT_MAX, PUNCT_RUN_MAX) + 1))
+_ANY_LONG_RUN = re.compile(r"(?<!\S)\S{%d}" % (RUN_MAX + 1))  # tried at the start of each run only
+_PUNCT_RUN = re.compile(r"[^\w\s]{%d,}" % (PUNCT_RUN_MAX + 1))
+_LONG_RUN = re.compile(r"\S{%d,}" % (RUN_MAX + 1))
+
+
+def _space_out(m: re.Match[str]) -> str:
+    return " ".join(m.group())
+
+
+def _chop(m: re.Match[str]) -> str:
+    s = m.group()
+    return " ".join(s[i : i + RUN_MAX] for i in range(0, len(s), RUN_MAX))
+
+
+def limit_runs(text: str) -> str:
+    """Bound the work spaCy's tokenizer does per chunk: a run of one punctuation
+    character longer than ``SAME_PUNCT_MAX`` is cut to that length, a run of mixed
+    punctuation longer than ``PUNCT_RUN_MAX`` gets a space between its characters, and
+    any run of more than ``RUN_MAX`` non-space characters a space every ``RUN_MAX``.
+    Linear; leaves ordinary notes as they are (the checks are cheap when nothing is long).
+    """
+    if len(text) <= RUN_MAX or not (_ANY_PUNCT_RUN.search(text) or _ANY_LONG_RUN.search(text)):
+        return text  # ordinary notes stop here
+    if _SAME_PUNCT.search(text):
+        text = _SAME_PUNCT.sub(lambda m: m.group(1) * SAME_PUNCT_MAX, text)
+    if _PUNCT_RUN.search(text):
+        text = _PUNCT_RUN.sub(_space_out, text)
+    if _LONG_RUN.search(text):
+        text = _LONG_RUN.sub(_chop, text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -54,6 +113,7 @@ class _PIIPattern:
     digit_run: int
     then_run: int  # digits_then: a run of this many digits ...
     then_char: re.Pattern[str] | None  # ... directly followed by a character of this class
+    check: Callable[[str], int] | None  # how much of the matched text to mask (0: none)
 
 
 _FOLLOWS: dict[tuple[str, str], bool] = {}  # (pattern name, character) -> in its then_char class
@@ -72,6 +132,58 @@ def _digits_then(p: _PIIPattern, after: dict[str, int]) -> bool:
     return False
 
 
+# -- checks: a pattern finds a candidate, its check says how much of it to mask ----------
+_LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # a digit doubled, its digits summed
+
+
+def _check_card(s: str) -> int:
+    """The longest prefix of 13-19 digits (ending at a digit) that passes the Luhn check:
+    a card number followed by another number ('4111 1111 1111 1111 12') is still found.
+    One pass: the Luhn sums of all prefixes from two running sums (which digits are
+    doubled depends on the parity of the prefix length)."""
+    ends: list[int] = []
+    sums = [[0], [0]]  # sums[k][n]: prefix of n digits, digits at index parity k doubled
+    for i, ch in enumerate(s):
+        if ch.isdecimal():
+            d = int(ch)
+            k = len(ends) % 2
+            sums[k].append(sums[k][-1] + _LUHN_DOUBLE[d])
+            sums[1 - k].append(sums[1 - k][-1] + d)
+            ends.append(i + 1)
+    for n in range(min(19, len(ends)), 12, -1):
+        if sums[n % 2][n] % 10 == 0:  # the last digit (index n - 1) is not doubled
+            return ends[n - 1]
+    return 0
+
+
+def _check_ip(s: str) -> int:
+    if not any(map(str.isalnum, s)):  # "::" alone is an address, but in a note it is punctuation
+        return 0
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return 0
+    return len(s)
+
+
+def _check_intl_phone(s: str) -> int:
+    """An international number: 7-15 digits after the '+' or the 011 prefix (E.164 allows
+    at most 15 with the country code)."""
+    body = s[1:] if s.startswith("+") else s[3:]
+    n = sum(ch.isdecimal() for ch in body)
+    return len(s) if 7 <= n <= 15 else 0
+
+
+def _check_url(s: str) -> int:
+    """The URL without the sentence punctuation after it."""
+    return len(s.rstrip(".,;:!?)]}'\""))
+
+
+_CHECKS: dict[str, Callable[[str], int]] = {
+    "luhn": _check_card, "ip": _check_ip, "intl_phone": _check_intl_phone, "url": _check_url,
+}
+
+
 @lru_cache(maxsize=1)
 def _pii_patterns() -> tuple[_PIIPattern, ...]:
     table = load_json("pii_patterns.json")
@@ -79,7 +191,8 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
         _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
                     re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())),
                     int(p.get("digit_run", 0)), int(p.get("digits_then", {}).get("run", 0)),
-                    re.compile(p["digits_then"]["char"]) if p.get("digits_then") else None)
+                    re.compile(p["digits_then"]["char"]) if p.get("digits_then") else None,
+                    _CHECKS[p["check"]] if p.get("check") else None)
         for p in table["patterns"]
     )
 
@@ -87,22 +200,29 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
 _DIGIT_RUNS = re.compile(r"\d+.?", re.DOTALL)  # each run of digits and the character after it
 
 
-def mask_pii(text: str, *, prefilter: bool = True) -> str:
-    """Replace phone numbers, e-mails, SSNs, dates of birth, addresses, plates and case
-    numbers by placeholders (``PII_PHONE`` ...), so that no feature, log line or
-    explanation can carry them.
+def mask_pii(text: str, *, prefilter: bool = True, names: bool = True) -> str:
+    """Replace phone numbers, e-mails, SSNs, card numbers, dates of birth, addresses,
+    plates, case and record numbers, IP addresses, URLs and person names by placeholders
+    (``PII_PHONE`` ...), so that no feature, log line or explanation can carry them.
 
-    ``prefilter=False`` skips the cheap tests that decide whether a pattern can match at
-    all; the result must be the same (a test checks it), only slower.
+    Linear in the length of the note: no pattern retries an unbounded run from each of
+    its positions. ``prefilter=False`` skips the cheap tests that decide whether a
+    pattern can match at all; the result must be the same (a test checks it), only
+    slower. ``names=False`` leaves person names (see :func:`mask_names`).
     """
+    text = _mask_patterns(text, prefilter)
+    return mask_names(text) if names else text
+
+
+def _mask_patterns(text: str, prefilter: bool) -> str:
     # measured once: masking only removes digits and puts letters (placeholders) after a
     # run, so a run that is too short stays too short, and one followed by a character
     # only gets shorter
     after: dict[str, int] = {}
     if prefilter:
         runs = _DIGIT_RUNS.findall(text)  # "123-": a run and the character after it
-        if not runs and "@" not in text:  # every pattern needs a digit or an '@'
-            return text
+        if not runs and "@" not in text and "." not in text and ":" not in text:
+            return text  # every pattern needs a digit, an '@', a '.' (web address) or a ':' (IPv6)
         for m in runs:
             c = m[-1]
             n = len(m) if c.isdecimal() else len(m) - 1  # isdecimal: what \d matches
@@ -123,8 +243,8 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
                     continue
                 if p.needs is not None and not p.needs.search(low):
                     continue
-        if p.group:
-            new = p.regex.sub(lambda m, p=p: _replace_group(m, p.group, p.placeholder), text)
+        if p.group or p.check is not None:
+            new = p.regex.sub(lambda m, p=p: _replace(m, p), text)
         else:
             new = p.regex.sub(p.placeholder, text)
         if new != text:
@@ -132,8 +252,252 @@ def mask_pii(text: str, *, prefilter: bool = True) -> str:
     return text
 
 
-def _replace_group(m: re.Match[str], group: int, placeholder: str) -> str:
-    start, end = m.span(group)
+def _replace(m: re.Match[str], p: _PIIPattern) -> str:
+    start, end = m.span(p.group)
     s0 = m.start()
     whole = m.group(0)
-    return whole[: start - s0] + placeholder + whole[end - s0 :]
+    if p.check is not None:
+        n = p.check(whole[start - s0 : end - s0])
+        if not n:
+            return whole
+        end = start + n
+    return whole[: start - s0] + p.placeholder + whole[end - s0 :]
+
+
+# -- person names -------------------------------------------------------------------------
+NAME_PLACEHOLDER = "PII_NAME"
+# A word: letters, with inner apostrophes or hyphens ("O'Neil", "Al-Amin"), not part of a
+# longer run of word characters (a placeholder such as PII_ADDRESS, "17yo"). Linear: the
+# separators are not letters, so there is one way to match a word, and the lookbehind
+# lets only the start of a run try.
+_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['-][^\W\d_]+)*(?!\w)")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_TITLE = re.compile(r"(?<!\w)[A-Z][a-z]+(?!\w)")  # what the kin rule needs after its cue ("son Will")
+# after these, the next words are a name whatever their case or list ("RP name is Xochitl",
+# "Mrs. Okafor", "the dog is named Rex")
+_STRONG_CUES = frozenset("named mr mrs ms miss mx aka nka fka".split())
+# after these, a listed name that is not an everyday word is a name ("caller Maria")
+_WEAK_CUES = frozenset("""
+caller subj subject rp pt patient client resident victim vic suspect susp per officer ofc deputy dep sgt
+trooper nurse dr doctor counselor therapist worker cm with from by called
+""".split())
+# after these, also a capitalised everyday name in a note in mixed case ("son Will")
+_KIN_CUES = frozenset("""
+son daughter wife husband mother father mom dad mum brother sister bro sis bf gf boyfriend girlfriend
+fiance fiancee friend neighbor neighbour roommate uncle aunt grandson granddaughter grandmother
+grandfather grandma grandpa cousin nephew niece stepson stepdaughter stepfather stepmother spouse
+partner guardian caregiver
+""".split())
+# never a name, whatever comes before
+_NEVER = frozenset("""
+a an the is was are be been not no unk unknown unkn refused withheld declined na n anon anonymous none
+he she they him her them his hers their theirs i me my we us our you your it its this that who what
+and or but of on in at to for as is by if so
+""".split())
+# a capitalised word before one of these is a place ("Garfield St", "Harmon Hall"), not a person
+_PLACE_AFTER = frozenset("""
+st ave av rd dr ln ct blvd hwy way pl pkwy cir ter trl sq street avenue road drive lane court boulevard
+highway place parkway circle terrace trail loop square park hall field center centre creek cr springs spring
+ridge hollow heights harbor harbour lake river hills hill view motel inn hotel apts apartments school middle
+high elementary college university hospital clinic church cemetery market library station plaza plz mall
+county city town village township bridge fork flats flat draw valley canyon mesa point beach island bay
+memorial general gen medical hs store storage insurance company co inc llc senior transit crisis house shelter
+manor grove gardens estates commons ranch farm mill mills falls rehab center pharmacy deli bar grill cafe
+""".split())
+
+
+@lru_cache(maxsize=1)
+def _name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    def words(fname: str) -> frozenset[str]:
+        return frozenset(w.strip().upper() for w in read_text(fname).splitlines()
+                         if w.strip() and not w.startswith("#"))
+
+    return words("names_first.txt"), words("names_last.txt"), words("names_stop.txt")
+
+
+@lru_cache(maxsize=1)
+def _name_vocab() -> frozenset[str]:
+    return frozenset(w.strip() for w in read_text("names_vocab.txt").splitlines() if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(words without which no rule fires: the prefilter; words at which a rule can
+    start: the ones the pass visits)."""
+    first, last, stop = _name_lists()
+    strong = {w.upper() for w in _STRONG_CUES | {"name", "nombre"}}
+    cues = {w.upper() for w in _WEAK_CUES | _KIN_CUES}
+    needed = ((first | last) - stop) | strong
+    # the prefilter sees the letters between apostrophes and hyphens one piece at a time
+    needed |= {part for w in needed if not w.isalpha() for part in re.split(r"[^\w]", w) if part}
+    return frozenset(needed), frozenset(first | last | strong | cues)
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> frozenset[str]:
+    return frozenset(w.upper() for w in _STRONG_CUES | _WEAK_CUES | _KIN_CUES | {"name", "nombre"})
+
+
+@lru_cache(maxsize=1)
+def _kin_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(kin cues, upper case; everyday names as written Capitalised): a note with neither
+    a listed name nor a strong cue has a name only where a kin cue precedes one of these
+    ('son Will')."""
+    first, last, stop = _name_lists()
+    return frozenset(w.upper() for w in _KIN_CUES), frozenset(w.capitalize() for w in stop & (first | last))
+
+
+def _is_cap(w: str) -> bool:
+    return w[0].isupper()
+
+
+def mask_names(text: str) -> str:
+    """Replace person names by ``PII_NAME``, only where the text says it is a name.
+
+    - after a strong cue ('name is', 'name:', 'named', 'Mr', 'Mrs', 'Ms', 'aka'): up to
+      three words, listed or capitalised (a word of ``_NEVER`` ends it);
+    - after a weak cue ('caller', 'subj', 'per', 'son', 'daughter', 'with' ...): a listed
+      first name or surname, or (in a note in mixed case) a capitalised word, even one of
+      the everyday names of ``names_stop.txt`` ('son Will');
+    - a listed first name followed by a listed surname, both capitalised ('Maria Lopez',
+      'JOHN SMITH'), or 'LAST, FIRST' ('Okafor, Chidi');
+    - in a note in mixed case, a capitalised listed first name that does not start a
+      sentence ('spoke with Jamal', 'told Priya').
+
+    Everyday names ('Will', 'Hope', 'Grace', 'May', 'Bill', 'Rose', 'Mark') are masked
+    only after a cue; a name-like word before a place word ('Garfield St') is left. Each
+    run of name words (with its initials) becomes one placeholder. Linear: one pass over
+    the words.
+    """
+    if len(text) < 3:
+        return text
+    needed, cand = _name_words()
+    pieces = _LETTERS.findall(text.upper())  # cheaper than the words; a superset of their parts
+    if needed.isdisjoint(pieces):
+        kin, everyday = _kin_words()
+        if kin.isdisjoint(pieces) or everyday.isdisjoint(_TITLE.findall(text)):
+            return text  # no listed name and no cue: most notes stop here
+    found = list(_WORD.finditer(text))
+    words = [m.group() for m in found]
+    uppers = list(map(str.upper, words))
+    spans = [m.span() for m in found]
+    first, last, stop = _name_lists()
+    vocab = _name_vocab()
+    cues = _cue_words()
+    n = len(words)
+    n_upper = sum(map(str.isupper, words))
+    n_lower = sum(map(str.islower, words))
+    shouting = n_upper * 2 > n  # a note in capitals: case says nothing
+    mixed = not shouting and n_upper + n_lower < n  # some words Capitalised
+
+    def gap(i: int) -> str:  # the text between word i and word i + 1
+        return text[spans[i][1] : spans[i + 1][0]] if i + 1 < n else text[spans[i][1] :]
+
+    def listed(i: int) -> bool:
+        u = uppers[i]
+        return (u in first or u in last) and u not in stop
+
+    def capital(i: int) -> bool:  # capitalised in a way that says something
+        w = words[i]
+        return (not shouting and w[0].isupper()) or (shouting and w.isupper())
+
+    def place_after(i: int) -> bool:
+        return i + 1 < n and gap(i) in (" ", ". ") and uppers[i + 1].lower() in _PLACE_AFTER
+
+    def never(i: int) -> bool:
+        return uppers[i].lower() in _NEVER
+
+    def known(i: int) -> bool:  # a word of the notes (or a cue), so not an unlisted name
+        u = uppers[i]
+        low = u.lower()
+        return low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or (u in cand and not listed(i))
+
+    def namelike(i: int) -> bool:  # an unlisted word that can be part of a name next to a listed one
+        return 0 <= i < n and len(words[i]) > 1 and capital(i) and not known(i)
+
+    def follows(i: int) -> bool:  # word i continues a name that ends at word i - 1
+        if i >= n or gap(i - 1) not in (" ", ". ") or never(i):
+            return False
+        if gap(i - 1) == ". " and len(words[i - 1]) > 1:
+            return False  # a sentence ended
+        w = words[i]
+        if len(w) == 1:  # an initial
+            return w.isupper() and not shouting and (gap(i) == " " or gap(i).startswith("."))
+        if listed(i):
+            return capital(i) or not mixed
+        return not known(i) and (capital(i) or not (mixed or shouting))
+
+    masked: list[tuple[int, int]] = []  # word index ranges [a, b)
+    free = 0  # the first word not yet in a masked name
+    visit = [k for k, u in enumerate(uppers) if u in cand and (u not in stop or u in cues or (mixed and not shouting))]
+    for i in visit:  # only words that can start or cue a name
+        if i < free:
+            continue
+        start = end = None
+        u = uppers[i]
+        low = u.lower()
+        nxt = i + 1
+        # a strong cue, or "name is" / "name:"
+        if low in _STRONG_CUES and nxt < n:
+            if gap(i).strip(" .:") == "" and not never(nxt) and not place_after(nxt) and (capital(nxt) or not mixed
+                                                                  or uppers[nxt] in first or uppers[nxt] in last):
+                start = nxt
+        elif low in ("name", "nombre") and nxt < n:
+            j = nxt
+            if gap(i).strip() == "" and uppers[j].lower() in ("is", "was", "es") and j + 1 < n and gap(j).strip() == "":
+                j += 1
+            elif gap(i).strip(" ") not in (":", "-", "="):
+                j = -1
+            if j > 0 and not never(j) and (capital(j) or not mixed or uppers[j] in first or uppers[j] in last):
+                start = j
+        elif (low in _WEAK_CUES or low in _KIN_CUES) and nxt < n and gap(i).strip(" :") == "":
+            w = words[nxt]
+            if not never(nxt) and not place_after(nxt):
+                if listed(nxt) and (capital(nxt) or not mixed):
+                    start = nxt
+                elif low in _KIN_CUES and mixed and w[0].isupper() and not w.isupper() and uppers[nxt] in first:
+                    start = nxt  # "son Will", "daughter Hope": an everyday name, said to be one
+                elif namelike(nxt) and gap(nxt) == " " and (namelike(nxt + 1) or (nxt + 1 < n and listed(nxt + 1))):
+                    start = nxt  # "per Soren Castellano": two name-like words after a cue
+        if start is None and capital(i) and listed(i) and not place_after(i):
+            prev_ok = i - 1 >= free and i > 0
+            if u in first and nxt < n and gap(i) == " " and capital(nxt) and uppers[nxt] in last and not place_after(nxt):
+                start = i  # First Last
+            elif u in first and nxt < n and gap(i) == " " and namelike(nxt) and not place_after(nxt):
+                start = i  # First Unlisted ("Aisha Mbeki")
+            elif u in last and prev_ok and gap(i - 1) == " " and namelike(i - 1):
+                start = i - 1  # Unlisted Last ("Oluwaseun Romero")
+            elif u in last and nxt < n and gap(i) == ", " and capital(nxt) and (listed(nxt) and uppers[nxt] in first
+                                                                              or namelike(nxt)):
+                start, end = i, nxt + 1  # LAST, FIRST
+            elif u in first and prev_ok and gap(i - 1) == ", " and namelike(i - 1):
+                start, end = i - 1, nxt  # Unlisted, FIRST ("Ivanova, Chayton")
+            elif mixed and u in first and not words[i].isupper() and len(words[i]) > 1 and i > 0 and gap(i - 1).strip() == "":
+                start = i  # a listed first name inside a sentence
+        if start is None and capital(i) and mixed and u in first and u in stop and nxt < n and gap(i) == " ":
+            if not words[i].isupper() and listed(nxt) and uppers[nxt] in last and capital(nxt) and not place_after(nxt):
+                start = i  # "Will Johnson" in a note in mixed case
+        if start is None:
+            continue
+        if end is None:
+            end = start + 1
+            if (end < n and gap(start) == ", " and capital(end) and listed(end) and uppers[end] in first
+                    and (uppers[start] in last or namelike(start))):
+                end += 1  # "Subj: Okafor, Chidi"
+        while end < n and end - start < 4 and follows(end):
+            end += 1
+        masked.append((start, end))
+        free = end
+    if not masked:
+        return text
+    out = []
+    pos = 0
+    for a, b in masked:
+        s, e = spans[a][0], spans[b - 1][1]
+        if len(words[b - 1]) == 1 and e < len(text) and text[e] == ".":
+            e += 1  # the initial's period
+        out.append(text[pos:s])
+        out.append(NAME_PLACEHOLDER)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,134 @@
+"""Personal-data masking (issue 13, item 5): every format of the invented corpus in
+bench/bench_masking.py is recalled at the floor measured there, and the words a
+classifier needs are not taken for names."""
+
+import gzip
+import importlib.util
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crisis_nlp.preprocess import analyze, clean_text
+from crisis_nlp.preprocess.text import mask_names
+
+ROOT = Path(__file__).resolve().parent.parent
+# measured with bench/bench_masking.py: 1.00 for every format but IPv6 (0.98: "7f" in an
+# address is read as an age, "7 f") and four name forms (0.98); the goal is 0.95
+RECALL_FLOOR = 0.95
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_masking", ROOT / "bench" / "bench_masking.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_recall_per_format_is_at_the_floor():
+    rows = _bench().recall_table(clean_text)
+    assert len(rows) >= 25
+    low = [(fmt, hit / n) for fmt, hit, n in rows if hit / n < RECALL_FLOOR]
+    assert not low
+
+
+@pytest.mark.parametrize(
+    "raw, placeholder, secret",
+    [
+        ("cb +44 20 7946 0958 after 6", "PII_PHONE", "7946"),
+        ("call 011 52 55 1234 5678", "PII_PHONE", "5678"),
+        ("number is 867-5309", "PII_PHONE", "5309"),
+        ("cb 8675309", "PII_PHONE", "8675309"),
+        ("ssn 123 45 6789", "PII_SSN", "6789"),
+        ("ssn 123456789 on file", "PII_SSN", "123456789"),
+        ("card 4111 1111 1111 1111 exp 12", "PII_CARD", "1111"),
+        ("card 4111111111111111", "PII_CARD", "4111111111111111"),
+        ("MRN: 00482913", "PII_MRN", "00482913"),
+        ("med rec # A1234567", "PII_MRN", "1234567"),
+        ("from 192.0.2.44 logged", "PII_IP", "192.0.2.44"),
+        ("ip 2001:db8::1", "PII_IP", "db8"),
+        ("see https://example.com/u/jdoe.", "PII_URL", "jdoe"),
+        ("posted on facebook.com/jdoe99", "PII_URL", "jdoe99"),
+        ("mail zo\u00eb.m\u00fcller@beispiel.de", "PII_EMAIL", "beispiel"),
+        ("RP name is Maria Lopez", "PII_NAME", "Lopez"),
+        ("RP JOHN SMITH STATES SUBJ HAS A KNIFE", "PII_NAME", "SMITH"),
+        ("Subj: Okafor, Chidi, 34 M", "PII_NAME", "Okafor"),
+        ("Mrs. Nguyen called", "PII_NAME", "Nguyen"),
+        ("spoke with Aisha Mbeki", "PII_NAME", "Mbeki"),
+        ("states son Will is threatening to jump", "PII_NAME", "Will"),
+        ("caller says her name is maria lopez", "PII_NAME", "lopez"),
+        ("Client Marcus T., 47M", "PII_NAME", "T."),
+    ],
+)
+def test_new_formats_are_masked(raw, placeholder, secret):
+    cleaned = clean_text(raw)
+    assert placeholder in cleaned
+    assert secret not in cleaned
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "pt states he will kill himself tonight, no hope left",
+        "PT STATES HE WILL KILL HIMSELF, THREATENING TO JUMP FROM THE BRIDGE",
+        "Pt Will Not Eat, Says There Is No Hope",
+        "took sertraline and trazodone, also xanax, fentanyl, narcan given",
+        "RP states subj may have a gun, grace period on rent ended in june",
+        "Garfield St near Harmon Hall, 10-96, no weapons",
+        "BAC .12, took 30 pills at 21:14, 34 yo male",
+        "per rp pt is at home w/ mom, denies SI",
+        "bill from the pharmacy, mark on his arm, art therapy group",
+    ],
+)
+def test_crisis_words_are_not_masked(note):
+    assert "PII_" not in clean_text(note)
+    words = set(analyze(note).features.split())
+    for w in ("will", "kill", "hope", "bridge", "sertraline", "fentanyl", "gun"):
+        if w in note.lower().split() or w + "," in note.lower().split():
+            assert w in words or "neg_" + w in words
+
+
+def test_few_synthetic_notes_get_a_name():
+    """The synthetic notes hold no person names: a PII_NAME there is a false mask
+    (measured: 0.2% of notes)."""
+    with gzip.open(ROOT / "training_data_synthetic/notes.jsonl.gz", "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    sample = random.Random(1).sample(texts, 2000)
+    named = sum("PII_NAME" in clean_text(t) for t in sample)
+    assert named <= 20
+
+
+def test_false_masking_of_ordinary_words_is_rare():
+    bench = _bench()
+    vocab = ["will", "hope", "grace", "may", "june", "bill", "faith", "art", "rose", "mark", "neal", "bridge",
+             "kill", "jump", "states", "son", "knife", "gun", "pills", "rope", "hang", "home", "brown", "white",
+             "black", "young", "long", "rich", "chase", "hunter", "sharp", "cutter", "king", "major"]
+    masked, total, examples = bench.false_masking(clean_text, vocab)
+    assert masked == 0, examples
+
+
+def test_placeholders_stay_whole():
+    for note in ("cb 555-867-5309 per Maria Lopez", "1234 N Main St per JOHN SMITH", "RP Lopez, Maria DOB 1/2/80"):
+        cleaned = clean_text(note)
+        assert all(tok in ("PII_PHONE", "PII_NAME", "PII_ADDRESS", "PII_DOB")
+                   for tok in cleaned.replace(",", " ").split() if tok.startswith("PII"))
+
+
+_NAMEY = ["Maria ", "Lopez", ", ", "RP ", "name is ", "son ", "Will ", "WILL ", "JOHN ", "SMITH ", "Mr. ", "per ",
+          "caller ", "T. ", "Okafor", "PII_PHONE ", "states ", "x", " ", "-", "'", "\u00e9", "Ng", "Mbeki ", "aka "]
+
+
+@given(st.lists(st.sampled_from(_NAMEY), max_size=25).map("".join))
+@settings(max_examples=400, deadline=None, derandomize=True)
+def test_name_masking_only_replaces_spans_by_the_placeholder(text):
+    """What is not masked is kept as it was, in order; placeholders already in the note
+    are never cut into."""
+    out = mask_names(text)
+    parts = out.split("PII_NAME")
+    pattern = ".+?".join(re.escape(s) for s in parts)
+    assert re.fullmatch(pattern, text, re.DOTALL), (text, out)
+    assert out.count("PII_PHONE") == text.count("PII_PHONE")
