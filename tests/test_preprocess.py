@@ -16,7 +16,7 @@ def positive_concepts(text):
 
 def test_blank_pipeline_has_our_components_and_no_model():
     nlp = build_nlp()
-    assert nlp.pipe_names == ["dispatch_shorthand", "concept_matcher", "negex"]
+    assert nlp.pipe_names == ["dispatch_shorthand", "crisis_nlp_identity", "concept_matcher", "negex"]
     assert nlp.meta["name"] == "pipeline"  # spacy.blank, no downloaded package
 
 

@@ -25,12 +25,13 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .components import CONCEPTS, NEGATED, NORM_COL, PUNCT_COL, SPACE_COL, token_arrays  # (registers the factories)
+from .identity import IdentityNormalizer  # noqa: F401  (registers crisis_nlp_identity)
 from .text import mask_pii, normalize_text
 
 NEG_PREFIX = "neg_"
 CONCEPT_PREFIX = "C_"
 NEG_CONCEPT_PREFIX = "NEG_C_"
-PIPE_NAMES = ("dispatch_shorthand", "concept_matcher", "negex")
+PIPE_NAMES = ("dispatch_shorthand", "crisis_nlp_identity", "concept_matcher", "negex")
 _DIGIT = re.compile(r"\d")
 # Whitespace-separated chunks the tokenizer remembers (spaCy's default: 10,000). Every
 # chunk not in the cache goes through the prefix/suffix/infix rules again; the 40,000
@@ -43,7 +44,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def build_nlp() -> Language:
-    """The shared pipeline: ``spacy.blank('en')`` + shorthand, concepts, negation.
+    """The shared pipeline: ``spacy.blank('en')`` + shorthand, identity, concepts, negation.
 
     Built once per process (a few hundred ms) and cached; no model download is involved.
     """
