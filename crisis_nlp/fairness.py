@@ -121,11 +121,11 @@ def _anchors() -> frozenset[str]:
 
 def insert_before_person(text: str, word: str) -> str | None:
     """``word`` inserted before the first mention of a person ('her son' -> 'her Black
-    son'), in capitals when the mention is; ``None`` when the note mentions nobody."""
+    son'), in capitals in an all-capitals note; ``None`` when the note mentions nobody."""
     anchors = _anchors()
     for m in _WORD.finditer(text):
         if m.group(1).lower() in anchors:
-            w = word.upper() if m.group(1).isupper() and len(m.group(1)) > 1 else word
+            w = word.upper() if text.isupper() else word
             return text[:m.start()] + w + " " + text[m.start():]
     return None
 

@@ -180,7 +180,7 @@ def test_negex_finds_its_triggers_without_the_concept_matchers_pass():
     from crisis_nlp.preprocess.components import NEGATED, SHARED_MATCHES
     from crisis_nlp.preprocess.pipeline import _stages, clean_text
 
-    make_doc, (shorthand, concepts, negex) = _stages()
+    make_doc, (shorthand, _identity, concepts, negex) = _stages()
     notes = ["denies SI/HI, no weapons in the home", "pt not sure if she took pills, no further info",
              "RP states subj is not breathing", "neg for ETOH but has a knife", "no"]
     negated = []

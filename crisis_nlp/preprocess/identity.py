@@ -37,9 +37,13 @@ _NONE, _SET, _COLOUR, _PHRASE_END = 0, 1, 2, 3
 
 
 def load_identity_terms(name: str = "identity_terms.json") -> dict[str, Any]:
-    """The identity rules, checked: unknown keys are refused (a typo would silently
-    switch a rule off)."""
-    rules = load_json(name)
+    """The bundled identity rules, checked (:func:`check_identity_terms`)."""
+    return check_identity_terms(load_json(name), name)
+
+
+def check_identity_terms(rules: dict[str, Any], name: str = "identity rules") -> dict[str, Any]:
+    """``rules`` unchanged if every key is known and present: an unknown key (a typo)
+    would silently switch a rule off."""
     unknown = sorted(set(rules) - _KEYS)
     missing = sorted(_KEYS - {"description"} - set(rules))
     if unknown or missing:
