@@ -215,3 +215,40 @@ def test_race_insertion_meets_the_targets(report):
                    "it: then remove this marker")
 def test_name_swap_meets_the_targets(report):
     assert _fails(report, "name") == []
+
+
+# -- model card and compare ------------------------------------------------------------
+
+def _stub_evaluation():
+    notes = ["he says he wants to die", "pt on the bridge, she is crying", "caller needs a shelter bed"]
+    return F.fairness_evaluation(_Stub(), notes, notes_source="three test notes", baseline=_Stub(),
+                                 baseline_spec="default@1.0.0")
+
+
+def test_model_card_carries_the_figures_beside_the_baselines():
+    from crisis_nlp.model_card import render_model_card
+
+    manifest = {"name": "county-x", "version": "1.1.0", "evaluation": {"fairness": _stub_evaluation()}}
+    card = render_model_card(manifest)
+    assert "## Counterfactual fairness" in card
+    assert "| name | 3 | 3 (100.0%) | 3 | 3 (100.0%) |" in card  # this version, then default@1.0.0
+    assert "| name | black | +240.00 (+240.00) |" in card
+    assert "`county-x@1.1.0` misses the targets: " in card
+    bare = render_model_card({"name": "x", "version": "1.0.0", "evaluation": {}})
+    assert "Not measured for this version" in bare
+
+
+def test_compare_prints_the_fairness_of_both_versions():
+    from crisis_nlp.compare import format_comparison
+    from crisis_nlp.evaluate import compute_metrics
+
+    rec = [{"text": "x", "categories": [], "flags": [], "response_mode": "standard_dispatch"}]
+    metrics = compute_metrics(rec, [{"categories": [], "flags": [], "response_mode": "standard_dispatch"}])
+    ev = _stub_evaluation()
+    c = {"n": 1, "warnings": [], "worse": [], "diff": {"category_micro_f1": 0.0, "response_mode_accuracy": 0.0},
+         "new": {"spec": "a@1.0.0", "metrics": metrics, "fairness": ev["report"]},
+         "old": {"spec": "b@1.0.0", "metrics": metrics, "fairness": ev["baseline"]["report"]}}
+    text = format_comparison(c)
+    assert "counterfactual fairness" in text
+    assert "name: 3 notes, 3 changed (100.0%), mode changed 3; old: 3 changed" in text
+    assert "a@1.0.0: misses the fairness targets: " in text and "name: 3 of 3 notes changed" in text
