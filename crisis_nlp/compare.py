@@ -14,6 +14,8 @@ from .evaluate import compute_metrics
 from .labels import HIGH_RISK, LABELS
 from .registry import resolve, sha256_file
 
+FAIRNESS_NOTES = 1000  # counterfactuals cost about 17 classifications a note: a sample is enough
+
 
 def _training_hashes(manifest: dict[str, Any]) -> set[str]:
     td = manifest.get("training_data") or {}
@@ -30,9 +32,13 @@ def compare_models(
     *,
     registry: str | Path | None = None,
     data_path: str | Path | None = None,
+    fairness: bool = True,
 ) -> dict[str, Any]:
-    """Metrics of ``new`` and ``old`` on ``records`` and their differences (new - old)."""
+    """Metrics of ``new`` and ``old`` on ``records`` and their differences (new - old);
+    with ``fairness``, each version's counterfactual figures (:mod:`crisis_nlp.fairness`)
+    on up to ``FAIRNESS_NOTES`` of the same notes."""
     from .api import model_from_entry
+    from .fairness import measure, sample
 
     out: dict[str, Any] = {"n": len(records), "warnings": []}
     digest = sha256_file(data_path) if data_path else None
@@ -41,6 +47,8 @@ def compare_models(
         model = model_from_entry(entry)
         results = model.classify_batch([r["text"] for r in records])
         out[role] = {"spec": entry.spec, "metrics": compute_metrics(records, [r.to_dict() for r in results])}
+        if fairness:
+            out[role]["fairness"] = measure(model, sample([r["text"] for r in records], FAIRNESS_NOTES))
         if digest and digest in _training_hashes(entry.manifest):
             out["warnings"].append(f"{entry.spec} was trained on this very file: its numbers are not honest.")
     a, b = out["new"]["metrics"], out["old"]["metrics"]
@@ -85,6 +93,17 @@ def format_comparison(c: dict[str, Any]) -> str:
         lines.append("response-mode accuracy: not measured (the data has no response_mode column)")
     lines.append("* high-risk label: thresholds favour recall")
     lines.append("")
+    if "fairness" in c["new"] and "fairness" in c["old"]:
+        from .fairness import format_fairness, target_failures
+
+        lines.append("counterfactual fairness (sex swap, race word, name, neutral-word control; issue 14 targets: "
+                     "<= 1% changed, LE net within +-1 per 300 notes, violence within +-0.005):")
+        lines += format_fairness(c["new"]["fairness"], c["old"]["fairness"], names=("new", "old"))
+        for role in ("new", "old"):
+            fails = target_failures(c[role]["fairness"])
+            lines.append(f"{c[role]['spec']}: " + ("misses the fairness targets: " + "; ".join(fails) if fails
+                                                    else "meets the fairness targets"))
+        lines.append("")
     if c["worse"]:
         lines.append(f"{new} is WORSE than {old} on: " + "; ".join(c["worse"]) + ".")
     else:

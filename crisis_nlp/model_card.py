@@ -38,6 +38,54 @@ def _metrics_table(m: dict[str, Any], base: dict[str, Any] | None, base_name: st
     return lines
 
 
+def _fairness_section(fair: dict[str, Any] | None, spec: str) -> list[str]:
+    """Counterfactual figures (issue 14; ``crisis_nlp.fairness``), beside the baseline's."""
+    out = ["## Counterfactual fairness", ""]
+    if not fair:
+        return out + ["- Not measured for this version: compute it with `crisis_nlp.fairness.fairness_evaluation` "
+                      "(or see `crisis-nlp compare`) before relying on it.", ""]
+    rep, base = fair["report"], (fair.get("baseline") or {})
+    b_rep, b_spec = base.get("report"), base.get("spec", "baseline")
+    t = fair.get("targets", {})
+    out += [f"Measured on {rep['notes']} notes ({fair.get('notes_source', '?')}): a sex swap, a race word inserted "
+            "before the first person mentioned (5 variants), a name appended (5 names associated with different "
+            "groups), and a neutral word inserted as the control. Targets (not for the control): at most "
+            f"{t.get('max_changed_share', 0.01):.0%} of notes change, net moves to `law_enforcement` within "
+            f"+-{t.get('max_le_net_per_300', 1.0):g} per 300 notes per group, mean violence-score change per group "
+            f"within +-{t.get('max_mean_violence_change', 0.005):g}.", ""]
+    head = "| test | notes | result changed | mode changed |"
+    rule = "| --- | ---: | ---: | ---: |"
+    if b_rep:
+        head += f" changed, `{b_spec}` |"
+        rule += " ---: |"
+    out += [head, rule]
+    for kind, k in rep["kinds"].items():
+        row = (f"| {kind}{' (control)' if kind == 'neutral' else ''} | {k['n']} | {k['changed']} "
+               f"({k['changed_share']:.1%}) | {k['mode_changed']} |")
+        if b_rep and kind in b_rep["kinds"]:
+            bk = b_rep["kinds"][kind]
+            row += f" {bk['changed']} ({bk['changed_share']:.1%}) |"
+        out.append(row)
+    out += ["", "Per group: net moves into `law_enforcement` per 300 notes and mean signed score changes (sex swap: "
+            "against the original note; the others: against the mean of the note's five variants)"
+            + (f"; `{b_spec}` in brackets." if b_rep else "."), "",
+            "| test | group | LE net / 300 | violence | weapon | suicidal |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for kind, k in rep["kinds"].items():
+        for g, v in k["groups"].items():
+            bv = ((b_rep or {}).get("kinds", {}).get(kind) or {}).get("groups", {}).get(g)
+            cells = [f"{v['le_net_per_300']:+.2f}"] + [f"{v['mean_change'][s]:+.4f}" for s in ("violence", "weapon",
+                                                                                            "suicidal")]
+            if bv:
+                bc = [f"{bv['le_net_per_300']:+.2f}"] + [f"{bv['mean_change'][s]:+.4f}"
+                                                         for s in ("violence", "weapon", "suicidal")]
+                cells = [f"{a} ({b})" for a, b in zip(cells, bc)]
+            out.append(f"| {kind} | {g} | " + " | ".join(cells) + " |")
+    fails = fair.get("target_failures") or []
+    out += ["", f"- `{spec}` misses the targets: " + "; ".join(fails) + "." if fails
+            else f"- `{spec}` meets the targets on these notes.", ""]
+    return out
+
+
 def render_model_card(manifest: dict[str, Any]) -> str:
     """Markdown model card for one version (written as ``model_card.md`` by the registry)."""
     m = manifest
@@ -126,6 +174,7 @@ def render_model_card(manifest: dict[str, Any]) -> str:
                 + (f", response-mode accuracy {g['response_mode_accuracy']:.3f}" if "response_mode_accuracy" in g else "")
                 + "."]
     out.append("")
+    out += _fairness_section(ev.get("fairness"), spec)
     out += ["## Ethical considerations", "",
             "- Notes describe people in crisis: keep training files and this registry access-controlled; "
             "crisis_nlp never logs note text, but the training file itself holds it.",

@@ -16,7 +16,8 @@ def positive_concepts(text):
 
 def test_blank_pipeline_has_our_components_and_no_model():
     nlp = build_nlp()
-    assert nlp.pipe_names == ["crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context"]
+    assert nlp.pipe_names == ["crisis_nlp_shorthand", "crisis_nlp_identity", "crisis_nlp_concepts",
+                              "crisis_nlp_context"]
     assert nlp.meta["name"] == "pipeline"  # spacy.blank, no downloaded package
 
 

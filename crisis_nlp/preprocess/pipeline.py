@@ -36,6 +36,7 @@ from .components import (  # (importing registers the factories)
     concept_tokens,
     token_arrays,
 )
+from .identity import IdentityNormalizer  # noqa: F401  (registers crisis_nlp_identity)
 from .text import limit_runs, mask_pii, normalize_text
 
 NEG_PREFIX = "neg_"
@@ -45,7 +46,7 @@ NEG_CONCEPT_PREFIX = "NEG_C_"
 CONCEPT_PREFIXES = (CONCEPT_PREFIX, "UNC_C_", NEG_CONCEPT_PREFIX, "HIST_C_", "HYP_C_", "OTHER_C_")
 # feature tokens that are not plain words: the character channel skips them (plain_words)
 MARKED_PREFIXES = (NEG_PREFIX, *CONCEPT_PREFIXES)
-PIPE_NAMES = ("crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context")
+PIPE_NAMES = ("crisis_nlp_shorthand", "crisis_nlp_identity", "crisis_nlp_concepts", "crisis_nlp_context")
 _DIGIT = re.compile(r"\d")
 # Whitespace-separated chunks the tokenizer remembers (spaCy's default: 10,000). Every
 # chunk not in the cache goes through the prefix/suffix/infix rules again; the 40,000
