@@ -23,7 +23,7 @@ from .preprocess.pipeline import (
     process,
     process_batch,
 )
-from .registry import POLICY, ModelEntry, entry_from_folder, load_arrays, resolve
+from .registry import POLICY, RULES, ModelEntry, entry_from_folder, load_arrays, resolve
 from .result import ClassificationResult
 from .scorer import LinearScorer
 
@@ -39,7 +39,8 @@ class CrisisModel:
     """
 
     def __init__(self, arrays: ModelArrays, policy: ResponsePolicy, version: str,
-                 manifest: dict[str, Any] | None = None, path: Path | None = None) -> None:
+                 manifest: dict[str, Any] | None = None, path: Path | None = None,
+                 rules_dir: str | Path | None = None) -> None:
         missing = [o for o in LABELS + CUES if o not in arrays.outputs]
         if missing:
             raise ModelError(f"the model lacks outputs {missing}; retrain it with the current label schema.")
@@ -48,6 +49,9 @@ class CrisisModel:
         self.version = version
         self.manifest = manifest or {}
         self.path = path  # the version folder it was loaded from (None: built in memory)
+        # the rule tables the version was trained with (its snapshot), else the package's
+        rules = path / RULES if path is not None else rules_dir
+        self.rules_dir = str(rules) if rules is not None and Path(rules).is_dir() else None
         idx = {o: i for i, o in enumerate(arrays.outputs)}
         self._cat_idx = np.array([idx[c] for c in CATEGORIES])
         self._flag_idx = np.array([idx[f] for f in FLAGS])
@@ -62,7 +66,7 @@ class CrisisModel:
         self._word_names = arrays.word_vocab
         # which word features may appear in an explanation: not concepts, placeholders,
         # numbers or n-grams made only of function words (resources/explain_skip.txt)
-        skip = _explain_skip()
+        skip = _explain_skip(self.rules_dir)
         self._explainable = np.array(
             [not (n.startswith(CONCEPT_PREFIXES) or "pii_" in n
                   or all(w in skip or not w.strip("0:").isalpha() and "0" in w for w in n.split()))
@@ -81,7 +85,7 @@ class CrisisModel:
     # -- public API -----------------------------------------------------------------
     def classify(self, note: str) -> ClassificationResult:
         """Classify one note."""
-        return self._result(process(_check_note(note, 0)))
+        return self._result(process(_check_note(note, 0), self.rules_dir))
 
     def classify_batch(self, notes: Iterable[str], *, explain: bool = True) -> list[ClassificationResult]:
         """Classify many notes; the same labels, mode and scores as ``classify`` on each.
@@ -92,7 +96,7 @@ class CrisisModel:
         """
         texts = [_check_note(n, i) for i, n in enumerate(notes)]
         if explain:
-            return [self._result(doc) for doc in iter_docs(texts)]
+            return [self._result(doc) for doc in iter_docs(texts, rules_dir=self.rules_dir)]
         decisions, scores = self._bulk(texts)
         return [ClassificationResult(list(cats), list(flags), mode, dict(zip(LABELS, sc)), head, self.version)
                 for (cats, flags, mode, head, _labels), sc in zip(decisions, scores.tolist())]
@@ -140,7 +144,7 @@ class CrisisModel:
         out = []
         for i in range(0, len(texts), BATCH):  # bounded: a batch's Docs are held in memory
             with _collector_paused():
-                table = feature_table(process_batch(texts[i:i + BATCH]))
+                table = feature_table(process_batch(texts[i:i + BATCH], self.rules_dir))
                 out.append(self._scorer.proba_matrix(self._scorer.matrix_table(table)))
         return self.arrays.calibrate(np.concatenate(out))
 
@@ -204,10 +208,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _explain_skip() -> frozenset[str]:
-    from .resources import read_text
+def _explain_skip(rules_dir: str | None) -> frozenset[str]:
+    from .preprocess.components import read_rules
 
-    return frozenset(w.strip() for w in read_text("explain_skip.txt").splitlines()
+    return frozenset(w.strip() for w in read_rules(rules_dir, "explain_skip.txt").splitlines()
                      if w.strip() and not w.startswith("#"))
 
 

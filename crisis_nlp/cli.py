@@ -94,6 +94,24 @@ def cmd_relabel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agency_rules(args: argparse.Namespace):
+    """A rules folder with the user's own tables (--shorthand), or None for the package's."""
+    if not args.shorthand:
+        return None
+    import tempfile
+
+    from .resources import rules_with
+
+    src = Path(args.shorthand)
+    if not src.is_file():
+        raise InputError(f"--shorthand {src}: no such file (a TSV of abbreviation<TAB>expansion lines).")
+    folder = rules_with({"shorthand.tsv": src}, tempfile.mkdtemp(prefix="crisis-nlp-rules-"))
+    from .preprocess.components import parse_tsv
+
+    parse_tsv(src.read_text(encoding="utf-8"), "shorthand.tsv")  # a malformed table fails before training
+    return folder
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluate import format_report
 
@@ -110,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         from .retrain import default_synthetic
 
-        entry = train(args.synthetic or default_synthetic(), version=args.version,
+        entry = train(args.synthetic or default_synthetic(), version=args.version, rules_dir=_agency_rules(args),
                       name=args.name or "default", registry=args.registry, gold_path=gold, seed=args.seed,
                       n_jobs=args.jobs, progress=progress)
         ev = entry.manifest["evaluation"]
@@ -121,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.name:
             raise InputError("name your agency's model with --name (e.g. --name county-x).")
         entry = retrain(args.data, version=args.version, name=args.name, registry=args.registry,
+                        rules_dir=_agency_rules(args),
                         text_field=args.text_field, labels_mapping=args.labels_mapping, code_field=args.code_field,
                         fmt=args.format, synthetic=args.synthetic, synthetic_n=args.synthetic_n,
                         local_weight=args.local_weight, local_only=args.local_only, holdout=args.holdout,
@@ -339,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cv-folds", type=int, default=3, help="cross-fitting folds for threshold tuning")
     t.add_argument("--min-examples", type=int, default=10, help="fewest positive notes a label of yours needs")
     t.add_argument("--policy", metavar="TOML", default=None, help="your response policy, stored with the version")
+    t.add_argument("--shorthand", metavar="TSV", default=None,
+                   help="your agency's shorthand table (abbreviation<TAB>expansion), used instead of the "
+                        "shipped one and stored with the new version")
     t.add_argument("--gold", default=None, help="a hand-labelled set to score the new version on (e.g. tests/data/gold.jsonl)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--jobs", type=int, default=2)

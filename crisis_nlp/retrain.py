@@ -156,9 +156,13 @@ def retrain(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     n_jobs: int | None = 2,
+    rules_dir: str | Path | None = None,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
-    """Train ``name@version`` on an agency's labelled notes (plus synthetic ones) and register it."""
+    """Train ``name@version`` on an agency's labelled notes (plus synthetic ones) and register it.
+
+    ``rules_dir``: preprocessing tables to train with (e.g. the agency's own shorthand;
+    default the package's), snapshotted into the version."""
     from .model_card import render_model_card
 
     t_start = time.perf_counter()
@@ -213,7 +217,8 @@ def retrain(
     progress(f"preprocessing {len(rows):,} notes ({len(train_local):,} agency, {len(synth):,} synthetic; "
              f"{len(held_out):,} agency notes held out)")
     t0 = time.perf_counter()
-    feats = note_features([r["text"] for r in rows])
+    rules = str(rules_dir) if rules_dir is not None else None
+    feats = note_features([r["text"] for r in rows], rules)
     t_pre = time.perf_counter() - t0
 
     keys = [("local:" if loc else "synthetic:") + k for loc, k in zip(is_local, stratify_key(rows))]
@@ -240,7 +245,7 @@ def retrain(
     from .api import CrisisModel, model_from_entry
 
     arrays = ModelArrays.from_classifier(final)
-    new_model = CrisisModel(arrays, response_policy, spec)
+    new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)
     baseline = _evaluate(model_from_entry(base), held_out)
     gold_metrics = None
@@ -284,6 +289,6 @@ def retrain(
                            "total": round(time.perf_counter() - t_start, 1)},
     }
     entry = save_version(arrays, policy_toml, manifest, name=name, version=version,
-                         registry=registry, rules=rule_files(), card=render_model_card)
+                         registry=registry, rules=rule_files(rules), card=render_model_card)
     progress(f"wrote {entry.spec} to {entry.path}")
     return entry

@@ -164,9 +164,13 @@ def train(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     n_jobs: int | None = 2,
+    rules_dir: str | Path | None = None,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
-    """Train on a labelled file with style/bank families and write ``name@version``."""
+    """Train on a labelled file with style/bank families and write ``name@version``.
+
+    ``rules_dir``: the preprocessing tables to train with (default the package's); they
+    are snapshotted into the version, which reads them from there ever after."""
     t_start = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     progress(f"reading {data_path}")
@@ -176,7 +180,7 @@ def train(
     Y = label_matrix(records, outputs)
     progress(f"preprocessing {len(texts):,} notes")
     t0 = time.perf_counter()
-    feats = note_features(texts)
+    feats = note_features(texts, str(rules_dir) if rules_dir is not None else None)
     t_pre = time.perf_counter() - t0
     policy_toml = read_text("policy_default.toml")
     policy = ResponsePolicy.from_toml(policy_toml)
@@ -218,7 +222,7 @@ def train(
     gold_sets = {}
     from .api import CrisisModel
 
-    model = CrisisModel(arrays, policy, version)
+    model = CrisisModel(arrays, policy, version, rules_dir=rules_dir)
     for path in _as_paths(gold_path):
         gold_sets[Path(path).name] = score_gold(model, path)
         g = gold_sets[Path(path).name]
@@ -249,6 +253,6 @@ def train(
                            "total": round(time.perf_counter() - t_start, 1)},
     }
     entry = save_version(arrays, policy_toml, manifest, name=name, version=version, registry=registry,
-                         rules=rule_files())
+                         rules=rule_files(rules_dir))
     progress(f"wrote {entry.spec} to {entry.path}")
     return entry

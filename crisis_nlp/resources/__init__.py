@@ -9,15 +9,35 @@ from pathlib import Path
 from typing import Any
 
 
-#: the response policy is a version's own file (policy.toml), not one of its rule tables
-_NOT_RULES = ("policy_default.toml",)
+def _is_rule_table(p: Path) -> bool:
+    """A table that makes a version's features. Not: the response policy (a version's own
+    ``policy.toml``) and the personal-data masking tables (a privacy rule of the library,
+    applied the same way whatever the model)."""
+    return (p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml")
+            and p.name != "policy_default.toml" and p.name != "pii_patterns.json" and not p.name.startswith("names_"))
 
 
-def rule_files() -> list[Path]:
-    """The package's preprocessing tables, as a model version snapshots them (``rules/``)."""
-    root = Path(str(files(__name__)))
-    return sorted(p for p in root.iterdir()
-                  if p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml") and p.name not in _NOT_RULES)
+def rule_files(rules_dir: str | Path | None = None) -> list[Path]:
+    """The preprocessing tables a model version snapshots (``rules/``): those in
+    ``rules_dir``, default the package's."""
+    root = Path(rules_dir) if rules_dir is not None else Path(str(files(__name__)))
+    return sorted(p for p in root.iterdir() if _is_rule_table(p))
+
+
+def rules_with(overrides: dict[str, str | Path], folder: str | Path) -> Path:
+    """A rules folder in ``folder``: the package's tables with some replaced by a user's
+    own files (e.g. ``{"shorthand.tsv": "agency.tsv"}``); returns the folder."""
+    import shutil
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    known = {p.name: p for p in rule_files()}
+    for name in overrides:
+        if name not in known:
+            raise ValueError(f"{name!r} is not one of the rule tables ({', '.join(sorted(known))}).")
+    for name, src in known.items():
+        shutil.copyfile(overrides.get(name, src), folder / name)
+    return folder
 
 
 def read_text(name: str) -> str:
