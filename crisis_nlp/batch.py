@@ -316,6 +316,9 @@ def relabel_file(
     if compare_field is not None and compare_field == text_field:
         raise InputError("--compare-field must not be the note column: its values would be printed.")
     _refuse_same_file(input, output)
+    if resume and str(input) != "-" and str(output) != "-" and Path(input).exists() and not Path(input).is_file():
+        raise InputError(f"cannot resume: {input} is not a regular file (a pipe?), so it cannot be checked to be "
+                         "the input of the unfinished run; relabel a file to be able to resume.")
     encoding = check_encoding(encoding)
     if kind == "parquet":
         options: dict[str, Any] = {}
@@ -379,9 +382,6 @@ def relabel_file(
             source = input_fingerprint(input)
         except OSError as exc:
             raise InputError(f"cannot read {input}: {exc.strerror or exc}") from None
-        if resume and source["sha256"] is None:
-            raise InputError(f"cannot resume: {input} is not a regular file (a pipe?), so it cannot be checked "
-                             "to be the input of the unfinished run; relabel a file to be able to resume.")
     settings = {**source, "format": kind, **form.options(), "text_field": text_field,
                 "compare_field": compare_field, "chunk_size": chunk_size, "explain": explain,
                 **_model_identity(model, model_spec, registry)}

@@ -397,8 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train and register a model version: on your labelled notes (--data) "
                        "or, without --data, the shipped recipe on the synthetic notes")
-    t.add_argument("--data", default=None, help="your labelled notes (CSV or JSONL); see README "
-                   f"'{README_RETRAIN}'")
+    t.add_argument("--data", default=None, help=f'your labelled notes (CSV or JSONL); see README "{README_RETRAIN}"')
     t.add_argument("--version", required=True, type=_version_arg, help="semantic version of the new model, e.g. 1.1.0")
     t.add_argument("--name", default=None, type=_name_arg, help="model name (default: 'default'; required with --data)")
     t.add_argument("--registry", default=None, help="where to write (default: $CRISIS_NLP_REGISTRY or the shipped models/)")
