@@ -82,7 +82,8 @@ def cmd_relabel(args: argparse.Namespace) -> int:
         if args.resume or args.jobs != 1:
             raise InputError("--scheduler runs on the Dask cluster: --resume and --jobs do not apply there.")
         relabel_on_cluster(args.input, args.output, args.scheduler, text_field=args.text_field, fmt=args.format,
-                           model_spec=args.model, registry=args.registry, explain=args.reason)
+                           model_spec=args.model, registry=args.registry, explain=args.reason,
+                           encoding=args.encoding)
         if not args.quiet:
             _say(f"labelled on {args.scheduler} -> {args.output}")
         return 0

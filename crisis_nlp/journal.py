@@ -31,8 +31,9 @@ BLOCK = 1 << 20
 def input_fingerprint(path: str | Path) -> dict[str, Any]:
     """What tells the same input from a changed or different one: its path, size and the
     sha256 of all of its bytes (a change anywhere, size and mtime kept, is seen; reading
-    the file costs about a second per GB). An input that is not a regular file (a pipe)
-    cannot be read twice: it gets ``"sha256": None``, and a resume is refused."""
+    the file costs 2-3 s per GB on a loaded 2-core machine). An input that is not a
+    regular file (a pipe) cannot be read twice: it gets ``"sha256": None``, and a resume
+    is refused."""
     import stat
 
     p = Path(path)
