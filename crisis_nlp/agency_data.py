@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataFormatError, DataValidationError, InputError
+from .formats import describe_columns
 from .io import detect_format, read_records
 from .labels import CATEGORIES, FLAGS, LABELS, RESPONSE_MODES
 
@@ -151,7 +152,7 @@ def load_agency_data(
         raise DataFormatError(f"{path} has no column {code_field!r} for the labels mapping; pass --code-field.")
     if text_field not in rows[0]:
         raise DataFormatError(
-            f"{path} has no column {text_field!r}; its columns are {', '.join(map(str, rows[0]))}. "
+            f"{path} has no column {text_field!r} ({describe_columns(list(rows[0]))}). "
             "Pass --text-field."
         )
     problems: list[tuple[str, str]] = []

@@ -225,6 +225,14 @@ def _check_note(note: object, i: int) -> str:
             f"note {i} has {len(note):,} characters, over the limit of {MAX_NOTE_CHARS:,}; "
             "split it or pass only the narrative."
         )
+    if not note.isascii():
+        try:
+            note.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: bytes that were not decoded (surrogateescape)
+            raise InputError(
+                f"note {i} is not valid Unicode text (it holds a lone surrogate, as left by bytes that could "
+                "not be decoded); decode the input with its real encoding (e.g. cp1252) first."
+            ) from None
     return note
 
 

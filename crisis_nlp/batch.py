@@ -36,10 +36,12 @@ def row_problem(value: Any, max_chars: int) -> str | None:
             return "the note is empty"
         if len(value) > max_chars:
             return f"the note has {len(value):,} characters, over the limit of {max_chars:,}; split it"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "the note is not valid UTF-8 text"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return ("the note is not valid UTF-8 text (if the file was saved in another encoding, "
+                        "pass --encoding cp1252 or latin-1)")
         return None
     if isinstance(value, BadRow):
         return value.reason
@@ -247,6 +249,24 @@ def chunk_stats(cols: dict[str, list], keys: list[Any] | None = None) -> Counter
     return stats
 
 
+def _refuse_same_file(input: str | Path, output: str | Path) -> None:
+    """InputError when ``output`` is ``input`` by any path (relative, symlink, hard link):
+    the run would replace the notes it reads."""
+    import os
+
+    if str(input) == "-" or str(output) == "-":
+        return
+    same = Path(input).resolve() == Path(output).resolve()
+    if not same:
+        try:
+            same = os.path.samefile(input, output)
+        except OSError:  # the output does not exist yet (or the input does not: reading says so)
+            same = False
+    if same:
+        raise InputError(f"the output {output} is the input file itself; relabel writes a new file: name "
+                         "another output with -o.")
+
+
 def _model_identity(model, model_spec: str | None, registry: str | None) -> dict[str, Any]:
     from .registry import model_digest, resolve
 
@@ -264,6 +284,7 @@ def relabel_file(
     compare_field: str | None = None,
     fmt: str | None = None,
     delimiter: str | None = None,
+    encoding: str = "utf-8",
     model=None,
     model_spec: str | None = None,
     registry: str | None = None,
@@ -280,13 +301,17 @@ def relabel_file(
     ``resume=True`` finishes a run that was killed, labelling only the chunks not done.
     ``output="-"`` streams CSV or JSONL to stdout instead (no journal, no resume).
     ``on_chunk(chunk, totals, labelled)`` is called after each chunk (for progress;
-    ``labelled`` is False for a chunk a resumed run found done).
+    ``labelled`` is False for a chunk a resumed run found done). ``encoding`` (CSV and
+    JSONL: utf-8, cp1252 or latin-1) is how the input is read and the output written.
+    Nothing of the input is lost (see :mod:`crisis_nlp.formats`), and an output that is the
+    input itself (by any path) is refused.
     """
     import os
     import sys
     import time
 
     from .formats import open_format, table_format
+    from .io import check_encoding
     from .journal import Journal, input_fingerprint
 
     if chunk_size < 1 or jobs < 1:
@@ -297,13 +322,23 @@ def relabel_file(
                          f"e.g. {Path(str(output)).stem}.{kind}.")
     if compare_field is not None and compare_field == text_field:
         raise InputError("--compare-field must not be the note column: its values would be printed.")
-    form = open_format(kind, **({"delimiter": delimiter} if kind == "csv" else {}))
+    _refuse_same_file(input, output)
+    if resume and str(input) != "-" and str(output) != "-" and Path(input).exists() and not Path(input).is_file():
+        raise InputError(f"cannot resume: {input} is not a regular file (a pipe?), so it cannot be checked to be "
+                         "the input of the unfinished run; relabel a file to be able to resume.")
+    encoding = check_encoding(encoding)
+    if kind == "parquet":
+        options: dict[str, Any] = {}
+    else:
+        options = {"encoding": encoding, **({"delimiter": delimiter} if kind == "csv" else {})}
+    form = open_format(kind, **options)
     columns = result_columns(explain)
     chunks = form.chunks(input, text_field=text_field, compare_field=compare_field,
                          result_columns=columns, chunk_size=chunk_size)
     first = next(chunks, None)  # unreadable input or a wrong column fails here, before any output
     if first is not None:
         form.decode(first)  # so do result columns already in the input (JSONL: checked per line)
+        form.check_decoded(first)  # and a JSONL input none of whose first lines has the note field
     chunks = itertools.chain([first] if first is not None else [], chunks)
     totals: Counter = Counter()
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +29,9 @@ def _say(msg: str) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from .api import load_model
 
-    model = load_model(args.model, registry=args.registry)
+    from .io import check_encoding
+
+    encoding = check_encoding(args.encoding)
     if args.eido:
         from .eido import classify_eido
 
@@ -35,19 +39,38 @@ def cmd_classify(args: argparse.Namespace) -> int:
             raw = sys.stdin.buffer.read() if args.eido == "-" else Path(args.eido).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {args.eido}: {exc.strerror or exc}") from None
-        print(json.dumps(classify_eido(model, raw), indent=2, ensure_ascii=False))
+        out = classify_eido(load_model(args.model, registry=args.registry), raw)
+        if args.format == "text":  # the suggestion only; the EIDO document is JSON or nothing
+            _print_result_text(out["result"])
+        else:
+            print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
-    text = args.text if args.text is not None else sys.stdin.read()
-    result = model.classify(text)
+    if args.text is not None:  # the shell's bytes, as Python decoded them (surrogateescape)
+        data = os.fsencode(args.text)
+        where = "the note argument"
+    else:
+        data = sys.stdin.buffer.read()
+        where = "the note on stdin"
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as exc:
+        other = " or ".join(f"--encoding {e}" for e in ("utf-8", "cp1252", "latin-1") if e != encoding)
+        raise InputError(f"{where} is not valid {encoding} text (byte 0x{data[exc.start]:02x} at position "
+                         f"{exc.start}); pass {other} if it is in another encoding.") from None
+    result = load_model(args.model, registry=args.registry).classify(text)
     if args.format == "text":
-        print(f"response mode : {result.response_mode}")
-        print(f"categories    : {', '.join(result.categories) or '-'}")
-        print(f"flags         : {', '.join(result.flags) or '-'}")
-        print(f"why           : {result.reason}")
-        print(f"model         : {result.model_version}")
+        _print_result_text(result.to_dict())
     else:
         print(json.dumps(result.to_dict(), indent=2 if sys.stdout.isatty() else None, ensure_ascii=False))
     return 0
+
+
+def _print_result_text(result: dict) -> None:
+    print(f"response mode : {result['response_mode']}")
+    print(f"categories    : {', '.join(result['categories']) or '-'}")
+    print(f"flags         : {', '.join(result['flags']) or '-'}")
+    print(f"why           : {result['reason']}")
+    print(f"model         : {result['model_version']}")
 
 
 def cmd_relabel(args: argparse.Namespace) -> int:
@@ -59,18 +82,27 @@ def cmd_relabel(args: argparse.Namespace) -> int:
         if args.resume or args.jobs != 1:
             raise InputError("--scheduler runs on the Dask cluster: --resume and --jobs do not apply there.")
         relabel_on_cluster(args.input, args.output, args.scheduler, text_field=args.text_field, fmt=args.format,
-                           model_spec=args.model, registry=args.registry, explain=args.reason)
+                           model_spec=args.model, registry=args.registry, explain=args.reason,
+                           encoding=args.encoding)
         if not args.quiet:
             _say(f"labelled on {args.scheduler} -> {args.output}")
         return 0
     from .batch import relabel_file
 
     progress = Progress(_progress_enabled(args.quiet))
-    stats = relabel_file(
-        args.input, args.output, text_field=args.text_field, compare_field=args.compare_field, fmt=args.format,
-        delimiter=args.delimiter, model_spec=args.model, registry=args.registry, jobs=args.jobs,
-        chunk_size=args.chunk_size, explain=args.reason, resume=args.resume,
-        on_chunk=lambda chunk, totals, labelled: progress.update(totals["read"], chunk.fraction, labelled))
+    try:
+        stats = relabel_file(
+            args.input, args.output, text_field=args.text_field, compare_field=args.compare_field, fmt=args.format,
+            delimiter=args.delimiter, encoding=args.encoding, model_spec=args.model, registry=args.registry,
+            jobs=args.jobs, chunk_size=args.chunk_size, explain=args.reason, resume=args.resume,
+            on_chunk=lambda chunk, totals, labelled: progress.update(totals["read"], chunk.fraction, labelled))
+    except KeyboardInterrupt:
+        progress.close()
+        if args.output != "-" and args.input != "-":
+            _say(f"crisis-nlp: interrupted; the chunks labelled so far are kept in {args.output}.parts: run the "
+                 "same command again with --resume to finish (only the rest is labelled).")
+            return 130
+        raise
     dt = progress.close()
     if not args.quiet:
         _say(f"read {stats['read']:,} rows, labelled {stats['labelled']:,}, failed {stats['failed']:,} "
@@ -163,7 +195,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .io import load_labelled
 
     model = load_model(args.model, registry=args.registry)
-    gold = load_labelled(args.data, text_field=args.text_field, fmt=args.format)
+    gold = load_labelled(args.data, text_field=args.text_field, fmt=args.format, encoding=args.encoding)
     if not gold:
         raise InputError(f"{args.data} holds no records.")
     results = model.classify_batch([g["text"] for g in gold])
@@ -203,7 +235,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, registry=args.registry)
     texts, ids = [], []
-    for n, rec in enumerate(read_records(args.data, args.format), 1):
+    for n, rec in enumerate(read_records(args.data, args.format, args.encoding), 1):
         text = rec.get(args.text_field)
         try:
             texts.append(_check_note(text, n))
@@ -211,7 +243,12 @@ def cmd_review(args: argparse.Namespace) -> int:
             raise InputError(f"{args.data} record {n}: {exc} Fix or remove the row.") from None
         ids.append(rec.get(args.id_field, n))
     rows = rank_for_review(model, texts, ids, top=args.top)
-    n = write_records(rows, args.output, args.format if args.output != "-" else "jsonl")
+    try:
+        n = write_records(rows, args.output, args.format if args.output != "-" else "jsonl")
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise OutputError(f"cannot write {args.output}: {exc.strerror or exc}; choose another -o.") from None
     _say(f"ranked {len(texts):,} notes with {model.version}; wrote the {n:,} least certain to {args.output}")
     return 0
 
@@ -243,13 +280,15 @@ def cmd_models(args: argparse.Namespace) -> int:
     action = getattr(args, "action", None) or "list"
     if action == "convert":
         return _convert(args)
-    if action == "promote":
-        entry = promote(args.spec, args.registry)
-        print(f"{entry.spec} is now the default (load_model() returns it)")
-        return 0
-    if action == "rollback":
-        entry = rollback(args.registry)
-        print(f"the default is back to {entry.spec}")
+    if action in ("promote", "rollback"):
+        try:
+            entry = promote(args.spec, args.registry) if action == "promote" else rollback(args.registry)
+        except OSError as exc:
+            root = args.registry or default_registry()
+            raise OutputError(f"cannot write the default pointer in {root}: {exc.strerror or exc}; "
+                              "check that the registry folder is writable.") from None
+        print(f"{entry.spec} is now the default (load_model() returns it)" if action == "promote"
+              else f"the default is back to {entry.spec}")
         return 0
     entries = list_all(args.registry)
     root = args.registry or default_registry()
@@ -261,15 +300,21 @@ def cmd_models(args: argparse.Namespace) -> int:
         default = resolve(None, root).spec
     except ModelError as exc:  # still list what is there
         default = f"none that loads ({exc})"
-    print(f"{'model':<28}{'created':<28}{'cat. micro-F1':>14}{'size MB':>9}  location")
+    rows, sets = [], set()
     for e in entries:
-        ev = e.manifest.get("evaluation") or {}
-        held = ev.get("heldout_agency") or ev.get("gold") or {}
-        f1 = held.get("category_micro", {}).get("f1")
+        f1, measured, key = _headline_f1(e.manifest)
+        sets.add(key)
+        rows.append((e, f1, measured))
+    width = max(28, *(len(e.spec) + 11 for e, _f, _m in rows))
+    print(f"{'model':<{width}}{'created':<27}{'cat. micro-F1':>14}  {'measured on':<24}{'size MB':>8}  location")
+    for e, f1, measured in rows:
         mark = (" (default)" if e.spec == default else "")
-        print(f"{e.spec + mark:<28}{e.manifest.get('created', '?'):<28}"
-              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}{e.manifest.get('bytes', 0) / 1e6:>9.1f}"
-              f"  {e.path.parent.parent}")
+        print(f"{e.spec + mark:<{width}}{e.manifest.get('created', '?'):<27}"
+              f"{(f'{f1:.3f}' if f1 is not None else '-'):>14}  {measured:<24}"
+              f"{e.manifest.get('bytes', 0) / 1e6:>8.1f}  {e.path.parent.parent}")
+    if len(sets - {None}) > 1:
+        print("note: these micro-F1 values were measured on different notes and are not comparable; "
+              "to compare two versions, score both on the same notes: crisis-nlp compare NEW OLD --data FILE")
     print(f"default: {default} ({'promoted' if promoted else 'newest shipped; nothing promoted'} in {root})")
     return 0
 
@@ -290,6 +335,54 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _headline_f1(manifest: dict) -> tuple[float | None, str, object]:
+    """A version's category micro-F1, what it was measured on (for people) and a key that
+    is equal only for the same set of notes."""
+    ev = manifest.get("evaluation") or {}
+    for name, label in (("gold", "gold set"), ("heldout_agency", "own held-out notes")):
+        m = ev.get(name)
+        if isinstance(m, dict) and "category_micro" in m:
+            n = m.get("n", "?")
+            if name == "gold":
+                key = ("gold", n)  # the shipped version records no hash of its gold file
+            else:
+                key = ("heldout_agency", manifest.get("name"), manifest.get("version"), n)
+            return m["category_micro"].get("f1"), f"{label} (n={n})", key
+    return None, "-", None
+
+
+README_RETRAIN = "Your agency's notes: retrain, compare, promote, review"
+TEXT_FIELD_HELP = "column holding the note (default: text)"
+FORMAT_HELP = "jsonl or csv (default: guessed from the file name)"
+_SPEC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*(@[A-Za-z0-9][A-Za-z0-9._+-]*)?")
+
+
+def _spec_arg(value: str) -> str:
+    """A model name, version or name@version: no whitespace, no control or path characters."""
+    if not _SPEC.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a model name or version: use letters, digits and "
+                                         ". _ + - only (e.g. county-x@1.1.0), no spaces or line breaks")
+    return value
+
+
+def _name_arg(value: str) -> str:
+    if "@" in value:
+        raise argparse.ArgumentTypeError(f"{value!r}: a model name has no '@' (pass the version with --version)")
+    return _spec_arg(value)
+
+
+def _version_arg(value: str) -> str:
+    if "@" in value:
+        raise argparse.ArgumentTypeError(f"{value!r}: a version has no '@' (pass the name with --name)")
+    return _spec_arg(value)
+
+
+def encoding_opt(sp: argparse.ArgumentParser, what: str = "") -> None:
+    sp.add_argument("--encoding", default="utf-8", choices=("utf-8", "cp1252", "latin-1"),
+                    help=f"text encoding of the input{what} (default: utf-8; cp1252 and latin-1 for "
+                         "older CAD exports)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crisis-nlp", description="Label emergency call notes with behavioural-health "
                                 "crisis categories, risk flags and a recommended response mode. Decision support "
@@ -300,12 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def model_opts(sp):
-        sp.add_argument("--model", default=None, help="model version: 1.0.0, name or name@1.0.0 (default: the promoted default)")
+        sp.add_argument("--model", default=None, type=_spec_arg, help="model version: 1.0.0, name or name@1.0.0 (default: the promoted default)")
         sp.add_argument("--registry", default=None, help="model registry folder, searched before the shipped one (default: $CRISIS_NLP_REGISTRY, else your user data folder)")
 
     c = sub.add_parser("classify", help="classify one note (argument or stdin)")
     c.add_argument("text", nargs="?", help="the note; read from stdin when omitted")
-    c.add_argument("--format", choices=("json", "text"), default="json")
+    c.add_argument("--format", choices=("json", "text"), default="json", help="json (default) or text for people; "
+                   "with --eido, text prints the suggestion only")
+    encoding_opt(c, " note (argument or stdin; an EIDO document is always UTF-8 JSON)")
     c.add_argument("--eido", metavar="FILE", help="classify the notes of a NENA EIDO JSON document ('-' = stdin) "
                    "and print the result plus the EIDO with the classifier's note added")
     model_opts(c)
@@ -320,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("jsonl", "csv", "parquet"), default=None,
                    help="override the format guessed from the file name")
     r.add_argument("--delimiter", default=None, help="CSV delimiter (default: sniffed from , ; tab |)")
+    encoding_opt(r, "; the output is written in the same encoding")
     r.add_argument("--jobs", type=int, default=1, help="worker processes (output order and results are the same)")
     r.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk: the unit of work, of memory "
                    "and of resume (default: 2048)")
@@ -340,12 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train and register a model version: on your labelled notes (--data) "
                        "or, without --data, the shipped recipe on the synthetic notes")
-    t.add_argument("--data", default=None, help="your labelled notes (CSV or JSONL); see README 'Train on your data'")
-    t.add_argument("--version", required=True, help="semantic version of the new model, e.g. 1.1.0")
-    t.add_argument("--name", default=None, help="model name (default: 'default'; required with --data)")
+    t.add_argument("--data", default=None, help=f'your labelled notes (CSV or JSONL); see README "{README_RETRAIN}"')
+    t.add_argument("--version", required=True, type=_version_arg, help="semantic version of the new model, e.g. 1.1.0")
+    t.add_argument("--name", default=None, type=_name_arg, help="model name (default: 'default'; required with --data)")
     t.add_argument("--registry", default=None, help="where to write (default: $CRISIS_NLP_REGISTRY, else your user data folder)")
-    t.add_argument("--text-field", default="text")
-    t.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    t.add_argument("--text-field", default="text", help=TEXT_FIELD_HELP)
+    t.add_argument("--format", choices=("jsonl", "csv"), default=None, help=FORMAT_HELP)
+    encoding_opt(t)
     t.add_argument("--labels-mapping", metavar="CSV", default=None,
                    help="CSV code,labels[,response_mode] mapping your own codes to taxonomy ids")
     t.add_argument("--code-field", default="call_type", help="column holding your codes (with --labels-mapping)")
@@ -362,19 +459,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="your agency's shorthand table (abbreviation<TAB>expansion), used instead of the "
                         "shipped one and stored with the new version")
     t.add_argument("--gold", default=None, help="a hand-labelled set to score the new version on (e.g. tests/data/gold.jsonl)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--jobs", type=int, default=2)
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--seed", type=int, default=0, help="random seed of the split, folds and sampling (default: 0)")
+    t.add_argument("--jobs", type=int, default=2, help="processes for fitting (default: 2)")
+    t.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     t.set_defaults(func=cmd_train)
 
     cp = sub.add_parser("compare", help="two model versions side by side on the same labelled notes")
     cp.add_argument("new", help="the candidate, e.g. county-x@1.1.0")
     cp.add_argument("old", help="what it is measured against, e.g. default@1.0.0")
     cp.add_argument("--data", required=True, help="labelled notes neither version was trained on")
-    cp.add_argument("--text-field", default="text")
-    cp.add_argument("--format", choices=("jsonl", "csv"), default=None)
-    cp.add_argument("--labels-mapping", metavar="CSV", default=None)
-    cp.add_argument("--code-field", default="call_type")
+    cp.add_argument("--text-field", default="text", help=TEXT_FIELD_HELP)
+    cp.add_argument("--format", choices=("jsonl", "csv"), default=None, help=FORMAT_HELP)
+    encoding_opt(cp)
+    cp.add_argument("--labels-mapping", metavar="CSV", default=None,
+                    help="CSV code,labels[,response_mode] mapping your own codes to taxonomy ids")
+    cp.add_argument("--code-field", default="call_type", help="column holding your codes (with --labels-mapping)")
     cp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     cp.add_argument("--no-fairness", action="store_true", help="skip the counterfactual fairness figures "
                     "(sex swap, race word, name, control; about 17 classifications per note, on up to 1,000 notes)")
@@ -386,16 +485,19 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--data", required=True, help="unlabelled notes (CSV or JSONL)")
     rv.add_argument("--top", type=int, default=200, help="how many notes to list")
     rv.add_argument("-o", "--output", required=True, help="output file, same format ('-' = stdout)")
-    rv.add_argument("--text-field", default="text")
-    rv.add_argument("--id-field", default="id")
-    rv.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    rv.add_argument("--text-field", default="text", help=TEXT_FIELD_HELP)
+    rv.add_argument("--id-field", default="id", help="column holding each note's id, copied to the output "
+                    "(default: id; the row number when absent)")
+    rv.add_argument("--format", choices=("jsonl", "csv"), default=None, help=FORMAT_HELP)
+    encoding_opt(rv)
     model_opts(rv)
     rv.set_defaults(func=cmd_review)
 
     e = sub.add_parser("evaluate", help="per-label precision/recall/F1 and response-mode confusion on labelled notes")
     e.add_argument("--data", required=True, help="labelled JSONL or CSV (categories, flags, response_mode)")
-    e.add_argument("--text-field", default="text")
-    e.add_argument("--format", choices=("jsonl", "csv"), default=None)
+    e.add_argument("--text-field", default="text", help=TEXT_FIELD_HELP)
+    e.add_argument("--format", choices=("jsonl", "csv"), default=None, help=FORMAT_HELP)
+    encoding_opt(e)
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--plot", metavar="PNG", default=None, help="also write a PNG (needs crisis-nlp[plots])")
     model_opts(e)
@@ -404,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the model: JSON lines on stdin/stdout (--stdio) or HTTP")
     s.add_argument("--stdio", action="store_true", help="one JSON request per line on stdin, one result per line on stdout")
     s.add_argument("--host", default="127.0.0.1", help="HTTP interface (default: loopback only)")
-    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--port", type=int, default=8080, help="HTTP port (default: 8080)")
     s.add_argument("--quiet", action="store_true", help="no access log")
     model_opts(s)
     s.set_defaults(func=cmd_serve)
@@ -415,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms = m.add_subparsers(dest="action", metavar="ACTION")
     ms.add_parser("list", help="list versions and the current default")
     mp = ms.add_parser("promote", help="make a version what load_model() returns")
-    mp.add_argument("spec", help="name@version, e.g. county-x@1.1.0")
+    mp.add_argument("spec", type=_spec_arg, help="name@version, e.g. county-x@1.1.0")
     ms.add_parser("rollback", help="return the default to the one before the last promote")
     mc = ms.add_parser("convert", help="convert a trusted format-1 (pickled) version to plain data, once")
     mc.add_argument("spec", help="name@version of the format-1 version")
@@ -427,9 +529,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .io import file_encoding
+
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # train --data and compare --data are read deep in the library: the encoding goes with the path
+        with file_encoding(getattr(args, "data", None), getattr(args, "encoding", None)):
+            return int(args.func(args) or 0)
     except CrisisNLPError as exc:
         print(f"crisis-nlp: error: {exc}", file=sys.stderr)
         return 1

@@ -10,11 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .evaluate import compute_metrics
+from .evaluate import cell, compute_metrics
 from .labels import HIGH_RISK, LABELS
 from .registry import resolve, sha256_file
 
 FAIRNESS_NOTES = 1000  # counterfactuals cost about 17 classifications a note: a sample is enough
+
+MIN_SUPPORT = 5
+"""Fewest notes with a label for a difference on it to be called worse (or better): with
+fewer, one note moves its F1 by 0.2 or more, which says nothing about the versions."""
 
 
 def _training_hashes(manifest: dict[str, Any]) -> set[str]:
@@ -58,9 +62,11 @@ def compare_models(
                    "category_micro_f1": round(a["category_micro"]["f1"] - b["category_micro"]["f1"], 4)}
     if "response_mode_accuracy" in a:
         out["diff"]["response_mode_accuracy"] = round(a["response_mode_accuracy"] - b["response_mode_accuracy"], 4)
-    worse = [f"{x} F1 {diff[x]['f1']:+.4f}" for x in LABELS if diff[x]["f1"] < 0]
+    judged = [x for x in LABELS if a["per_label"][x]["support"] >= MIN_SUPPORT]
+    out["too_few"] = [x for x in LABELS if x not in judged]
+    worse = [f"{x} F1 {diff[x]['f1']:+.4f}" for x in judged if diff[x]["f1"] < 0]
     worse += [f"{x} recall {diff[x]['recall']:+.4f} (high-risk)" for x in HIGH_RISK
-              if diff[x]["recall"] < 0 and diff[x]["f1"] >= 0]
+              if x in judged and diff[x]["recall"] < 0 and diff[x]["f1"] >= 0]
     if out["diff"]["category_micro_f1"] < 0:
         worse.append(f"category micro-F1 {out['diff']['category_micro_f1']:+.4f}")
     if out["diff"].get("response_mode_accuracy", 0) < 0:
@@ -76,14 +82,19 @@ def format_comparison(c: dict[str, Any]) -> str:
     lines = [f"{new} (new) vs {old} (old) on the same {c['n']} notes", ""]
     lines.append(f"{'label':<22}{'':>3}" + "".join(f"{h:>{w + 2}}" for h in ("P new", "P old", "R new", "R old",
                                                                              "F1 new", "F1 old")) + f"{'F1 diff':>9}{'support':>9}")
+    too_few = c.get("too_few", [])
     for x in LABELS:
         pa, pb = a["per_label"][x], b["per_label"][x]
+        n = pa["support"]
         d = pa["f1"] - pb["f1"]
-        mark = "  WORSE" if d < 0 else ""
+        if x in too_few:
+            mark = f"  (support < {MIN_SUPPORT}: not judged)" if n else ""
+        else:
+            mark = "  WORSE" if d < 0 else "  better" if d > 0 else ""
         lines.append(f"{x + (' *' if x in HIGH_RISK else ''):<22}{'':>3}"
-                     + "".join(f"{v:>{w + 2}.3f}" for v in (pa["precision"], pb["precision"], pa["recall"], pb["recall"],
-                                                            pa["f1"], pb["f1"]))
-                     + f"{d:>+9.4f}{pa['support']:>9}{mark}")
+                     + "".join(cell(v, n, w + 2) for v in (pa["precision"], pb["precision"], pa["recall"], pb["recall"],
+                                                          pa["f1"], pb["f1"]))
+                     + (f"{'n/a':>9}" if n == 0 else f"{d:>+9.4f}") + f"{n:>9}{mark}")
     lines.append(f"category micro-F1: new {a['category_micro']['f1']:.3f}, old {b['category_micro']['f1']:.3f} "
                  f"({c['diff']['category_micro_f1']:+.4f})")
     if "response_mode_accuracy" in a:
@@ -91,7 +102,10 @@ def format_comparison(c: dict[str, Any]) -> str:
                      f"{b['response_mode_accuracy']:.3f} ({c['diff']['response_mode_accuracy']:+.4f})")
     else:
         lines.append("response-mode accuracy: not measured (the data has no response_mode column)")
-    lines.append("* high-risk label: thresholds favour recall")
+    lines.append("* high-risk label: thresholds favour recall; n/a: no note has the label")
+    if too_few:
+        lines.append(f"labels with fewer than {MIN_SUPPORT} notes are not judged worse or better: "
+                     + ", ".join(too_few))
     lines.append("")
     if "fairness" in c["new"] and "fairness" in c["old"]:
         from .fairness import format_fairness, target_failures
@@ -107,7 +121,8 @@ def format_comparison(c: dict[str, Any]) -> str:
     if c["worse"]:
         lines.append(f"{new} is WORSE than {old} on: " + "; ".join(c["worse"]) + ".")
     else:
-        lines.append(f"{new} is not worse than {old} on any label or summary measure here.")
+        lines.append(f"{new} is not worse than {old} on any label (with {MIN_SUPPORT}+ notes) or summary measure "
+                     "here.")
     for warning in c["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

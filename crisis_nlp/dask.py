@@ -57,12 +57,16 @@ def relabel_dask(ddf: Any, *, text_column: str = "text", model_spec: str | None 
 
 def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: str = "text", fmt: str | None = None,
                        model_spec: str | None = None, registry: str | None = None, explain: bool = False,
-                       timeout: str = "20s") -> None:
+                       timeout: str = "20s", encoding: str = "utf-8") -> None:
     """The CLI's ``--scheduler``: read CSV/JSONL/Parquet with dask (``input`` may be a glob),
     label on the cluster at ``scheduler`` and write ``output`` as a folder of part files of
     the same format, numbered in input order. Paths must be readable and writable by the
-    workers (a shared file system or an object store)."""
+    workers (a shared file system or an object store). ``encoding`` is how CSV and JSONL
+    input is read (utf-8, cp1252 or latin-1); the output is UTF-8."""
     from .formats import table_format
+    from .io import check_encoding
+
+    encoding = check_encoding(encoding)
 
     dd = require("dask.dataframe", "dask")
     distributed = require("distributed", "dask")
@@ -75,9 +79,9 @@ def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: s
     with client:
         if kind == "csv":
             # one partition per file: a quoted note may span lines, so a file cannot be split safely
-            ddf = dd.read_csv(input, dtype=str, keep_default_na=False, blocksize=None)
+            ddf = dd.read_csv(input, dtype=str, keep_default_na=False, blocksize=None, encoding=encoding)
         elif kind == "jsonl":
-            ddf = dd.read_json(input, lines=True, blocksize=2**26, dtype=False)
+            ddf = dd.read_json(input, lines=True, blocksize=2**26, dtype=False, encoding=encoding)
         else:
             ddf = dd.read_parquet(input)
         out = relabel_dask(ddf, text_column=text_field, model_spec=model_spec, registry=registry, explain=explain)

@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import copy
 import html
+import itertools
 import json
+import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +45,8 @@ if TYPE_CHECKING:  # the model's imports are heavy; only type checkers need them
 
 MAX_EIDO_BYTES = 1024 * 1024
 """Largest EIDO document accepted (1 MiB, the same limit as the HTTP service)."""
+MAX_EIDO_DEPTH = 64
+"""Deepest nesting of objects and lists accepted (NENA's schema needs fewer than 10 levels)."""
 
 AGENT_URN_PREFIX = "urn:crisis-nlp:classifier:"
 AGENT_ROLE = "Automated Decision Support"
@@ -174,8 +179,9 @@ def _load(doc: object) -> dict[str, Any]:
     elif isinstance(doc, str):
         size = len(doc.encode("utf-8", "surrogatepass"))
     elif isinstance(doc, dict):
+        _check_tree(doc)  # before json.dumps, which would recurse as deep as the document goes
         try:
-            size = len(json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            size = len(json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass"))
         except (TypeError, ValueError, RecursionError) as exc:
             raise DataFormatError(f"EIDO document is not JSON data ({type(exc).__name__}).") from None
     else:
@@ -186,17 +192,69 @@ def _load(doc: object) -> dict[str, Any]:
             f"EIDO document is {size:,} bytes, over the limit of {MAX_EIDO_BYTES:,}; "
             "send the incident without attachments or large by-value data.")
     if not isinstance(doc, dict):
+        _check_nesting(doc)  # json.loads and copy.deepcopy recurse once per level
         try:
-            doc = json.loads(doc)
+            doc = json.loads(doc, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:  # its message has a position, never the content
             raise DataFormatError(f"EIDO document is not valid JSON ({exc.msg} at line {exc.lineno}, "
                                   f"column {exc.colno}).") from None
-        except (UnicodeDecodeError, RecursionError) as exc:
-            raise DataFormatError(f"EIDO document is not valid JSON ({type(exc).__name__}).") from None
+        except UnicodeDecodeError:
+            raise DataFormatError("EIDO document is not valid JSON (it is not UTF-8 text; JSON must be "
+                                  "UTF-8).") from None
+        except (ValueError, RecursionError) as exc:  # NaN/Infinity; an integer of 4,300+ digits
+            raise DataFormatError(f"EIDO document is not valid JSON ({str(exc).split(':')[0][:100]}).") from None
         if not isinstance(doc, dict):
             raise DataFormatError(
                 f"EIDO document must be a JSON object with a notesComponent list, not {_kind(doc)}.")
+        _check_tree(doc)
     return doc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _check_nesting(text: str | bytes | bytearray) -> None:
+    """Refuse JSON text nested deeper than ``MAX_EIDO_DEPTH`` before parsing it: strings
+    removed, the brackets left are counted (linear; no recursion)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if data.count(b"[") + data.count(b"{") <= MAX_EIDO_DEPTH:
+        return
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    if max(itertools.accumulate(1 if b in b"[{" else -1 for b in brackets), default=0) > MAX_EIDO_DEPTH:
+        raise DataFormatError(f"EIDO document is nested more than {MAX_EIDO_DEPTH} levels deep; "
+                              "an EIDO needs far fewer.")
+
+
+def _check_tree(doc: dict[str, Any]) -> None:
+    """Walk a parsed document without recursion: no nesting over ``MAX_EIDO_DEPTH``, no
+    string or key that is not valid Unicode (a lone surrogate), no NaN or infinity, no
+    integer too long to write back."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_EIDO_DEPTH:
+                raise DataFormatError(f"EIDO document is nested more than {MAX_EIDO_DEPTH} levels deep; "
+                                      "an EIDO needs far fewer.")
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    stack.append((k, depth))
+                    stack.append((v, depth + 1))
+            else:
+                stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise DataFormatError("EIDO document holds text that is not valid Unicode (a lone surrogate "
+                                      "escape such as \\ud800); send it as UTF-8.") from None
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise DataFormatError("EIDO document holds NaN or Infinity, which JSON does not allow.")
 
 
 def _incident_id(document: dict[str, Any]) -> str | None:

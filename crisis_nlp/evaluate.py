@@ -65,23 +65,30 @@ def compute_metrics(
     return out
 
 
+def cell(value: float, support: int, width: int) -> str:
+    """A score for a text table: 'n/a' when no note has the label (support 0), since
+    recall and F1 are then undefined, not zero."""
+    return f"{'n/a':>{width}}" if support == 0 else f"{value:>{width}.3f}"
+
+
 def format_report(m: dict[str, Any], title: str = "") -> str:
     lines = [f"{title} (n={m['n']})" if title else f"n={m['n']}"]
     lines.append(f"{'label':<22}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}")
     for x, v in m["per_label"].items():
         star = " *" if x in HIGH_RISK else ""
-        lines.append(f"{x + star:<22}{v['precision']:>10.3f}{v['recall']:>8.3f}{v['f1']:>8.3f}{v['support']:>9}")
+        n = v["support"]
+        lines.append(f"{x + star:<22}{cell(v['precision'], n, 10)}{cell(v['recall'], n, 8)}{cell(v['f1'], n, 8)}{n:>9}")
     c = m["category_micro"]
     lines.append(f"{'categories (micro)':<22}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}{c['support']:>9}")
     b = m["behavioural_health_call"]
     lines.append(f"{'any category (BH call)':<22}{b['precision']:>10.3f}{b['recall']:>8.3f}{b['f1']:>8.3f}{b['support']:>9}")
-    lines.append("* high-risk label: thresholds favour recall")
+    lines.append("* high-risk label: thresholds favour recall; n/a: no note has the label")
     if "response_mode_accuracy" in m:
         lines.append(f"response-mode accuracy: {m['response_mode_accuracy']:.3f}")
         cm = m["response_mode_confusion"]
-        short = [x[:10] for x in cm["labels"]]
-        lines.append("confusion (rows = gold, columns = predicted):")
-        lines.append(" " * 18 + "".join(f"{s:>11}" for s in short))
-        for name, row in zip(cm["labels"], cm["matrix"]):
-            lines.append(f"{name:<18}" + "".join(f"{v:>11}" for v in row))
+        width = max(map(len, cm["labels"])) + 4
+        lines.append("confusion (rows = gold, columns = predicted, numbered as the rows):")
+        lines.append(" " * width + "".join(f"{k:>6}" for k in range(1, len(cm["labels"]) + 1)))
+        for k, (name, row) in enumerate(zip(cm["labels"], cm["matrix"]), 1):
+            lines.append(f"{k:>2} {name:<{width - 3}}" + "".join(f"{v:>6}" for v in row))
     return "\n".join(lines)

@@ -8,17 +8,23 @@ the notes to :meth:`TableFormat.decode`, which runs where the chunk is labelled 
 ``--jobs`` worker): the JSONL reader only splits lines, and parsing them is done in
 parallel. A format writes a payload plus result columns as one part file; parts are
 concatenated at the end.
-Bytes that are not valid UTF-8 are carried through unchanged (``surrogateescape``), so
-a bad byte in one cell neither stops the run nor changes the other cells.
+Bytes that are not valid in the input's encoding (UTF-8 unless ``encoding`` says cp1252
+or latin-1) are carried through unchanged (``surrogateescape``), so a bad byte in one cell
+neither stops the run nor changes the other cells; the output is written in the input's
+encoding. Nothing of the input is dropped: a CSV row longer than the header keeps its
+extra fields (after the result columns), a JSONL line that is not an object is kept,
+whole, under ``input``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import itertools
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,15 +36,32 @@ from .errors import DataFormatError, InputError
 csv.field_size_limit(2**31 - 1)
 # one encoder for every output line (json.dumps with options builds a new one per call)
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+_JSON_ASCII = json.JSONEncoder(ensure_ascii=True, check_circular=False)
 SNIFF_BYTES = 65536
+BOM = b"\xef\xbb\xbf"
+INPUT_KEY = "input"
+"""The field that holds, byte for byte, a JSONL line that is not a JSON object."""
+
+
+def _keep_bytes(exc: UnicodeEncodeError) -> tuple[bytes, int]:
+    """Encode error handler: a byte carried by ``surrogateescape`` goes back out as that
+    byte; any other character the output encoding lacks (rare: a result column is ASCII)
+    becomes ``?``."""
+    out = bytes(ord(c) - 0xDC00 if 0xDC80 <= ord(c) <= 0xDCFF else 0x3F for c in exc.object[exc.start:exc.end])
+    return out, exc.end
+
+
+codecs.register_error("crisis_nlp.keep", _keep_bytes)
 _JSON_CACHE: dict[str, dict[Any, bytes]] = {}  # result column -> value -> its JSON
 
 
-def json_column(name: str, values: list[Any]) -> list[bytes]:
-    """The JSON (UTF-8) of each value of one result column. A result column holds few distinct
-    values (label lists, modes, scores rounded to 4 places), so each is encoded once and
-    looked up after that: most of the cost of writing a JSONL line was this encoding."""
-    cache = _JSON_CACHE.setdefault(name, {})
+def json_column(name: str, values: list[Any], ascii: bool = False) -> list[bytes]:
+    """The JSON (UTF-8; ``ascii``: escaped to ASCII) of each value of one result column. A
+    result column holds few distinct values (label lists, modes, scores rounded to 4 places),
+    so each is encoded once and looked up after that: most of the cost of writing a JSONL
+    line was this encoding."""
+    encoder = _JSON_ASCII if ascii else _JSON
+    cache = _JSON_CACHE.setdefault(name + "\0ascii" * ascii, {})
     keys = [tuple(v) if type(v) is list else v for v in values] if name in ("categories", "flags") else values
     out = list(map(cache.get, keys))
     if None in out:
@@ -46,7 +69,7 @@ def json_column(name: str, values: list[Any]) -> list[bytes]:
             cache.clear()
         for i, k in enumerate(keys):
             if out[i] is None:
-                out[i] = cache[k] = _JSON.encode(values[i]).encode()
+                out[i] = cache[k] = encoder.encode(values[i]).encode()
     return out
 
 
@@ -103,11 +126,29 @@ def _fraction(raw: BinaryIO | None, size: int) -> float | None:
     return min(raw.tell() / size, 1.0) if raw is not None and size else None
 
 
+def _looks_like_name(name: object) -> bool:
+    return (isinstance(name, str) and 0 < len(name) <= 40 and len(name.split()) <= 4
+            and not _NOT_A_NAME.search(name))
+
+
+_NOT_A_NAME = re.compile(r"\d{3}|[@\n\r]")
+
+
+def describe_columns(names: list[Any]) -> str:
+    """The column names of an input, for an error message, only when they look like names:
+    in a file without a header row they are the first record, note text included."""
+    names = list(names)
+    if names and all(map(_looks_like_name, names)):
+        return "it has: " + ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
+    return (f"it has {len(names)} column(s), and the first row does not look like a header of column names: "
+            "is the header row missing?")
+
+
 def _check_columns(have: list[str], text_field: str, compare_field: str | None, result_columns: list[str]) -> None:
     for need, opt in ((text_field, "--text-field"), (compare_field, "--compare-field")):
         if need is not None and need not in have:
-            shown = ", ".join(have[:20]) + (" ..." if len(have) > 20 else "")
-            raise InputError(f"the input has no column {need!r} (it has: {shown}); name the right one with {opt}.")
+            raise InputError(f"the input has no column {need!r} ({describe_columns(have)}); "
+                             f"name the right one with {opt}.")
     clash = [c for c in result_columns if c in have]
     if clash:
         raise InputError(f"the input already has result columns {clash} (is it a relabel output?); "
@@ -140,6 +181,10 @@ class TableFormat:
         """What a resumed run must read and write the same way (goes into the journal)."""
         return {}
 
+    def check_decoded(self, chunk: Chunk) -> None:
+        """Called on the first decoded chunk: raise InputError when the input plainly lacks
+        the fields asked for (a CSV or Parquet reader checks its header instead)."""
+
 
 def _cell(v: Any) -> str:
     if v is None:
@@ -156,13 +201,17 @@ class CsvFormat(TableFormat):
 
     ext = "csv"
 
-    def __init__(self, delimiter: str | None = None) -> None:
+    def __init__(self, delimiter: str | None = None, encoding: str = "utf-8") -> None:
         self.delimiter = delimiter
+        self.encoding = encoding
         self.header: list[str] | None = None
         self._result_columns: list[str] = []
 
     def options(self) -> dict[str, Any]:
-        return {"delimiter": self.delimiter}
+        return {"delimiter": self.delimiter, **({"encoding": self.encoding} if self.encoding != "utf-8" else {})}
+
+    def _encode(self, text: str) -> bytes:
+        return text.encode(self.encoding, "surrogateescape" if self.encoding == "utf-8" else "crisis_nlp.keep")
 
     def _writer_options(self) -> dict[str, Any]:
         return {"delimiter": self.delimiter or ",", "quotechar": '"', "lineterminator": "\r\n"}
@@ -170,7 +219,7 @@ class CsvFormat(TableFormat):
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
         raw, stream = _open_binary(path)
         size = Path(path).stat().st_size if raw is not None else 0
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(stream, encoding=self.encoding, errors="surrogateescape", newline="")
         with text:
             head: list[str] = []
             while sum(map(len, head)) < SNIFF_BYTES:
@@ -190,7 +239,7 @@ class CsvFormat(TableFormat):
                 raise DataFormatError(f"{path} is empty; a CSV needs a header row.") from None
             except csv.Error as exc:
                 raise DataFormatError(f"{path}: cannot read the header row ({exc}).") from None
-            if header and header[0].startswith("\ufeff"):
+            if header and header[0].startswith("\ufeff"):  # UTF-8's byte order mark
                 header[0] = header[0][1:]
             _check_columns(header, text_field, compare_field, result_columns)
             self.header, self._result_columns = header, result_columns
@@ -208,24 +257,29 @@ class CsvFormat(TableFormat):
                 for i, r in enumerate(block):
                     if len(r) == n:
                         texts.append(r[ti])
+                    elif len(r) > n:  # kept whole: the extra fields follow the result columns
+                        texts.append(BadRow(f"the row has {len(r)} fields, the header {n}; the {len(r) - n} "
+                                            "extra field(s) are kept after the result columns"))
                     else:
                         texts.append(BadRow(f"the row has {len(r)} fields, the header {n}"))
-                        block[i] = (r + [""] * n)[:n]
-                keys = [r[ki] for r in block] if ki is not None else None
+                        block[i] = r + [""] * (n - len(r))
+                keys = [r[ki] if ki < len(r) else "" for r in block] if ki is not None else None
                 yield Chunk(index, block, texts, keys, _fraction(raw, size))
 
     def write_part(self, chunk, results, f):
         buf = io.StringIO()
         w = csv.writer(buf, **self._writer_options())
         cols = [results[c] for c in self._result_columns]
+        n = len(self.header or ())
         for row, res in zip(chunk.payload, zip(*cols)):
-            w.writerow(row + [_cell(v) for v in res])
-        f.write(buf.getvalue().encode("utf-8", "surrogateescape"))
+            cells = [_cell(v) for v in res]
+            w.writerow(row + cells if len(row) == n else row[:n] + cells + row[n:])
+        f.write(self._encode(buf.getvalue()))
 
     def header_bytes(self) -> bytes:
         buf = io.StringIO()
         csv.writer(buf, **self._writer_options()).writerow((self.header or []) + self._result_columns)
-        return buf.getvalue().encode("utf-8", "surrogateescape")
+        return self._encode(buf.getvalue())
 
     def merge(self, parts, f):
         f.write(self.header_bytes())
@@ -234,14 +288,22 @@ class CsvFormat(TableFormat):
 
 class JsonlFormat(TableFormat):
     """One JSON object per line (optionally gzipped). Each output line is the input line,
-    byte for byte, with the result fields added before its closing brace; a line that is
-    not a JSON object becomes a line holding only the result fields and the error."""
+    byte for byte, with the result fields added before its closing brace. A line that is
+    not a JSON object becomes an object holding it under ``input`` (byte for byte when it
+    is other JSON, such as a list; as a JSON string otherwise, with undecodable bytes as
+    ``\\udcXX`` escapes that ``surrogateescape`` turns back into them), the result fields
+    and the error. A UTF-8 byte order mark before the first line is read past and kept."""
 
     ext = "jsonl"
 
-    def __init__(self) -> None:
+    def __init__(self, encoding: str = "utf-8") -> None:
+        self.encoding = encoding
         self._fields: tuple[str, str | None, frozenset[str]] | None = None
         self._path = ""
+        self._seen: tuple[int, int, int, dict[str, None]] = (0, 0, 0, {})
+
+    def options(self) -> dict[str, Any]:
+        return {"encoding": self.encoding} if self.encoding != "utf-8" else {}
 
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
         raw, stream = _open_binary(path)
@@ -265,10 +327,15 @@ class JsonlFormat(TableFormat):
         texts: list[Any] = []
         keys: list[Any] = []
         loads = json.loads
+        encoding = self.encoding
+        objects = with_text = with_key = 0
+        names: dict[str, None] = {}
         for no, b in chunk.payload:
+            if no == 1 and b.startswith(BOM) and encoding == "utf-8":
+                b = b[len(BOM):]
             try:
-                rec = loads(b.decode("utf-8", "surrogateescape"))
-            except json.JSONDecodeError:
+                rec = loads(b.decode(encoding, "surrogateescape"))
+            except (ValueError, RecursionError):  # JSONDecodeError; an integer of 4,300+ digits
                 rec, problem = None, f"line {no} is not valid JSON"
             else:
                 problem = None if type(rec) is dict else f"line {no} is not a JSON object"
@@ -276,6 +343,11 @@ class JsonlFormat(TableFormat):
                 texts.append(BadRow(problem))
                 keys.append(None)
                 continue
+            objects += 1
+            if len(names) < 50:
+                names.update(dict.fromkeys(itertools.islice(rec, 50)))
+            with_text += text_field in rec
+            with_key += compare_field is not None and compare_field in rec
             if not clash.isdisjoint(rec):
                 raise InputError(f"{self._path} line {no} already has result fields "
                                  f"{sorted(clash.intersection(rec))} (is it a relabel output?); "
@@ -284,20 +356,51 @@ class JsonlFormat(TableFormat):
             if compare_field:
                 keys.append(rec.get(compare_field))
         chunk.texts, chunk.keys = texts, (keys if compare_field else None)
+        self._seen = (objects, with_text, with_key, names)
         return chunk
+
+    def check_decoded(self, chunk):
+        assert self._fields is not None
+        text_field, compare_field, _clash = self._fields
+        objects, with_text, with_key, names = self._seen
+        if not objects:
+            return
+        for need, have, opt in ((text_field, with_text, "--text-field"), (compare_field, with_key, "--compare-field")):
+            if need is not None and not have:
+                raise InputError(f"no record of the first {len(chunk.payload):,} lines of {self._path} has a field "
+                                 f"{need!r} ({describe_columns(list(names))}); name the right one with {opt}.")
 
     def write_part(self, chunk, results, f):
         template = (", ".join(_JSON.encode(c).replace("%", "%%") + ": %s" for c in results) + "}\n").encode()
-        rows = zip(*[json_column(c, v) for c, v in results.items()])
+        ascii = self.encoding != "utf-8"  # cp1252, latin-1: the added fields in ASCII, valid in both
+        rows = zip(*[json_column(c, v, ascii) for c, v in results.items()])
         out: list[bytes] = []
         add = out.extend
-        for (_no, line), text, members in zip(chunk.payload, chunk.texts, rows):
-            if isinstance(text, BadRow):  # not a JSON object: the result fields alone
-                add((b"{", template % members))
+        for (no, line), text, members in zip(chunk.payload, chunk.texts, rows):
+            if isinstance(text, BadRow):  # not a JSON object: kept under "input", then the result fields
+                add((*self._wrapped(no, line), b", ", template % members))
                 continue
             body = line[:-2] if line.endswith(b"}\n") else line.rstrip()[:-1]  # without the closing brace
             add((body, b"" if body.rstrip().endswith(b"{") else b", ", template % members))
         f.write(b"".join(out))
+
+    def _wrapped(self, no: int, line: bytes) -> tuple[bytes, bytes]:
+        """The opening of the output line for an input line that is not a JSON object."""
+        bom = BOM if no == 1 and line.startswith(BOM) and self.encoding == "utf-8" else b""
+        raw = line[len(bom):].rstrip(b"\r\n")
+        text = raw.decode(self.encoding, "surrogateescape")
+        try:
+            json.loads(text, parse_constant=_refuse)
+            value = raw if "\n" not in text and "\r" not in text else None  # other JSON: as it is
+        except (ValueError, RecursionError):
+            value = None
+        if value is None:
+            value = _JSON_ASCII.encode(text).encode("ascii")
+        return bom + b'{"' + INPUT_KEY.encode() + b'": ', value
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _require_pyarrow():

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CrisisNLPError
+from .errors import CrisisNLPError, OutputError
 from .labels import LABELS
 
 
@@ -62,6 +62,10 @@ def plot_metrics(runs: Sequence[tuple[str, dict[str, Any]]], path: str | Path) -
         a.set_ylabel("gold")
         a.set_title(f"{name}: response mode (accuracy {m['response_mode_accuracy']:.3f})")
     path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as exc:
+        raise OutputError(f"cannot write the plot {path}: {exc.strerror or exc}; choose another --plot path.") from None
+    finally:
+        plt.close(fig)
     return path

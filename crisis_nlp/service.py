@@ -20,44 +20,157 @@ MAX_EIDO_BYTES = 1024 * 1024
 
 # -- stdio -----------------------------------------------------------------------------
 
-def serve_stdio(model: CrisisModel, stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> int:
+def serve_stdio(model: CrisisModel, stdin: IO[Any] | None = None, stdout: IO[Any] | None = None) -> int:
     """Read one JSON request a line ({"id": ..., "text": ...}), write one JSON result a
     line, in order, flushed, until end of input. A bad line gets ``{"error": ...}`` on its
-    own line and the stream goes on. Returns the number of lines answered."""
+    own line and the stream goes on: whatever a line holds (bytes that are not UTF-8, a
+    lone surrogate, nesting too deep to parse, ``NaN``), it gets exactly one answer line,
+    and an answer is always strict JSON. Returns the number of lines answered."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    source = getattr(stdin, "buffer", stdin)  # bytes when we can: a bad byte is one bad line, not the end
+    sink = getattr(stdout, "buffer", None)
     n = 0
-    for lineno, line in enumerate(stdin, 1):
+    for lineno, line in enumerate(source, 1):
         if not line.strip():
             continue
-        out: dict[str, Any]
-        req_id = None
+        out = _answer(model, line, lineno)
         try:
-            req = json.loads(line)
-            if isinstance(req, str):
-                req = {"text": req}
-            if not isinstance(req, dict):
-                raise ValueError("expected a JSON object with a 'text' field")
-            req_id = req.get("id")
-            if "text" not in req:
-                raise ValueError("the request has no 'text' field")
-            out = {"id": req_id, **model.classify(req["text"]).to_dict()}
-        except json.JSONDecodeError as exc:
-            out = {"id": None, "error": f"line {lineno} is not valid JSON ({exc.msg})"}
-        except (ValueError, CrisisNLPError) as exc:
-            out = {"id": req_id, "error": f"line {lineno}: {exc}"}
-        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-        stdout.flush()
+            data = json.dumps(out, ensure_ascii=False, allow_nan=False)
+        except (ValueError, TypeError, RecursionError):  # an id that cannot be written back as JSON
+            data = json.dumps({"id": None, "error": f"line {lineno}: the id cannot be written back as JSON"})
+        if sink is not None:
+            sink.write(data.encode("utf-8") + b"\n")
+            sink.flush()
+        else:
+            stdout.write(data + "\n")
+            stdout.flush()
         n += 1
     return n
 
 
+def _answer(model: CrisisModel, line: str | bytes, lineno: int) -> dict[str, Any]:
+    """The answer to one stdio line: a result or an error; never raises, never quotes the line."""
+    req_id = None
+    try:
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError:
+                return {"id": None, "error": f"line {lineno} is not valid UTF-8; send the request as UTF-8 JSON"}
+        try:
+            req = json.loads(line, parse_constant=_no_constant)
+        except json.JSONDecodeError as exc:
+            return {"id": None, "error": f"line {lineno} is not valid JSON ({exc.msg})"}
+        except RecursionError:
+            return {"id": None, "error": f"line {lineno} is nested too deeply to read"}
+        except ValueError as exc:  # NaN/Infinity, or an integer too long to convert
+            return {"id": None, "error": f"line {lineno} is not valid JSON ({_short(exc)})"}
+        if isinstance(req, str):
+            req = {"text": req}
+        if not isinstance(req, dict):
+            return {"id": None, "error": f"line {lineno}: expected a JSON object with a 'text' field"}
+        req_id = req.get("id")
+        if not _writable(req_id):
+            return {"id": None, "error": f"line {lineno}: the id cannot be echoed back as JSON (it is "
+                                         "not valid Unicode text); send ids as UTF-8 text or numbers"}
+        if "text" not in req:
+            return {"id": req_id, "error": f"line {lineno}: the request has no 'text' field"}
+        return {"id": req_id, **model.classify(req["text"]).to_dict()}
+    except CrisisNLPError as exc:
+        return {"id": req_id, "error": f"line {lineno}: {exc}"}
+    except Exception as exc:  # noqa: BLE001 - one bad line must not stop the stream; the type only, no text
+        return {"id": req_id, "error": f"line {lineno}: cannot be classified ({type(exc).__name__})"}
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _short(exc: Exception) -> str:
+    """An exception's message without any input it might quote (json's messages quote none,
+    but keep the first clause only, as a guard)."""
+    return str(exc).split(":")[0][:120]
+
+
+def _writable(value: Any) -> bool:
+    """Whether ``value`` (an id to echo back) can be written as UTF-8 JSON."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return True
+
+
 # -- HTTP ------------------------------------------------------------------------------
+
+_KNOWN_LOC = frozenset({"body", "query", "path", "header", "cookie", "text", "id", "notes"})
+
+
+def validation_problems(errors: Any) -> list[dict[str, Any]]:
+    """A request's validation errors as type, location and message only: never the value
+    (FastAPI's default ``input``), and a key we do not know (it could be note text) is
+    shown as '(field)'."""
+    out = []
+    for e in list(errors)[:20]:
+        loc = [p if isinstance(p, int) or p in _KNOWN_LOC else "(field)" for p in e.get("loc", ())]
+        out.append({"type": str(e.get("type", "invalid")), "loc": loc, "msg": str(e.get("msg", ""))[:200]})
+    return out
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` gets 413, counted as it arrives,
+    so a chunked body (no Content-Length) or a false Content-Length cannot get past it.
+    The body is read whole (it is at most ``max_bytes``) and handed on to the app."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(send)
+                return
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                pending = [message]
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            parts.append(body)
+            if not message.get("more_body", False):
+                pending = [{"type": "http.request", "body": b"".join(parts), "more_body": False}]
+                break
+        if pending[0]["type"] != "http.request":
+            pending.insert(0, {"type": "http.request", "body": b"".join(parts), "more_body": False})
+
+        async def replay() -> dict:
+            return pending.pop(0) if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"detail": f"request body over {self.max_bytes} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes: int = MAX_BODY_BYTES):
     """The HTTP API as a FastAPI application (imported here: FastAPI is an optional extra)."""
     try:
         from fastapi import FastAPI, HTTPException, Request
+        from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse
         from pydantic import BaseModel, ConfigDict, Field
     except ImportError as exc:  # pragma: no cover - exercised without the extra
@@ -100,8 +213,18 @@ def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes
     class ErrorOut(BaseModel):
         detail: str
 
+    class ProblemOut(BaseModel):
+        type: str = Field(description="pydantic's error type, e.g. missing, string_too_long, extra_forbidden")
+        loc: list[str | int] = Field(description="where in the request; names we do not know read '(field)'")
+        msg: str
+
+    class InvalidOut(BaseModel):
+        detail: list[ProblemOut]
+
     errors = {400: {"model": ErrorOut, "description": "the note cannot be classified (empty, not text, too long)"},
-              413: {"model": ErrorOut, "description": "the request body is over the size limit"}}
+              413: {"model": ErrorOut, "description": "the request body is over the size limit"},
+              422: {"model": InvalidOut, "description": "the request does not match the schema; the body is "
+                                                       "never echoed back"}}
 
     app = FastAPI(
         title="crisis_nlp",
@@ -110,12 +233,12 @@ def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes
                     "notes. Decision support for trained people, not a dispatcher.",
     )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body_bytes:
-            return JSONResponse({"detail": f"request body over {max_body_bytes} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad value (``input``): the note itself
+        return JSONResponse({"detail": validation_problems(exc.errors())}, status_code=422)
 
     def classify_or_400(text: str):
         try:
