@@ -127,6 +127,19 @@ def score_gold(model: Any, path: str | Path) -> dict[str, Any]:
     return metrics
 
 
+def _fairness_baseline(registry: str | Path | None) -> dict[str, Any]:
+    """The current default, to report its fairness figures beside the new version's (none
+    when it cannot be loaded, e.g. it was trained on an older label schema)."""
+    from .api import load_model
+    from .errors import CrisisNLPError
+
+    try:
+        base = load_model(registry=registry if registry is None or Path(registry).is_dir() else None)
+    except CrisisNLPError:
+        return {}
+    return {"baseline": base, "baseline_spec": f"default@{base.version}" if "@" not in base.version else base.version}
+
+
 def stored_params(clf: CrisisClassifier) -> dict[str, Any]:
     """The classifier's hyper-parameters as the manifest records them (JSON-friendly)."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()
@@ -229,6 +242,14 @@ def train(
         progress(f"gold set {path}: category micro-F1 {g['category_micro']['f1']:.3f}, "
                  f"response-mode accuracy {g['response_mode_accuracy']:.3f}")
     first = next(iter(gold_sets.values()), None)
+    fairness = None
+    if gold_sets:
+        from .fairness import fairness_evaluation
+
+        progress("counterfactual fairness on the gold notes (sex swap, race word, name, neutral word)")
+        notes = [g["text"] for path in _as_paths(gold_path) for g in load_labelled(path)]
+        fairness = fairness_evaluation(model, notes, notes_source=" + ".join(gold_sets),
+                                       **_fairness_baseline(registry))
     manifest = {
         "label_schema_version": SCHEMA_VERSION,
         "outputs": list(outputs),
@@ -245,6 +266,7 @@ def train(
             "heldout_families": heldout,
             "gold": first,
             "gold_sets": gold_sets,
+            "fairness": fairness,
             "gold_set": ({"path": Path(_as_paths(gold_path)[0]).name, "sha256": sha256_file(_as_paths(gold_path)[0])}
                          if gold_sets else None),
         },
@@ -252,7 +274,9 @@ def train(
         "timing_seconds": {"preprocess": round(t_pre, 1), "final_fit": round(t_fit, 1),
                            "total": round(time.perf_counter() - t_start, 1)},
     }
+    from .model_card import render_model_card
+
     entry = save_version(arrays, policy_toml, manifest, name=name, version=version, registry=registry,
-                         rules=rule_files(rules_dir))
+                         rules=rule_files(rules_dir), card=render_model_card)
     progress(f"wrote {entry.spec} to {entry.path}")
     return entry
