@@ -222,11 +222,8 @@ def header(text: str, rng: random.Random) -> str:
 
 
 _KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_NEIGHBOURS: dict[str, str] = {}
-for _r, _row in enumerate(_KEYBOARD):
-    for _i, _c in enumerate(_row):
-        near = _row[max(0, _i - 1):_i] + _row[_i + 1:_i + 2]
-        _NEIGHBOURS[_c] = near
+#: each letter's left and right neighbours on a QWERTY row
+_NEIGHBOURS = {c: row[max(0, i - 1):i] + row[i + 1:i + 2] for row in _KEYBOARD for i, c in enumerate(row)}
 
 
 def _typo(word: str, rng: random.Random) -> str:
