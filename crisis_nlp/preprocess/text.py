@@ -35,7 +35,7 @@ _MAYBE_AGE = re.compile(r"(?i)\d[ymf]")  # what _AGE_UNIT needs; a tenth of the 
 # NFKC can lengthen a note up to 18-fold (U+FDFA is 18 characters after it); what passes
 # this many characters is cut, so that a note of 20,000 characters stays a note of that
 # order. Ordinary text grows by a few characters at most.
-MAX_NORMALIZED = 40_000
+MAX_NORMALIZED = 24_000
 
 
 def normalize_text(text: str) -> str:
