@@ -100,7 +100,7 @@ def main() -> int:
 
 
 def _path(model):
-    from crisis_nlp.registry import resolve
+    from crisis_nlp.registry.versions import resolve
 
     return resolve(model.version).path
 

@@ -26,14 +26,14 @@ from .errors import (
     RegistryError,
 )
 from .labels import CATEGORIES, FLAGS, LABELS, RESPONSE_MODES, SCHEMA_VERSION
-from .policy import ResponsePolicy
+from .model.policy import ResponsePolicy
 from .result import ClassificationResult
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .api import CrisisModel, load_model
-    from .model import CrisisClassifier
+    from .model.estimator import CrisisClassifier
 
 # scikit-learn and spaCy take a second to import: load them on first use, not at import
 _LAZY = {"CrisisModel": "api", "load_model": "api", "CrisisClassifier": "model"}

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ModelError
-from .labels import CATEGORIES, CUES, FLAGS, LABELS
-from .artifact import ModelArrays
-from .policy import ResponsePolicy
+from .errors import ModelError
+from .notes import MAX_NOTE_CHARS, check_note  # noqa: F401  (MAX_NOTE_CHARS: public here too)
+from .labels import CUES, LABELS
+from .model.artifact import ModelArrays
+from .model.policy import ResponsePolicy, split_outputs
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
     NEG_PREFIX,
@@ -23,11 +24,10 @@ from .preprocess.pipeline import (
     process,
     process_batch,
 )
-from .registry import POLICY, RULES, ModelEntry, entry_from_folder, load_arrays, resolve
+from .registry.versions import POLICY, RULES, ModelEntry, entry_from_folder, load_arrays, resolve
 from .result import ClassificationResult
-from .scorer import LinearScorer
+from .model.scorer import LinearScorer
 
-MAX_NOTE_CHARS = 20_000
 BATCH = 2048  # notes per step of the bulk path
 EXPLAIN_WORDS = 2
 
@@ -53,12 +53,7 @@ class CrisisModel:
         rules = path / RULES if path is not None else rules_dir
         self.rules_dir = str(rules) if rules is not None and Path(rules).is_dir() else None
         idx = {o: i for i, o in enumerate(arrays.outputs)}
-        self._cat_idx = np.array([idx[c] for c in CATEGORIES])
-        self._flag_idx = np.array([idx[f] for f in FLAGS])
-        self._cue_idx = np.array([idx[c] for c in CUES])
         self._label_idx = np.array([idx[x] for x in LABELS])
-        self._cat_list, self._flag_list, self._cue_list = (
-            self._cat_idx.tolist(), self._flag_idx.tolist(), self._cue_idx.tolist())
         self._out_index = idx
         self._thresholds = arrays.thresholds
         self._scorer = LinearScorer(arrays)
@@ -79,13 +74,13 @@ class CrisisModel:
     @classmethod
     def from_classifier(cls, classifier: Any, policy: ResponsePolicy, version: str,
                         calibration: np.ndarray | None = None) -> "CrisisModel":
-        """A model from a freshly fitted :class:`crisis_nlp.model.CrisisClassifier` (training)."""
+        """A model from a freshly fitted :class:`crisis_nlp.model.estimator.CrisisClassifier` (training)."""
         return cls(ModelArrays.from_classifier(classifier, calibration=calibration), policy, version)
 
     # -- public API -----------------------------------------------------------------
     def classify(self, note: str) -> ClassificationResult:
         """Classify one note."""
-        return self._result(process(_check_note(note, 0), self.rules_dir))
+        return self._result(process(check_note(note, 0), self.rules_dir))
 
     def classify_batch(self, notes: Iterable[str], *, explain: bool = True) -> list[ClassificationResult]:
         """Classify many notes; the same labels, mode and scores as ``classify`` on each.
@@ -94,7 +89,7 @@ class CrisisModel:
         names only the policy rule, not the words, and the whole batch is scored with one
         sparse product, which is several times cheaper per note.
         """
-        texts = [_check_note(n, i) for i, n in enumerate(notes)]
+        texts = [check_note(n, i) for i, n in enumerate(notes)]
         if explain:
             return [self._result(doc) for doc in iter_docs(texts, rules_dir=self.rules_dir)]
         decisions, scores = self._bulk(texts)
@@ -103,20 +98,20 @@ class CrisisModel:
 
     def relabel_frame(self, df: Any, *, text_column: str = "text", explain: bool = False) -> Any:
         """A pandas DataFrame with every column of ``df`` plus the result columns; bad
-        rows get ``error`` instead of labels (see :func:`crisis_nlp.frame.relabel_frame`)."""
-        from .frame import relabel_frame
+        rows get ``error`` instead of labels (see :func:`crisis_nlp.batch.frame.relabel_frame`)."""
+        from .batch.frame import relabel_frame
 
         return relabel_frame(self, df, text_column=text_column, explain=explain)
 
     def predict_proba(self, notes: Sequence[str]) -> np.ndarray:
         """Probabilities, one row per note, one column per id of ``crisis_nlp.LABELS``."""
-        texts = [_check_note(n, i) for i, n in enumerate(notes)]
+        texts = [check_note(n, i) for i, n in enumerate(notes)]
         return self._proba_all(texts)[:, self._label_idx]
 
     def proba_all(self, notes: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities of every output (labels, then the policy's cues), one
         row per note, columns in ``self.arrays.outputs`` order."""
-        return self._proba_all([_check_note(n, i) for i, n in enumerate(notes)])
+        return self._proba_all([check_note(n, i) for i, n in enumerate(notes)])
 
     # -- internals --------------------------------------------------------------------
     def _result(self, doc) -> ClassificationResult:
@@ -157,10 +152,7 @@ class CrisisModel:
         key = on.tobytes()
         hit = self._decisions.get(key)
         if hit is None:
-            onl = on.tolist()
-            cats = tuple(c for c, j in zip(CATEGORIES, self._cat_list) if onl[j])
-            flags = tuple(f for f, j in zip(FLAGS, self._flag_list) if onl[j])
-            cues = tuple(c for c, j in zip(CUES, self._cue_list) if onl[j])
+            cats, flags, cues = split_outputs(on.tolist(), self.arrays.outputs)
             decision = self.policy.decide(cats, flags, cues)
             head = f"rule {decision.rule_number} {decision.rule.id} -> {decision.mode}"
             if decision.matched and decision.matched != ("always",):
@@ -213,27 +205,6 @@ def _explain_skip(rules_dir: str | None) -> frozenset[str]:
 
     return frozenset(w.strip() for w in read_rules(rules_dir, "explain_skip.txt").splitlines()
                      if w.strip() and not w.startswith("#"))
-
-
-def _check_note(note: object, i: int) -> str:
-    if not isinstance(note, str):
-        raise InputError(f"note {i} is {type(note).__name__}, not text; pass the note as a string.")
-    if not note.strip():
-        raise InputError(f"note {i} is empty; there is nothing to classify.")
-    if len(note) > MAX_NOTE_CHARS:
-        raise InputError(
-            f"note {i} has {len(note):,} characters, over the limit of {MAX_NOTE_CHARS:,}; "
-            "split it or pass only the narrative."
-        )
-    if not note.isascii():
-        try:
-            note.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: bytes that were not decoded (surrogateescape)
-            raise InputError(
-                f"note {i} is not valid Unicode text (it holds a lone surrogate, as left by bytes that could "
-                "not be decoded); decode the input with its real encoding (e.g. cp1252) first."
-            ) from None
-    return note
 
 
 def model_from_entry(entry: ModelEntry) -> CrisisModel:

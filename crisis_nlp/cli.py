@@ -29,11 +29,11 @@ def _say(msg: str) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from .api import load_model
 
-    from .io import check_encoding
+    from .batch.records import check_encoding
 
     encoding = check_encoding(args.encoding)
     if args.eido:
-        from .eido import classify_eido
+        from .serve.eido import classify_eido
 
         try:
             raw = sys.stdin.buffer.read() if args.eido == "-" else Path(args.eido).read_bytes()
@@ -74,10 +74,10 @@ def _print_result_text(result: dict) -> None:
 
 
 def cmd_relabel(args: argparse.Namespace) -> int:
-    from .progress import Progress
+    from .batch.progress import Progress
 
     if args.scheduler:
-        from .dask import relabel_on_cluster
+        from .batch.dask import relabel_on_cluster
 
         if args.resume or args.jobs != 1:
             raise InputError("--scheduler runs on the Dask cluster: --resume and --jobs do not apply there.")
@@ -87,7 +87,7 @@ def cmd_relabel(args: argparse.Namespace) -> int:
         if not args.quiet:
             _say(f"labelled on {args.scheduler} -> {args.output}")
         return 0
-    from .batch import relabel_file
+    from .batch.relabel import relabel_file
 
     progress = Progress(_progress_enabled(args.quiet))
     try:
@@ -112,7 +112,7 @@ def cmd_relabel(args: argparse.Namespace) -> int:
                             key=lambda kv: (-kv[1], kv[0]))
             _say(f"{what}: " + (", ".join(f"{k} {v:,}" for k, v in counts) or "-"))
     if args.compare_field:
-        from .crosstab import cross_table, format_report, write_csv
+        from .batch.crosstab import cross_table, format_report, write_csv
 
         bh = {v.strip() for v in args.compare_bh.split(",")} if args.compare_bh else None
         rows = cross_table(stats, bh)
@@ -145,12 +145,12 @@ def _agency_rules(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .evaluate import format_report
+    from .training.evaluate import format_report
 
     gold = args.gold  # scored only when given: a gold set is never looked up from the current folder
     progress = (lambda m: None) if args.quiet else _say
     if args.data is None:  # rebuild the shipped recipe from the synthetic notes
-        from .train import train
+        from .training.train import train
 
         agency_only = [o for o, v in (("--policy", args.policy), ("--local-only", args.local_only),
                                       ("--labels-mapping", args.labels_mapping),
@@ -158,7 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if agency_only:
             raise InputError(f"{', '.join(agency_only)} apply to training on your notes: add --data FILE.")
 
-        from .retrain import default_synthetic
+        from .training.retrain import default_synthetic
 
         entry = train(args.synthetic or default_synthetic(), version=args.version, rules_dir=_agency_rules(args),
                       name=args.name or "default", registry=args.registry, gold_path=gold, seed=args.seed,
@@ -166,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         ev = entry.manifest["evaluation"]
         print(format_report(ev["heldout_families"], "held-out template families"))
     else:
-        from .retrain import retrain
+        from .training.retrain import retrain
 
         if not args.name:
             raise InputError("name your agency's model with --name (e.g. --name county-x).")
@@ -191,8 +191,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_model
-    from .evaluate import compute_metrics, format_report
-    from .io import load_labelled
+    from .training.evaluate import compute_metrics, format_report
+    from .batch.records import load_labelled
 
     model = load_model(args.model, registry=args.registry)
     gold = load_labelled(args.data, text_field=args.text_field, fmt=args.format, encoding=args.encoding)
@@ -205,15 +205,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(format_report(metrics, f"{args.data} with model {model.version}"))
     if args.plot:
-        from .plots import plot_metrics
+        from .training.plots import plot_metrics
 
         _say(f"wrote {plot_metrics([(model.version, metrics)], args.plot)}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .agency_data import LabelMapping, load_agency_data
-    from .compare import compare_models, format_comparison
+    from .training.agency_data import LabelMapping, load_agency_data
+    from .training.compare import compare_models, format_comparison
 
     mapping = LabelMapping.from_file(args.labels_mapping) if args.labels_mapping else None
     data = load_agency_data(args.data, text_field=args.text_field, mapping=mapping, code_field=args.code_field,
@@ -222,23 +222,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
                        fairness=not args.no_fairness)
     print(json.dumps(c, indent=2) if args.json else format_comparison(c))
     if args.plot:
-        from .plots import plot_metrics
+        from .training.plots import plot_metrics
 
         _say(f"wrote {plot_metrics([(c[r]['spec'], c[r]['metrics']) for r in ('new', 'old')], args.plot)}")
     return 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from .api import _check_note, load_model
-    from .io import read_records, write_records
-    from .review import rank_for_review
+    from .api import load_model
+    from .notes import check_note
+    from .batch.records import read_records, write_records
+    from .training.review import rank_for_review
 
     model = load_model(args.model, registry=args.registry)
     texts, ids = [], []
     for n, rec in enumerate(read_records(args.data, args.format, args.encoding), 1):
         text = rec.get(args.text_field)
         try:
-            texts.append(_check_note(text, n))
+            texts.append(check_note(text, n))
         except InputError as exc:
             raise InputError(f"{args.data} record {n}: {exc} Fix or remove the row.") from None
         ids.append(rec.get(args.id_field, n))
@@ -255,7 +256,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .api import load_model
-    from .service import create_app, serve_stdio
+    from .serve.http import create_app, serve_stdio
 
     model = load_model(args.model, registry=args.registry)
     model.classify("warm up")
@@ -274,8 +275,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .lifecycle import current_default, promote, rollback
-    from .registry import default_registry, list_all, resolve
+    from .registry.lifecycle import current_default, promote, rollback
+    from .registry.versions import default_registry, list_all, resolve
 
     action = getattr(args, "action", None) or "list"
     if action == "convert":
@@ -320,8 +321,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from .convert import convert_legacy
-    from .registry import default_registry, list_all
+    from .registry.convert import convert_legacy
+    from .registry.versions import default_registry, list_all
 
     if not args.trust_pickle:
         raise InputError("a format-1 version is a pickle, and converting it runs its code: add --trust-pickle "
@@ -529,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .io import file_encoding
+    from .batch.records import file_encoding
 
     args = build_parser().parse_args(argv)
     try:

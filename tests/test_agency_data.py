@@ -2,7 +2,7 @@
 
 import pytest
 
-from crisis_nlp.agency_data import LabelMapping, load_agency_data
+from crisis_nlp.training.agency_data import LabelMapping, load_agency_data
 from crisis_nlp.errors import DataFormatError, DataValidationError
 
 from agency_notes import agency_rows, write_csv, write_jsonl

@@ -92,13 +92,13 @@ def test_bulk_path_gives_the_same_labels_and_scores(model, gold):
 def test_inference_scorer_matches_the_scikit_learn_estimator(gold):
     """The scorer reads only a version's arrays; it must give the fitted estimator's
     probabilities (train() runs the same check before writing a version)."""
-    from crisis_nlp.artifact import ModelArrays
-    from crisis_nlp.evaluate import label_matrix
-    from crisis_nlp.io import read_records
-    from crisis_nlp.model import DEFAULT_OUTPUTS, CrisisClassifier
+    from crisis_nlp.model.artifact import ModelArrays
+    from crisis_nlp.training.evaluate import label_matrix
+    from crisis_nlp.batch.records import read_records
+    from crisis_nlp.model.estimator import DEFAULT_OUTPUTS, CrisisClassifier
     from crisis_nlp.preprocess import note_features
-    from crisis_nlp.scorer import LinearScorer
-    from crisis_nlp.train import scorer_parity
+    from crisis_nlp.model.scorer import LinearScorer
+    from crisis_nlp.training.train import scorer_parity
 
     from conftest import DATA
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from crisis_nlp.behaviour import (
+from crisis_nlp.training.behaviour import (
     DIR,
     INV,
     PERTURBATIONS,
@@ -80,7 +80,7 @@ STATUS = re.compile(r"^(\[\d\d:\d\d\] )?[A-Z]\d+ (ENRT \d\d:\d\d:\d\d|ONSCN \d\d
 
 @pytest.mark.parametrize("seed", range(12))
 def test_appended_and_prepended_lines(seed):
-    from crisis_nlp.behaviour import _FOOTERS
+    from crisis_nlp.training.behaviour import _FOOTERS
 
     s = perturb(NOTE, "status_line", seed=seed)
     head, _, last = s.rpartition("\n")
@@ -99,7 +99,7 @@ def test_appended_and_prepended_lines(seed):
 def test_neutral_wrapping_carries_no_label_word():
     """Headers, status lines and footers are wrapping a model must ignore: no call type, and
     no word that is by itself a phrase of the concept lexicon."""
-    from crisis_nlp.behaviour import _FOOTERS
+    from crisis_nlp.training.behaviour import _FOOTERS
 
     concepts = json.loads((ROOT / "crisis_nlp/resources/concepts.json").read_text(encoding="utf-8"))["concepts"]
     single = {p.lower() for phrases in concepts.values() for p in phrases if " " not in p}
@@ -291,9 +291,9 @@ def test_runner_classifies_each_check_in_one_batch():
 @pytest.fixture(scope="module")
 def small_model():
     from crisis_nlp.api import CrisisModel
-    from crisis_nlp.evaluate import label_matrix
-    from crisis_nlp.model import DEFAULT_OUTPUTS, CrisisClassifier
-    from crisis_nlp.policy import ResponsePolicy
+    from crisis_nlp.training.evaluate import label_matrix
+    from crisis_nlp.model.estimator import DEFAULT_OUTPUTS, CrisisClassifier
+    from crisis_nlp.model.policy import ResponsePolicy
 
     with gzip.open(DATA, "rt", encoding="utf-8") as f:
         recs = [json.loads(line) for line in itertools.islice(f, 2000)]

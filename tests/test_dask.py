@@ -26,8 +26,8 @@ def frame(gold):
 
 
 def test_relabel_dask_equals_relabel_frame_and_loads_once_per_worker(cluster, frame, model):
-    from crisis_nlp.batch import result_columns
-    from crisis_nlp.dask import relabel_dask
+    from crisis_nlp.batch.relabel import result_columns
+    from crisis_nlp.batch.dask import relabel_dask
 
     _, client = cluster
     ddf = dd.from_pandas(frame, npartitions=6)
@@ -37,7 +37,7 @@ def test_relabel_dask_equals_relabel_frame_and_loads_once_per_worker(cluster, fr
     want = model.relabel_frame(frame, text_column="narrative")
     assert got.index.tolist() == want.index.tolist()
     pd.testing.assert_frame_equal(got.astype(object), want.astype(object))
-    loads = client.run(lambda: __import__("crisis_nlp.dask", fromlist=["loads"]).loads)
+    loads = client.run(lambda: __import__("crisis_nlp.batch.dask", fromlist=["loads"]).loads)
     assert len(loads) == 2 and all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1
 
 
@@ -58,7 +58,7 @@ def test_cli_scheduler_writes_a_folder_of_parts(cluster, frame, model, tmp_path)
 
 
 def test_unreachable_scheduler_is_a_clean_error(tmp_path):
-    from crisis_nlp.dask import relabel_on_cluster
+    from crisis_nlp.batch.dask import relabel_on_cluster
     from crisis_nlp.errors import InputError
 
     src = tmp_path / "c.csv"

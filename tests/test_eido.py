@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crisis_nlp.api import MAX_NOTE_CHARS
-from crisis_nlp.eido import (
+from crisis_nlp.serve.eido import (
     AGENT_URN_PREFIX,
     MAX_EIDO_BYTES,
     classify_eido,

@@ -1,5 +1,5 @@
 """Counterfactual fairness (issue 14): identity normalisation in the features, and the
-counterfactual measures of crisis_nlp.fairness on our own notes.
+counterfactual measures of crisis_nlp.training.fairness on our own notes.
 
 The targets are the issue's "done when": a sex swap, a race word inserted or a name
 appended changes the result of <= 1% of notes, moves no group toward law_enforcement by
@@ -226,7 +226,7 @@ def _stub_evaluation():
 
 
 def test_model_card_carries_the_figures_beside_the_baselines():
-    from crisis_nlp.model_card import render_model_card
+    from crisis_nlp.registry.card import render_model_card
 
     manifest = {"name": "county-x", "version": "1.1.0", "evaluation": {"fairness": _stub_evaluation()}}
     card = render_model_card(manifest)
@@ -239,8 +239,8 @@ def test_model_card_carries_the_figures_beside_the_baselines():
 
 
 def test_compare_prints_the_fairness_of_both_versions():
-    from crisis_nlp.compare import format_comparison
-    from crisis_nlp.evaluate import compute_metrics
+    from crisis_nlp.training.compare import format_comparison
+    from crisis_nlp.training.evaluate import compute_metrics
 
     rec = [{"text": "x", "categories": [], "flags": [], "response_mode": "standard_dispatch"}]
     metrics = compute_metrics(rec, [{"categories": [], "flags": [], "response_mode": "standard_dispatch"}])

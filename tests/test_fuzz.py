@@ -50,7 +50,7 @@ def client(model):
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from crisis_nlp.service import create_app
+    from crisis_nlp.serve.http import create_app
 
     return TestClient(create_app(model), raise_server_exceptions=True)
 
@@ -73,7 +73,7 @@ def test_any_json_body_gets_an_answer_without_the_note(client, body, path):
 @FUZZ
 @given(rows=st.lists(st.lists(st.text(max_size=40), min_size=1, max_size=4), min_size=1, max_size=8), note=notes)
 def test_relabel_csv_keeps_one_row_per_row(model, tmp_path_factory, rows, note):
-    from crisis_nlp.batch import relabel_file
+    from crisis_nlp.batch.relabel import relabel_file
 
     src = tmp_path_factory.mktemp("csv") / "in.csv"
     buf = io.StringIO(newline="")
@@ -107,7 +107,7 @@ def test_relabel_csv_keeps_one_row_per_row(model, tmp_path_factory, rows, note):
         lambda d: json.dumps(d).encode()),
 ).filter(lambda b: b.strip()), min_size=1, max_size=8))
 def test_relabel_jsonl_keeps_every_line(model, tmp_path_factory, lines):
-    from crisis_nlp.batch import relabel_file
+    from crisis_nlp.batch.relabel import relabel_file
 
     src = tmp_path_factory.mktemp("jsonl") / "in.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
@@ -138,7 +138,7 @@ def test_relabel_jsonl_keeps_every_line(model, tmp_path_factory, lines):
         optional={"$id": json_values, "agentComponent": json_values, "updatedByAgencyReference": json_values}),
 ))
 def test_any_eido_document_gets_a_result_or_the_library_error(model, doc):
-    from crisis_nlp.eido import classify_eido
+    from crisis_nlp.serve.eido import classify_eido
 
     for form in (doc, json.dumps(doc).encode("utf-8", "surrogatepass")):
         try:

@@ -12,9 +12,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from crisis_nlp.io import read_records
+from crisis_nlp.batch.records import read_records
 from crisis_nlp.labels import CATEGORIES
-from crisis_nlp.policy import ResponsePolicy
+from crisis_nlp.model.policy import ResponsePolicy
 
 from conftest import DATA, ROOT
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from crisis_nlp.evaluate import compute_metrics
-from crisis_nlp.io import read_records
+from crisis_nlp.training.evaluate import compute_metrics
+from crisis_nlp.batch.records import read_records
 from crisis_nlp.labels import CATEGORIES, FLAGS, RESPONSE_MODES
 
 from conftest import DATA, ROOT

@@ -137,7 +137,7 @@ def test_promote_into_an_unwritable_registry_is_a_clean_error(tmp_path, capsys):
 
 
 def test_models_marks_metrics_on_different_notes_as_not_comparable(monkeypatch, capsys):
-    import crisis_nlp.registry as registry
+    import crisis_nlp.registry.versions as registry
 
     real = registry.list_all()[0]
 
@@ -161,8 +161,8 @@ def test_models_marks_metrics_on_different_notes_as_not_comparable(monkeypatch, 
 
 
 def test_compare_judges_no_label_with_fewer_than_five_notes():
-    from crisis_nlp.compare import MIN_SUPPORT, format_comparison
-    from crisis_nlp.evaluate import compute_metrics
+    from crisis_nlp.training.compare import MIN_SUPPORT, format_comparison
+    from crisis_nlp.training.evaluate import compute_metrics
 
     gold = [{"categories": ["suicidal"], "flags": []}] * 10 + [{"categories": ["grief_loss"], "flags": []}]
     good = [{"categories": ["suicidal"], "flags": []}] * 10 + [{"categories": ["grief_loss"], "flags": []}]
@@ -181,7 +181,7 @@ def test_compare_judges_no_label_with_fewer_than_five_notes():
 
 
 def test_compare_models_leaves_labels_with_few_notes_out_of_worse(model, monkeypatch):
-    import crisis_nlp.compare as compare
+    import crisis_nlp.training.compare as compare
 
     class Flip:  # the "new" model misses the one grief note
         version = "x"

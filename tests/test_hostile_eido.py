@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from crisis_nlp.eido import MAX_EIDO_DEPTH, classify_eido, parse_eido
+from crisis_nlp.serve.eido import MAX_EIDO_DEPTH, classify_eido, parse_eido
 from crisis_nlp.errors import DataFormatError, InputError
 
 NOTE = {"notesActionComments": "pt on bridge wants to jump"}

@@ -14,7 +14,7 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def client(model):
-    from crisis_nlp.service import create_app
+    from crisis_nlp.serve.http import create_app
 
     return TestClient(create_app(model), raise_server_exceptions=False)
 
@@ -59,7 +59,7 @@ def test_malformed_bodies_get_4xx_without_the_note(client, raw, headers):
 
 
 def test_chunked_body_over_the_limit_is_refused_while_it_arrives(model):
-    from crisis_nlp.service import create_app
+    from crisis_nlp.serve.http import create_app
 
     client = TestClient(create_app(model, max_body_bytes=10_000), raise_server_exceptions=False)
     sent = []
@@ -78,7 +78,7 @@ def test_chunked_body_over_the_limit_is_refused_while_it_arrives(model):
 
 
 def test_a_false_small_content_length_does_not_get_past_the_limit(model):
-    from crisis_nlp.service import BodyLimit
+    from crisis_nlp.serve.http import BodyLimit
 
     import asyncio
 

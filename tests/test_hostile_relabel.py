@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from crisis_nlp.batch import relabel_file
+from crisis_nlp.batch.relabel import relabel_file
 from crisis_nlp.errors import InputError
-from crisis_nlp.formats import INPUT_KEY
+from crisis_nlp.batch.formats import INPUT_KEY
 
 
 def _rows(data: bytes, encoding="utf-8"):
@@ -98,7 +98,7 @@ def test_resume_sees_a_change_past_the_first_mib_with_size_and_mtime_kept(tmp_pa
 
 
 def test_resume_is_refused_for_a_pipe(tmp_path, model):
-    from crisis_nlp.journal import input_fingerprint
+    from crisis_nlp.batch.journal import input_fingerprint
 
     fifo = tmp_path / "in.csv"
     os.mkfifo(fifo)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from crisis_nlp.service import serve_stdio
+from crisis_nlp.serve.http import serve_stdio
 
 SECRET = b"Jane Roe 555-0142"
 

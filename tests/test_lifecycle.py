@@ -11,8 +11,8 @@ import pytest
 
 from crisis_nlp import load_model
 from crisis_nlp.errors import IntegrityError, RegistryError
-from crisis_nlp.lifecycle import POINTER, current_default, promote, read_pointer, rollback
-from crisis_nlp.registry import list_all, resolve, shipped_registry
+from crisis_nlp.registry.lifecycle import POINTER, current_default, promote, read_pointer, rollback
+from crisis_nlp.registry.versions import list_all, resolve, shipped_registry
 
 
 @pytest.fixture()
@@ -67,7 +67,7 @@ def test_an_interrupted_promote_leaves_the_old_default(user_registry):
     promote("county-x@1.1.0", user_registry)
     before = (user_registry / POINTER).read_bytes()
     # a process killed after writing the new pointer's temporary file, before the rename
-    code = ("import os, crisis_nlp.lifecycle as L; "
+    code = ("import os, crisis_nlp.registry.lifecycle as L; "
             "L.os.replace = lambda *a: os.kill(os.getpid(), 9); "
             f"L.promote('county-x@1.2.0', {str(user_registry)!r})")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
@@ -80,7 +80,7 @@ def test_an_interrupted_promote_leaves_the_old_default(user_registry):
 
 
 def test_a_failed_rename_cleans_up(user_registry, monkeypatch):
-    import crisis_nlp.lifecycle as L
+    import crisis_nlp.registry.lifecycle as L
 
     def boom(*a):
         raise OSError(28, "No space left on device")

@@ -6,8 +6,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 
 from crisis_nlp.errors import InputError, LabelError, NotFittedError
-from crisis_nlp.evaluate import label_matrix
-from crisis_nlp.model import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
+from crisis_nlp.training.evaluate import label_matrix
+from crisis_nlp.model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 
 FAST = dict(char_ngram_range=None, word_min_df=1)
 
@@ -102,9 +102,9 @@ def test_negation_is_understood_not_memorised(xy):
 def test_arrays_round_trip_through_files_without_pickle(xy, tmp_path):
     """A fitted classifier written as a version's arrays and read back scores the same
     notes the same way, and the files hold no pickle."""
-    from crisis_nlp.artifact import ModelArrays
+    from crisis_nlp.model.artifact import ModelArrays
     from crisis_nlp.preprocess import note_features
-    from crisis_nlp.scorer import LinearScorer
+    from crisis_nlp.model.scorer import LinearScorer
 
     X, Y = xy
     clf = CrisisClassifier(n_jobs=1).fit(X, Y)
@@ -122,7 +122,7 @@ def test_type_rows_grow_without_changing_a_batch_view():
     stays as it was while later types are appended and the buffers are reallocated."""
     import numpy as np
 
-    from crisis_nlp.scorer import _TypeRows
+    from crisis_nlp.model.scorer import _TypeRows
 
     rows = _TypeRows(n_word=3, n_cols=10, n_types=2)
     assert rows.matrix().toarray().tolist() == np.eye(3, 10).tolist()  # unit rows of the word columns

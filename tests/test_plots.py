@@ -5,12 +5,12 @@ import sys
 import pytest
 
 from crisis_nlp.errors import CrisisNLPError
-from crisis_nlp.evaluate import compute_metrics
+from crisis_nlp.training.evaluate import compute_metrics
 
 
 def test_plot_of_one_and_two_runs(tmp_path, model, gold):
     pytest.importorskip("matplotlib")
-    from crisis_nlp.plots import plot_metrics
+    from crisis_nlp.training.plots import plot_metrics
 
     notes = gold[:50]
     m = compute_metrics(notes, [r.to_dict() for r in model.classify_batch([g["text"] for g in notes])])
@@ -21,7 +21,7 @@ def test_plot_of_one_and_two_runs(tmp_path, model, gold):
 
 
 def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
-    from crisis_nlp.plots import plot_metrics
+    from crisis_nlp.training.plots import plot_metrics
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(CrisisNLPError, match=r"crisis-nlp\[plots\]"):

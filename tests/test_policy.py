@@ -1,7 +1,7 @@
 import pytest
 
 from crisis_nlp.errors import PolicyError
-from crisis_nlp.policy import ResponsePolicy
+from crisis_nlp.model.policy import ResponsePolicy
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from crisis_nlp import load_model
 from crisis_nlp.errors import IncompatibleModelError, IntegrityError, ModelNotFoundError, RegistryError
-from crisis_nlp.registry import (
+from crisis_nlp.registry.versions import (
     default_registry,
     list_models,
     resolve,
@@ -138,7 +138,7 @@ def test_a_planted_pickle_is_never_opened(registry_copy, tmp_path):
                              env=env, capture_output=True, text=True)
         assert out.returncode == 1 and "Traceback" not in out.stderr
     pytest.importorskip("fastapi")
-    from crisis_nlp.service import create_app  # noqa: F401  (the app takes a loaded model: same path)
+    from crisis_nlp.serve.http import create_app  # noqa: F401  (the app takes a loaded model: same path)
 
     assert not marker.exists()
 
@@ -170,7 +170,7 @@ def test_a_missing_registry_folder_is_an_error_for_reads(tmp_path):
 
 def test_writes_go_to_the_user_registry_never_the_package(registry_copy, monkeypatch, tmp_path):
     entry = shipped_entry(registry_copy)
-    arrays = __import__("crisis_nlp.artifact", fromlist=["ModelArrays"]).ModelArrays.read(entry.path)
+    arrays = __import__("crisis_nlp.model.artifact", fromlist=["ModelArrays"]).ModelArrays.read(entry.path)
     monkeypatch.setenv("CRISIS_NLP_REGISTRY", str(tmp_path / "mine"))
     assert default_registry() == tmp_path / "mine"
     new = save_version(arrays, "", {}, name="county-x", version="1.0.0")
@@ -180,7 +180,7 @@ def test_writes_go_to_the_user_registry_never_the_package(registry_copy, monkeyp
 
 
 def test_versions_are_immutable_and_sorted_semantically(registry_copy):
-    from crisis_nlp.artifact import ModelArrays
+    from crisis_nlp.model.artifact import ModelArrays
 
     entry = shipped_entry(registry_copy)
     arrays = ModelArrays.read(entry.path)

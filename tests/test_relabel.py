@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from crisis_nlp.batch import relabel_file, result_columns
-from crisis_nlp.crosstab import cross_table, format_report, shares
+from crisis_nlp.batch.relabel import relabel_file, result_columns
+from crisis_nlp.batch.crosstab import cross_table, format_report, shares
 from crisis_nlp.errors import InputError, OutputError
 from crisis_nlp.labels import LABELS
 
@@ -181,7 +181,7 @@ def test_relabel_frame_keeps_index_and_marks_bad_rows(model):
 
 
 def test_progress_line_shows_rows_rate_and_eta():
-    from crisis_nlp.progress import Progress
+    from crisis_nlp.batch.progress import Progress
 
     buf = io.StringIO()
     p = Progress(True, buf, every=0)
@@ -195,7 +195,7 @@ def test_progress_line_shows_rows_rate_and_eta():
 
 
 def test_relabel_records_and_empty_inputs(tmp_path, model):
-    from crisis_nlp.batch import relabel
+    from crisis_nlp.batch.relabel import relabel
 
     recs = [{"id": 1, "text": "subj wants to die"}, {"id": 2}]
     out = list(relabel(iter(recs), model=model, chunk_size=1))
@@ -255,7 +255,7 @@ def test_jsonl_lines_are_written_back_byte_for_byte(tmp_path, model):
 
 
 def test_result_values_are_encoded_as_json_dumps_would():
-    from crisis_nlp.formats import json_column
+    from crisis_nlp.batch.formats import json_column
 
     values = {"categories": [["suicidal"], [], None, ["suicidal"]], "response_mode": ["mobile_crisis", None] * 2,
               "score_suicidal": [0.1234, 1.0, None, 0.0001], "error": [None, "line 3 is not valid JSON", "é", None]}
@@ -271,7 +271,7 @@ def test_jobs_label_with_the_model_passed_not_the_registry_default(tmp_path, gol
     import shutil
 
     from crisis_nlp import load_model
-    from crisis_nlp.registry import resolve, sha256_file, shipped_registry, version_files
+    from crisis_nlp.registry.versions import resolve, sha256_file, shipped_registry, version_files
 
     src_entry = resolve(None, shipped_registry())
     folder = tmp_path / "reg" / "county-x" / "1.0.0"

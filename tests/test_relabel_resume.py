@@ -111,7 +111,7 @@ class _Crash(Exception):
 
 
 def test_resume_refuses_other_options_or_input(calls_csv, tmp_path, model):
-    from crisis_nlp.batch import relabel_file
+    from crisis_nlp.batch.relabel import relabel_file
     from crisis_nlp.errors import InputError, OutputError
 
     out = tmp_path / "out.csv"

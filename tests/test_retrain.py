@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from crisis_nlp import load_model
-from crisis_nlp.compare import compare_models, format_comparison
+from crisis_nlp.training.compare import compare_models, format_comparison
 from crisis_nlp.errors import InputError, PolicyError, RegistryError
-from crisis_nlp.registry import resolve, sha256_file
-from crisis_nlp.retrain import retrain, stratified_split, stratify_key
+from crisis_nlp.registry.versions import resolve, sha256_file
+from crisis_nlp.training.retrain import retrain, stratified_split, stratify_key
 from crisis_nlp.resources import read_text
 
 from agency_notes import HELD_OUT_SXI, agency_rows, write_csv
@@ -124,7 +124,7 @@ def test_bad_policy_or_missing_synthetic_data_fail_before_training(agency_csv, t
 
 def test_compare_shows_both_versions_and_says_where_the_new_one_is_worse(county, registry, tmp_path):
     holdout = write_csv(agency_rows(seed=9, n_pos=20, n_neg=20), tmp_path / "our_holdout.csv")
-    from crisis_nlp.agency_data import load_agency_data
+    from crisis_nlp.training.agency_data import load_agency_data
 
     recs = load_agency_data(holdout, training=False).records
     c = compare_models("county-x@1.1.0", "default@1.0.0", recs, registry=registry)
@@ -140,7 +140,7 @@ def test_compare_shows_both_versions_and_says_where_the_new_one_is_worse(county,
 
 
 def test_compare_warns_when_scored_on_training_data(county, registry, agency_csv):
-    from crisis_nlp.agency_data import load_agency_data
+    from crisis_nlp.training.agency_data import load_agency_data
 
     recs = load_agency_data(agency_csv, training=False).records
     c = compare_models("county-x@1.1.0", "default@1.0.0", recs, registry=registry, data_path=agency_csv)

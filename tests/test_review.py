@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from crisis_nlp.labels import CUES, LABELS
-from crisis_nlp.policy import ResponsePolicy
-from crisis_nlp.review import rank_for_review
+from crisis_nlp.model.policy import ResponsePolicy
+from crisis_nlp.training.review import rank_for_review
 
 OUT = list(LABELS + CUES)
 

@@ -59,7 +59,7 @@ httpx = pytest.importorskip("httpx")
 
 @pytest.fixture(scope="module")
 def server(model):
-    from crisis_nlp.service import create_app
+    from crisis_nlp.serve.http import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -123,7 +123,7 @@ def test_oversized_body_is_refused(server):
 
 
 def test_committed_openapi_document_is_current(model):
-    from crisis_nlp.service import create_app
+    from crisis_nlp.serve.http import create_app
 
     committed = json.loads((ROOT / "openapi.json").read_text())
     live = create_app(model).openapi()

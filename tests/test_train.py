@@ -5,7 +5,7 @@ import json
 import pytest
 
 from crisis_nlp import load_model
-from crisis_nlp.train import train
+from crisis_nlp.training.train import train
 
 from conftest import GOLD, ROOT
 

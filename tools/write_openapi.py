@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from crisis_nlp import load_model
-from crisis_nlp.service import create_app
+from crisis_nlp.serve.http import create_app
 
 if __name__ == "__main__":
     doc = create_app(load_model()).openapi()

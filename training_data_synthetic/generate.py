@@ -45,7 +45,7 @@ except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(HERE.parent))
 
 from crisis_nlp.labels import CATEGORIES, CUES  # noqa: E402
-from crisis_nlp.policy import ResponsePolicy  # noqa: E402
+from crisis_nlp.model.policy import ResponsePolicy  # noqa: E402
 
 DEFAULT_N = 40000
 DEFAULT_SEED = 20261126

@@ -10,7 +10,7 @@ lower-case text) and what the user sees are unchanged.
 
 Colour words are race only before a person ('black male', 'white 30s female'), not in
 'black handgun', 'white powder' or 'blacked out'. The rules are data
-(``resources/identity_terms.json``); ``crisis_nlp.fairness`` measures what is left.
+(``resources/identity_terms.json``); ``crisis_nlp.training.fairness`` measures what is left.
 """
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ def note_features(texts: Iterable[str], rules_dir: str | None = None) -> list[st
 @dataclass(frozen=True)
 class FeatureTable:
     """The feature tokens of many processed notes as arrays, for the batch scorer
-    (:meth:`crisis_nlp.model.LinearScorer.matrix_table`). Row for row the same tokens
+    (:meth:`crisis_nlp.model.estimator.LinearScorer.matrix_table`). Row for row the same tokens
     as :func:`doc_words`, without a string per token."""
 
     norms: np.ndarray  # NORM hash of each kept token (punctuation and spaces dropped), all notes

@@ -1,0 +1,278 @@
+"""The trainable classifier: raw note texts -> a probability for every label and cue.
+
+Follows scikit-learn's conventions (parameters stored in ``__init__``, learned state in
+``*_`` attributes set by ``fit``), so it works with ``clone``, ``Pipeline`` and
+``GridSearchCV``. One logistic regression per output, its coefficients stacked into one
+matrix so that scoring a note is one sparse product: the single-note and batch paths are
+the same computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted as _sk_check_is_fitted
+
+from ..errors import InputError, LabelError, NotFittedError
+from .features import NoteFeaturizer
+from ..labels import CUES, HIGH_RISK, LABELS
+from ..preprocess import NotePreprocessor
+
+DEFAULT_OUTPUTS: tuple[str, ...] = LABELS + CUES
+
+
+def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
+    try:
+        _sk_check_is_fitted(estimator, attribute)
+    except Exception as exc:  # sklearn's NotFittedError, re-raised as ours
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet; call fit(texts, Y) first "
+            "or load a trained model with crisis_nlp.load_model()."
+        ) from exc
+
+
+def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: int, w: np.ndarray | None = None):
+    if w is not None and not w.all():  # weight 0 = label unknown for that row: leave the row out
+        keep = np.flatnonzero(w)
+        X, y, w = X[keep], y[keep], w[keep]
+    if not len(y) or y.min() == y.max():  # a constant column: no model, a fixed log-odds
+        return np.zeros(X.shape[1], dtype=np.float64), (10.0 if len(y) and y[0] else -10.0)
+    clf = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", max_iter=max_iter,
+                             random_state=0)  # liblinear shuffles: fixed for reproducible retraining
+    clf.fit(X, y, sample_weight=w)
+    return clf.coef_[0], float(clf.intercept_[0])
+
+
+def _check_sample_weight(sample_weight, shape: tuple[int, int]) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 1 and len(w) == shape[0]:
+        w = np.repeat(w[:, None], shape[1], axis=1)
+    if w.shape != shape or not np.isfinite(w).all() or (w < 0).any():
+        raise InputError(f"sample_weight must hold finite weights >= 0, shaped ({shape[0]},) or {shape}; "
+                         f"got shape {w.shape}.")
+    return w
+
+
+class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
+    """One L2 logistic regression per output column, stored as one stacked matrix."""
+
+    def __init__(
+        self, *, C: float = 4.0, class_weight: str | None = "balanced", max_iter: int = 1000,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+
+    def fit(self, X: sp.spmatrix, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "MultiLabelLogistic":
+        """``sample_weight``: one weight per row, or one per row and output (0 = unknown there)."""
+        Y = np.asarray(Y)
+        if Y.ndim != 2 or X.shape[0] != Y.shape[0]:
+            raise InputError(f"Y must be a 2-D 0/1 array with one row per note; got shape {Y.shape}.")
+        W = _check_sample_weight(sample_weight, Y.shape)
+        if self.C <= 0:
+            raise InputError(f"C must be > 0, got {self.C!r}.")
+        X = sp.csr_matrix(X)
+        fits = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_one)(X, Y[:, j].astype(int), self.C, self.class_weight, self.max_iter,
+                              None if W is None else W[:, j])
+            for j in range(Y.shape[1])
+        )
+        # float32 halves the artifact; scores are computed from exactly these values
+        self.coef_ = np.vstack([c for c, _ in fits]).astype(np.float32)
+        self.intercept_ = np.array([b for _, b in fits], dtype=np.float32)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X: sp.spmatrix) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: sp.spmatrix) -> np.ndarray:
+        return expit(self.decision_function(X))
+
+    def predict(self, X: sp.spmatrix) -> np.ndarray:
+        return (self.predict_proba(X) >= 0.5).astype(int)
+
+
+class CrisisClassifier(ClassifierMixin, BaseEstimator):
+    """Call-note classifier: preprocessing + features + stacked logistic regressions.
+
+    ``fit(texts, Y)`` takes raw notes and a 0/1 matrix with one column per name in
+    ``outputs``; ``predict_proba`` gives that matrix's probabilities and ``predict``
+    applies ``thresholds`` (a mapping output -> threshold; 0.5 where missing), which
+    :func:`tune_thresholds` chooses on validation data.
+    """
+
+    def __init__(
+        self,
+        *,
+        outputs: Sequence[str] = DEFAULT_OUTPUTS,
+        C: float = 4.0,
+        class_weight: str | None = "balanced",
+        word_ngram_range: tuple[int, int] = (1, 2),
+        word_min_df: int = 2,
+        max_word_features: int | None = 60000,
+        char_ngram_range: tuple[int, int] | None = (3, 5),
+        char_min_df: int = 3,
+        max_char_features: int | None = 60000,
+        min_groups: int = 1,
+        thresholds: Mapping[str, float] | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.outputs = outputs
+        self.C = C
+        self.class_weight = class_weight
+        self.word_ngram_range = word_ngram_range
+        self.word_min_df = word_min_df
+        self.max_word_features = max_word_features
+        self.char_ngram_range = char_ngram_range
+        self.char_min_df = char_min_df
+        self.max_char_features = max_char_features
+        self.min_groups = min_groups
+        self.thresholds = thresholds
+        self.n_jobs = n_jobs
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, X: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None,
+            groups: Sequence[object] | None = None) -> "CrisisClassifier":
+        """``groups``: the template family (phrase bank) of each note, for ``min_groups``."""
+        texts = _check_texts(X)
+        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight, groups)
+
+    def fit_features(self, features: Sequence[str], Y: np.ndarray,
+                     sample_weight: np.ndarray | None = None,
+                     groups: Sequence[object] | None = None) -> "CrisisClassifier":
+        """``fit`` on feature strings already made by :class:`NotePreprocessor`.
+
+        Lets training code preprocess a corpus once and fit several models on it.
+        """
+        Y = np.asarray(Y)
+        outputs = tuple(self.outputs)
+        if Y.ndim != 2 or Y.shape != (len(features), len(outputs)):
+            raise InputError(
+                f"Y must have shape (n_notes, {len(outputs)}) = ({len(features)}, {len(outputs)}); "
+                f"got {Y.shape}. Columns follow `outputs`: {', '.join(outputs)}."
+            )
+        if not np.isin(Y, (0, 1)).all():
+            raise InputError("Y must hold only 0 and 1.")
+        if groups is not None and len(groups) != len(features):
+            raise InputError(f"groups must give one group per note: {len(groups)} for {len(features)} notes.")
+        self._check_thresholds(outputs)
+        self.preprocessor_ = NotePreprocessor()
+        self.featurizer_ = NoteFeaturizer(
+            word_ngram_range=self.word_ngram_range,
+            word_min_df=self.word_min_df,
+            max_word_features=self.max_word_features,
+            char_ngram_range=self.char_ngram_range,
+            char_min_df=self.char_min_df,
+            max_char_features=self.max_char_features,
+            min_groups=self.min_groups,
+        ).fit(features, groups=groups)
+        M = self.featurizer_.transform(features)
+        self.classifier_ = MultiLabelLogistic(
+            C=self.C, class_weight=self.class_weight, n_jobs=self.n_jobs
+        ).fit(M, Y, sample_weight)
+        self.outputs_ = outputs
+        self.classes_ = np.array(outputs)
+        return self
+
+    def _check_thresholds(self, outputs: tuple[str, ...]) -> None:
+        for name, value in (self.thresholds or {}).items():
+            if name not in outputs:
+                raise LabelError(f"thresholds names {name!r}, which is not an output ({', '.join(outputs)}).")
+            if not 0.0 < float(value) < 1.0:
+                raise InputError(f"threshold for {name!r} must be in (0, 1), got {value!r}.")
+
+    # -- prediction ----------------------------------------------------------------
+    @property
+    def thresholds_(self) -> np.ndarray:
+        check_is_fitted(self, "outputs_")
+        t = self.thresholds or {}
+        return np.array([float(t.get(o, 0.5)) for o in self.outputs_])
+
+    def transform_features(self, features: Sequence[str]) -> sp.csr_matrix:
+        check_is_fitted(self, "featurizer_")
+        return self.featurizer_.transform(features)
+
+    def predict_proba_matrix(self, M: sp.spmatrix) -> np.ndarray:
+        return self.classifier_.predict_proba(M)
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self, "featurizer_")
+        feats = self.preprocessor_.transform(_check_texts(X))
+        return self.predict_proba_matrix(self.transform_features(feats))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def score(self, X: Sequence[str], Y: np.ndarray, sample_weight=None) -> float:
+        """Micro-averaged F1 over all outputs (more useful than subset accuracy here)."""
+        from sklearn.metrics import f1_score
+
+        return float(f1_score(np.asarray(Y), self.predict(X), average="micro", zero_division=0))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _check_texts(X: Sequence[str]) -> list[str]:
+    if isinstance(X, str):
+        raise InputError("expected a list of notes, got one string; wrap it in a list.")
+    texts = list(X)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise InputError(f"note {i} is {type(t).__name__}, not text.")
+    return texts
+
+
+def tune_thresholds(
+    Y_true: np.ndarray,
+    proba: np.ndarray,
+    outputs: Sequence[str],
+    *,
+    high_risk: Sequence[str] = HIGH_RISK,
+    high_risk_beta: float = 2.0,
+    grid: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Choose one threshold per output on validation data (never on the gold set).
+
+    High-risk labels get the threshold with the best F-beta, beta=2 (recall counts twice
+    as much as precision: a missed weapon costs more than a false alarm); the others the
+    best F1. F-beta rather than a hard recall floor, because synthetic validation labels
+    are noisy and a floor such as 0.97 drives thresholds to near zero.
+    """
+    if grid is None:
+        grid = np.round(np.arange(0.05, 0.91, 0.01), 2)
+    Y_true = np.asarray(Y_true).astype(bool)
+    out: dict[str, float] = {}
+    for j, name in enumerate(outputs):
+        y, p = Y_true[:, j], proba[:, j]
+        if y.sum() == 0:
+            out[name] = 0.5
+            continue
+        pred = p[None, :] >= grid[:, None]
+        tp = (pred & y).sum(1)
+        fp = (pred & ~y).sum(1)
+        recall = tp / y.sum()
+        precision = np.divide(tp, tp + fp, out=np.zeros(len(grid)), where=(tp + fp) > 0)
+        b2 = (high_risk_beta if name in high_risk else 1.0) ** 2
+        denom = b2 * precision + recall
+        fbeta = np.divide((1 + b2) * precision * recall, denom, out=np.zeros(len(grid)), where=denom > 0)
+        out[name] = float(grid[int(np.argmax(fbeta))])
+    return out
+
+

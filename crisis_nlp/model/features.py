@@ -1,0 +1,111 @@
+"""Feature extraction: feature strings -> one sparse matrix.
+
+Two channels: word uni/bigrams over the feature string (shorthand expanded, negated words
+and concepts marked), and character n-grams over the non-negated words only, which carry
+misspellings ("suicidial") and unseen inflections to known features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+from ..preprocess import plain_words
+
+
+class NoteFeaturizer(TransformerMixin, BaseEstimator):
+    """TF-IDF over word n-grams and character n-grams of feature strings.
+
+    Parameters are those of the two ``TfidfVectorizer`` channels; ``char_ngram_range=None``
+    turns the character channel off. ``min_groups`` keeps only the n-grams seen in at
+    least that many groups of the training notes (``fit(X, groups=...)``: the phrase bank
+    each note was made from), so that a phrase one template family happened to use does
+    not become evidence; concept tokens (upper case: ``C_SUICIDE``, ``NEG_C_WEAPON``) are
+    knowledge, not template artefacts, and are always kept.
+    """
+
+    def __init__(
+        self,
+        *,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        word_min_df: int = 2,
+        max_word_features: int | None = 60000,
+        char_ngram_range: tuple[int, int] | None = (3, 5),
+        char_min_df: int = 3,
+        max_char_features: int | None = 60000,
+        min_groups: int = 1,
+    ) -> None:
+        self.word_ngram_range = word_ngram_range
+        self.word_min_df = word_min_df
+        self.max_word_features = max_word_features
+        self.char_ngram_range = char_ngram_range
+        self.char_min_df = char_min_df
+        self.max_char_features = max_char_features
+        self.min_groups = min_groups
+
+    def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
+        self.word_vectorizer_ = TfidfVectorizer(
+            tokenizer=str.split,
+            token_pattern=None,
+            lowercase=False,
+            ngram_range=tuple(self.word_ngram_range),
+            min_df=self.word_min_df,
+            max_features=self.max_word_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        ).fit(X)
+        self.char_vectorizer_ = None
+        if self.char_ngram_range is not None:
+            self.char_vectorizer_ = TfidfVectorizer(
+                analyzer="char_wb",
+                preprocessor=plain_words,
+                ngram_range=tuple(self.char_ngram_range),
+                min_df=self.char_min_df,
+                max_features=self.max_char_features,
+                sublinear_tf=True,
+                dtype=np.float32,
+            ).fit(X)
+        if self.min_groups > 1 and groups is not None:
+            self.word_vectorizer_ = _keep_shared_terms(self.word_vectorizer_, X, groups, self.min_groups)
+            if self.char_vectorizer_ is not None:
+                self.char_vectorizer_ = _keep_shared_terms(self.char_vectorizer_, X, groups, self.min_groups)
+        # the discarded-terms sets are only for introspection
+        for vec in (self.word_vectorizer_, self.char_vectorizer_):
+            if vec is not None and hasattr(vec, "stop_words_"):
+                del vec.stop_words_
+        self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
+        return self
+
+    def transform(self, X: Sequence[str]) -> sp.csr_matrix:
+        check_is_fitted(self, "word_vectorizer_")
+        parts = [self.word_vectorizer_.transform(X)]
+        if self.char_vectorizer_ is not None:
+            parts.append(self.char_vectorizer_.transform(X))
+        return sp.hstack(parts, format="csr", dtype=np.float32)
+
+    def word_feature_names(self) -> np.ndarray:
+        """Names of the word-channel features, in column order (they come first)."""
+        check_is_fitted(self, "word_vectorizer_")
+        return self.word_vectorizer_.get_feature_names_out()
+
+
+def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
+                       min_groups: int) -> TfidfVectorizer:
+    """``vec`` refitted on the terms that occur in at least ``min_groups`` groups (or
+    that hold a concept token)."""
+    present = (vec.transform(X) > 0).astype(np.float32).tocsc()
+    _, g = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    G = sp.csr_matrix((np.ones(len(g), dtype=np.float32), (g, np.arange(len(g)))), shape=(g.max() + 1, len(g)))
+    n_groups = np.asarray(((G @ present) > 0).sum(axis=0)).ravel()
+    terms = vec.get_feature_names_out()
+    keep = [t for t, n in zip(terms, n_groups) if n >= min_groups or any(w[:1].isupper() for w in t.split())]
+    params = vec.get_params()
+    params.update(vocabulary=keep, min_df=1, max_features=None)
+    out = TfidfVectorizer(**params).fit(X)
+    return out
+

@@ -1,0 +1,391 @@
+"""The one scorer of inference: feature strings (or a batch's feature table) -> the
+probability of every output, from a version's arrays (:class:`ModelArrays`).
+
+It does the arithmetic of the training estimator (sublinear TF x IDF, L2 norm per
+channel, stacked logistic regressions) without scikit-learn, so classifying needs no
+scikit-learn and loads no pickle. A test checks it against the estimator at train time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from .artifact import ModelArrays
+from ..preprocess.pipeline import MARKED_PREFIXES, FeatureTable
+
+# feature-string tokens that the character channel skips (see preprocess.plain_words)
+_MARKED = MARKED_PREFIXES
+_NO_COLS = np.empty(0, dtype=np.intp)
+
+
+class _BoundedCache(dict):
+    """``cache[key]`` computes and stores ``make(key)`` on a miss; emptied when full, so a
+    long-running service cannot grow without bound. Hits cost one dict lookup."""
+
+    def __init__(self, make, max_size: int) -> None:
+        super().__init__()
+        self.make, self.max_size = make, max_size
+
+    def __missing__(self, key):
+        value = self.make(key)
+        if len(self) >= self.max_size:
+            self.clear()
+        self[key] = value
+        return value
+
+
+class _TypeRows:
+    """What one occurrence of each word type adds to a TF-IDF row (its word column and
+    its character n-grams, counted), as rows of one CSR matrix that grows as types are
+    first seen, so that a batch is counted by one product with it and no per-batch
+    assembly. Its first ``n_word`` rows are unit rows, one per word column, through which
+    vocabulary bigrams are counted in the same product; ``crow[t]`` is type ``t``'s row
+    (-1 until its row is made). Index arrays are int32, which scipy uses as they are.
+    Rows are only appended (under the owner's lock); a batch's :meth:`matrix` is a view
+    that later appends do not touch."""
+
+    def __init__(self, n_word: int, n_cols: int, n_types: int) -> None:
+        self.n_cols = n_cols
+        self.indptr = np.arange(n_word + 1, dtype=np.int32)
+        self.indices = np.arange(n_word, dtype=np.int32)
+        self.data = np.ones(n_word)
+        self.n_rows = self.nnz = n_word
+        self.crow = np.full(max(n_types, 1024), -1, dtype=np.int32)
+        self.n_types = n_types
+
+    def new_type(self, cols: np.ndarray, counts: np.ndarray) -> int:
+        t = self.n_types
+        if t == len(self.crow):
+            self.crow = np.concatenate([self.crow, np.full(len(self.crow), -1, dtype=np.int32)])
+        self.n_types = t + 1
+        self.set_row(t, cols, counts)
+        return t
+
+    def set_row(self, t: int, cols: np.ndarray, counts: np.ndarray) -> None:
+        end = self.nnz + len(cols)
+        if end > len(self.indices):  # doubling keeps a view over half its buffer (scipy copies smaller ones)
+            size = max(2 * len(self.indices), end)
+            self.indices = np.concatenate([self.indices[:self.nnz], np.empty(size - self.nnz, dtype=np.int32)])
+            self.data = np.concatenate([self.data[:self.nnz], np.empty(size - self.nnz)])
+        if self.n_rows + 1 == len(self.indptr):
+            self.indptr = np.concatenate([self.indptr, np.empty(len(self.indptr), dtype=np.int32)])
+        self.indices[self.nnz:end] = cols
+        self.data[self.nnz:end] = counts
+        self.nnz = end
+        self.n_rows += 1
+        self.indptr[self.n_rows] = end
+        self.crow[t] = self.n_rows - 1
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data[:self.nnz], self.indices[:self.nnz], self.indptr[:self.n_rows + 1]),
+                             shape=(self.n_rows, self.n_cols), copy=False)
+
+
+class _WordTypes:
+    """Word -> type id, and per id what one occurrence of the word adds to a TF-IDF row
+    (:class:`_TypeRows`; see :meth:`LinearScorer.matrix`). Ids below ``n_base`` are the
+    words that vocabulary bigrams are made of, fixed so that a bigram is a pair of small
+    ints (their rows are made on first sight); other words get the next id on first
+    sight. Emptied (back to the base words) when full."""
+
+    def __init__(self, base_words: Sequence[str], max_size: int, n_word: int, n_cols: int) -> None:
+        self.base = tuple(base_words)
+        self.n_base = len(self.base)
+        self.max_size = max_size
+        self.n_word, self.n_cols = n_word, n_cols
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        # a new pair, swapped in by one assignment: a batch in another thread keeps the pair
+        # it took, and no thread can take the new dict with the old rows
+        ids: dict[str, int] = {w: i for i, w in enumerate(self.base)}
+        self.table: tuple[dict[str, int], _TypeRows] = (ids, _TypeRows(self.n_word, self.n_cols, self.n_base))
+
+    def current(self) -> tuple[dict[str, int], _TypeRows]:
+        """(word -> id, rows) for one batch, emptied first when full."""
+        table = self.table
+        if len(table[0]) > self.max_size:
+            self.reset()
+            table = self.table
+        return table
+
+    def add_missing(self, ids: list, words: Iterable[str], tid: dict, rows: _TypeRows, make) -> list:
+        with self.lock:
+            for k, (i, w) in enumerate(zip(ids, words)):
+                if i is None:
+                    i = tid.get(w)
+                    if i is None:
+                        i = tid[w] = rows.new_type(*make(w))
+                    ids[k] = i
+        return ids
+
+
+def _dense_unique(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for small non-negative ints, without a
+    sort: a presence table of ``size`` entries."""
+    present = np.zeros(size, dtype=bool)
+    present[values] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[values]
+
+
+def _rows_then(a: np.ndarray, a_lens: np.ndarray, b: np.ndarray, b_lens: np.ndarray) -> np.ndarray:
+    """Row by row, ``a``'s run then ``b``'s run; both are stored row after row, with their
+    run length per row. A scatter, no sort."""
+    out = np.empty(len(a) + len(b), dtype=np.intp)
+    out[np.arange(len(a)) + np.repeat(np.cumsum(b_lens) - b_lens, a_lens)] = a
+    out[np.arange(len(b)) + np.repeat(np.cumsum(a_lens), b_lens)] = b
+    return out
+
+
+class LinearScorer:
+    """Scores one feature string with plain dictionaries and one small dot product.
+
+    ``CrisisClassifier.predict_proba`` goes through two ``TfidfVectorizer.transform``
+    calls, ``hstack`` and a sparse product: fine for a big batch, but milliseconds of
+    fixed overhead for one note. This does the same arithmetic (sublinear TF x IDF, L2
+    norm per channel, stacked coefficients) directly, in float64, and is used for both
+    the single-note and the batch path of :class:`crisis_nlp.CrisisModel`, so the two
+    give identical scores. A test checks it against the scikit-learn path.
+    """
+
+    def __init__(self, arrays: ModelArrays) -> None:
+        self.word_vocab: dict[str, int] = {t: i for i, t in enumerate(arrays.word_vocab)}
+        self.word_idf = arrays.word_idf.astype(np.float64)
+        self.word_ngrams = tuple(arrays.word_ngram_range)
+        self.n_word = len(self.word_vocab)
+        has_char = arrays.char_vocab is not None
+        self.char_vocab: dict[str, int] | None = (
+            {t: i for i, t in enumerate(arrays.char_vocab)} if has_char else None)
+        self.char_idf = arrays.char_idf.astype(np.float64) if has_char else None
+        self.char_range = tuple(arrays.char_ngram_range) if has_char else None
+        self._word_cache = _BoundedCache(self._char_cols, 200_000)  # word -> char-gram columns
+        self.idf = np.concatenate([self.word_idf] + ([self.char_idf] if has_char else []))
+        # for matrix(): bigram columns by pairs of word-type ids, as a sparse (first word x
+        # second word) table that holds column + 1
+        bigrams = [(t.split(" "), j) for t, j in self.word_vocab.items() if " " in t]
+        base = sorted({w for pair, _j in bigrams for w in pair})
+        self._types = _WordTypes(base, 300_000, self.n_word, len(self.idf))
+        nb, tid = len(base), self._types.table[0]
+        self._bigrams = sp.csr_matrix(
+            (np.array([j + 1 for _p, j in bigrams], dtype=np.intp),
+             ([tid[a] for (a, _b), _j in bigrams], [tid[b] for (_a, b), _j in bigrams])),
+            shape=(nb, nb)) if bigrams else None
+        if self._bigrams is not None:
+            self._bigrams.sort_indices()
+        # coefficients as (n_features, n_outputs), float32 as stored: a note's rows are
+        # gathered from all over this matrix, and half the bytes is markedly faster on a
+        # cold cache. Sums stay in float64; W holds the same values for the batch
+        # product, so both paths agree to ~1e-15.
+        self.W32 = np.ascontiguousarray(arrays.coef.T, dtype=np.float32)
+        self.W = self.W32.astype(np.float64)
+        self.b = arrays.intercept.astype(np.float64)
+
+    def _word_terms(self, tokens: list[str]) -> list[str]:
+        lo, hi = self.word_ngrams
+        terms = list(tokens) if lo == 1 else []
+        for n in range(max(2, lo), hi + 1):
+            terms.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        return terms
+
+    def _word_ids(self, toks: list[str]) -> np.ndarray:
+        """Word-channel columns of a note's n-grams (repeats kept: they are the counts)."""
+        get = self.word_vocab.get
+        if self.word_ngrams == (1, 2):
+            ids = [j for j in map(get, toks) if j is not None]
+            ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
+        else:
+            ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
+        return np.array(ids, dtype=np.intp)
+
+    def _char_cols(self, word: str) -> np.ndarray:
+        """Columns (already offset past the word channel) of one word's char_wb n-grams,
+        as scikit-learn makes them: the word padded with spaces, n from low to high, a
+        word no longer than n counted once. Marked tokens (negated words, concepts) have
+        none: the character channel reads plain words only."""
+        if word.startswith(_MARKED):
+            return _NO_COLS
+        vocab, (lo, hi), off = self.char_vocab, self.char_range, self.n_word
+        w = f" {word} "
+        found = []
+        for n in range(lo, hi + 1):
+            if len(w) <= n:  # the whole padded word, counted once
+                g = vocab.get(w)
+                if g is not None:
+                    found.append(g + off)
+                break
+            for i in range(len(w) - n + 1):
+                g = vocab.get(w[i:i + n])
+                if g is not None:
+                    found.append(g + off)
+        return np.array(found, dtype=np.intp)
+
+    def vector(self, features: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse feature vector of one note: (sorted column indices, values).
+
+        Both channels' column ids go into one array and are counted by one ``np.unique``;
+        each channel is then L2-normalised on its own, as the two vectorizers do.
+        """
+        toks = features.split()
+        parts = [self._word_ids(toks)]
+        if self.char_vocab is not None:
+            parts += map(self._word_cache.__getitem__, toks)  # computed on a miss
+        cols, tf = np.unique(np.concatenate(parts), return_counts=True)
+        vals = (1.0 + np.log(tf)) * self.idf[cols]
+        k = int(np.searchsorted(cols, self.n_word))
+        for part in (vals[:k], vals[k:]):  # views: normalised in place, per channel
+            if len(part):
+                part /= np.sqrt(part @ part)
+        return cols, vals
+
+    def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
+        """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
+        with the counting, weighting and normalising done once for the whole batch."""
+        if self.word_ngrams not in ((1, 1), (1, 2)):
+            return self._matrix_any_ngrams(features)
+        toks = [f.split() for f in features]
+        lens = np.fromiter(map(len, toks), dtype=np.intp, count=len(toks))
+        types = self._types
+        tid, rows = types.current()
+        ids = list(map(tid.get, itertools.chain.from_iterable(toks)))
+        if None in ids:
+            ids = types.add_missing(ids, itertools.chain.from_iterable(toks), tid, rows, self._type_row)
+        return self._matrix_from_ids(np.array(ids, dtype=np.intp), lens, rows)
+
+    def matrix_table(self, table: FeatureTable) -> sp.csr_matrix:
+        """:meth:`matrix` of the notes in a :class:`FeatureTable`, without making a string
+        per token: each distinct (NORM, negated) pair of the batch is looked up once."""
+        n_rows = len(table.concepts)
+        if self.word_ngrams not in ((1, 1), (1, 2)):
+            return self._matrix_any_ngrams(self._table_features(table))
+        types = self._types
+        tid, rows = types.current()
+        uniq, inv = np.unique(table.norms, return_inverse=True)
+        code = inv.ravel() * 2 + table.negated  # one code per distinct (NORM, negated)
+        codes, at = _dense_unique(code, 2 * len(uniq))
+        # each code's word-type ids, flattened; most tokens give one word, some none or two
+        words = [table.words(h, bool(c & 1)) for h, c in zip(uniq[codes >> 1].tolist(), codes.tolist())]
+        n_words = np.fromiter(map(len, words), dtype=np.intp, count=len(words))
+        flat = list(itertools.chain.from_iterable(words))
+        concept_words = list(itertools.chain.from_iterable(table.concepts))
+        flat_ids = list(map(tid.get, flat + concept_words))
+        if None in flat_ids:
+            flat_ids = types.add_missing(flat_ids, flat + concept_words, tid, rows, self._type_row)
+        flat_ids = np.array(flat_ids, dtype=np.intp)
+        word_ids, concept_ids = flat_ids[:len(flat)], flat_ids[len(flat):]
+        per_tok = n_words[at]
+        start = (np.cumsum(n_words) - n_words)[at]
+        total = int(per_tok.sum())
+        offsets = np.cumsum(per_tok) - per_tok
+        tok_ids = word_ids[np.repeat(start - offsets, per_tok) + np.arange(total)]
+        # each note's words, then its concepts
+        n_tok = np.bincount(np.repeat(table.note, per_tok), minlength=n_rows)
+        n_con = np.fromiter(map(len, table.concepts), dtype=np.intp, count=n_rows)
+        ids = _rows_then(tok_ids, n_tok, concept_ids, n_con)
+        lens = n_tok + n_con
+        return self._matrix_from_ids(ids, lens, rows)
+
+    @staticmethod
+    def _table_features(table: FeatureTable) -> list[str]:
+        """The feature strings of a table's notes (for the general n-gram path)."""
+        n_rows = len(table.concepts)
+        bounds = np.searchsorted(table.note, np.arange(n_rows + 1)).tolist()  # notes are in order
+        norms, negated = table.norms.tolist(), table.negated.tolist()
+        return [" ".join([w for i in range(bounds[r], bounds[r + 1]) for w in table.words(norms[i], negated[i])]
+                         + table.concepts[r]) for r in range(n_rows)]
+
+    def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: _TypeRows) -> sp.csr_matrix:
+        """Counting as one sparse product ``A @ C``: ``A`` says how often each note holds
+        each word type (and each vocabulary bigram), ``C`` (:class:`_TypeRows`) what one
+        occurrence of each contributes (its word column and its character n-grams, made
+        once per type). So a word's n-grams are looked up once, not once per occurrence,
+        and nothing needs sorting. Column indices of the result are not sorted; scores do
+        not care.
+
+        ``ids``: word-type ids of all notes' tokens in order; ``lens``: tokens per note.
+        """
+        types = self._types
+        n_rows = len(lens)
+        n_cols = len(self.idf)
+        if not len(ids):
+            return sp.csr_matrix((n_rows, n_cols))
+        with types.lock:
+            a_cols = rows.crow[ids]
+            if (a_cols < 0).any():  # base words seen for the first time
+                for t in np.unique(ids[a_cols < 0]).tolist():
+                    rows.set_row(t, *self._type_row(types.base[t]))
+                a_cols = rows.crow[ids]
+            C = rows.matrix()
+        a_lens = lens
+        if self.word_ngrams == (1, 2) and self._bigrams is not None and len(ids) > 1:
+            nb = types.n_base
+            first, second = ids[:-1], ids[1:]
+            ok = (first < nb) & (second < nb)
+            last = np.cumsum(lens)[:-1] - 1  # a note's last word: no bigram across two notes
+            ok[last[(last >= 0) & (last < len(ok))]] = False
+            at = np.flatnonzero(ok)
+            # (scipy answers an empty pair of index arrays with a sparse matrix, not an array)
+            found = np.asarray(self._bigrams[first[at], second[at]]).ravel() - 1 if len(at) else at
+            hit = found >= 0
+            if hit.any():
+                n_big = np.bincount(np.repeat(np.arange(n_rows), lens)[at[hit]], minlength=n_rows)
+                # each note's words, then its bigrams (whose unit rows come first in C)
+                a_cols = _rows_then(a_cols, lens, found[hit], n_big)
+                a_lens = lens + n_big
+        a_ptr = np.zeros(n_rows + 1, dtype=np.int32)
+        np.cumsum(a_lens, out=a_ptr[1:])
+        A = sp.csr_matrix((np.ones(len(a_cols)), a_cols.astype(np.int32, copy=False), a_ptr),
+                          shape=(n_rows, C.shape[0]), copy=False)
+        return self._tfidf_rows((A @ C).tocsr())  # counts: repeats in A are summed by the product
+
+    def _tfidf_rows(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """Term counts -> sublinear TF x IDF, each channel of each row L2-normalised."""
+        n_rows = X.shape[0]
+        X.data = (1.0 + np.log(X.data)) * self.idf[X.indices]
+        key = np.repeat(np.arange(n_rows), np.diff(X.indptr)) * 2 + (X.indices >= self.n_word)
+        norms = np.sqrt(np.bincount(key, weights=X.data ** 2, minlength=2 * n_rows))
+        X.data /= norms[key]  # each channel of each row to unit length, as the vectorizers do
+        return X
+
+    def _type_row(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """What one occurrence of ``word`` adds: (columns, counts), word column first."""
+        cols = self._word_cache[word] if self.char_vocab is not None else _NO_COLS
+        j = self.word_vocab.get(word)
+        if j is not None:
+            cols = np.concatenate([[j], cols]).astype(np.intp)
+        u, c = np.unique(cols, return_counts=True)
+        return u, c.astype(np.float64)
+
+    def _matrix_any_ngrams(self, features: Sequence[str]) -> sp.csr_matrix:
+        """:meth:`matrix` for word n-gram ranges other than (1, 1) and (1, 2): one
+        column id per n-gram occurrence, counted by ``sum_duplicates``."""
+        chars = self._word_cache.__getitem__
+        pieces: list[np.ndarray] = []
+        piece_rows: list[int] = []
+        for r, f in enumerate(features):
+            toks = f.split()
+            pieces.append(self._word_ids(toks))
+            n = 1
+            if self.char_vocab is not None:
+                pieces += map(chars, toks)
+                n += len(toks)
+            piece_rows += [r] * n
+        n_rows, n_cols = len(features), len(self.idf)
+        cols = np.concatenate(pieces) if pieces else _NO_COLS
+        rows = np.repeat(np.array(piece_rows, dtype=np.intp),
+                         np.fromiter(map(len, pieces), dtype=np.intp, count=len(pieces)))
+        X = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n_rows, n_cols))
+        X.sum_duplicates()
+        return self._tfidf_rows(X)
+
+    def proba_matrix(self, X: sp.csr_matrix) -> np.ndarray:
+        return expit(np.asarray(X @ self.W) + self.b)
+
+    def proba(self, cols: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        return expit(vals @ self.W32[cols] + self.b)
