@@ -176,15 +176,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                         fmt=args.format, synthetic=args.synthetic, synthetic_n=args.synthetic_n,
                         local_weight=args.local_weight, local_only=args.local_only, holdout=args.holdout,
                         cv_folds=args.cv_folds, policy=args.policy, min_examples=args.min_examples,
-                        gold_path=gold, seed=args.seed, n_jobs=args.jobs, progress=progress)
+                        gold_path=gold[0] if gold else None, seed=args.seed, n_jobs=args.jobs, progress=progress)
         ev = entry.manifest["evaluation"]
         base = ev["baseline"]
         print(format_report(ev["heldout_agency"], f"{entry.spec} on held-out agency notes"))
         print()
         print(format_report(base["heldout_agency"], f"{base['spec']} on the same notes"))
-    if ev.get("gold"):
+    for name, metrics in (ev.get("gold_sets") or ({"gold": ev["gold"]} if ev.get("gold") else {})).items():
         print()
-        print(format_report(ev["gold"], f"gold set {gold}"))
+        print(format_report(metrics, f"gold set {name}"))
     print(f"\nwrote {entry.spec} ({entry.manifest['bytes'] / 1e6:.1f} MB) to {entry.path}")
     return 0
 
@@ -459,7 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--shorthand", metavar="TSV", default=None,
                    help="your agency's shorthand table (abbreviation<TAB>expansion), used instead of the "
                         "shipped one and stored with the new version")
-    t.add_argument("--gold", default=None, help="a hand-labelled set to score the new version on (e.g. tests/data/gold.jsonl)")
+    t.add_argument("--gold", action="append", default=None, metavar="FILE",
+                   help="a hand-labelled set to score the new version on, never tuned on (repeatable; "
+                        "e.g. tests/data/gold.jsonl)")
     t.add_argument("--seed", type=int, default=0, help="random seed of the split, folds and sampling (default: 0)")
     t.add_argument("--jobs", type=int, default=2, help="processes for fitting (default: 2)")
     t.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
