@@ -68,9 +68,28 @@ def build_nlp(rules_dir: str | None = None) -> Language:
     with _lock:
         nlp = spacy.blank("en")
         nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
+        add_upper_case_exceptions(nlp)
         for name in PIPE_NAMES:
             nlp.add_pipe(name, config={"rules_dir": rules_dir})
         return nlp
+
+
+def add_upper_case_exceptions(nlp: Language) -> None:
+    """spaCy splits "hasn't" and "Hasn't" into has + n't, but not "HASN'T" (its exceptions
+    list lower and title case only). Call notes are upper case more often than not, so
+    every exception gets its upper-case form too: an upper-case note then reads as the
+    same note in lower case (a negated "HASN'T TALKED" stays negated)."""
+    from spacy.attrs import NORM, ORTH
+
+    rules = nlp.tokenizer.rules
+    for orth, pieces in list(rules.items()):
+        upper = orth.upper()
+        if upper == orth or upper in rules or not any(c.isalpha() for c in orth):
+            continue
+        if "".join(p[ORTH] for p in pieces).upper() != upper:
+            continue
+        nlp.tokenizer.add_special_case(
+            upper, [{ORTH: p[ORTH].upper(), NORM: p.get(NORM, p[ORTH].lower())} for p in pieces])
 
 
 # string hash of a token's NORM -> the words it contributes, plain and negated (a hash
