@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from crisis_nlp import fairness as F
+from crisis_nlp.training import fairness as F
 from crisis_nlp.preprocess import analyze, note_features
 from crisis_nlp.preprocess.identity import check_identity_terms, identity_table, load_identity_terms
 
