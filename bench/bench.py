@@ -1,7 +1,7 @@
 """Benchmark: single-note latency, batch throughput, import + load time, preprocessing
 share. Prints numbers; asserts nothing. Run: python bench/bench.py [--repeat 20]
 
-Notes are the hand-written gold set repeated (so the numbers reflect real note lengths).
+Notes are the two hand-written gold sets repeated (so the numbers reflect real note lengths).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ def main() -> int:
     from crisis_nlp.preprocess import note_features
 
     model = load_model()
-    gold = [json.loads(x)["text"] for x in (ROOT / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
+    gold = [json.loads(x)["text"] for name in ("gold.jsonl", "gold_cad.jsonl")
+            for x in (ROOT / "tests/data" / name).read_text().splitlines() if x.strip()]
     words = [len(t.split()) for t in gold]
     print(f"model {model.version}; notes: {len(gold)} gold notes, median {statistics.median(words):.0f} words, "
           f"max {max(words)}; cpus: {os.cpu_count()}")
@@ -60,17 +61,6 @@ def main() -> int:
         print(f"single note classify(), {label}: p50 {q(0.5):.3f} ms, p90 {q(0.9):.3f} ms, "
               f"p99 {q(0.99):.3f} ms over {len(lat)} calls ({len(pool)} distinct notes)")
 
-    base = []
-    for i in range(min(500, args.single)):
-        note = gold[i % len(gold)]
-        t = time.perf_counter()
-        model.classifier.predict_proba([note])  # the plain scikit-learn path, for comparison
-        base.append(time.perf_counter() - t)
-    base.sort()
-    qb = lambda p: base[min(len(base) - 1, int(p * len(base)))] * 1000
-    print(f"  for comparison, scikit-learn path CrisisClassifier.predict_proba([note]) (scores only): "
-          f"p50 {qb(0.5):.2f} ms, p99 {qb(0.99):.2f} ms")
-
     notes = gold * args.repeat
     t = time.perf_counter()
     model.classify_batch(notes)
@@ -94,15 +84,9 @@ def main() -> int:
         pass
     dtk = time.perf_counter() - t
     print(f"bare spaCy tokenizer: {len(notes) / dtk:,.0f} notes/s")
-    size = sum(p.stat().st_size for p in _path(model).iterdir())
+    size = sum(p.stat().st_size for p in model.path.rglob("*") if p.is_file())
     print(f"model folder size: {size / 1e6:.1f} MB")
     return 0
-
-
-def _path(model):
-    from crisis_nlp.registry.versions import resolve
-
-    return resolve(model.version).path
 
 
 if __name__ == "__main__":
