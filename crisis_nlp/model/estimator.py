@@ -126,6 +126,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         char_min_df: int = 3,
         max_char_features: int | None = 60000,
         min_groups: int = 1,
+        drop_function_words: bool = False,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -139,6 +140,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.char_min_df = char_min_df
         self.max_char_features = max_char_features
         self.min_groups = min_groups
+        self.drop_function_words = drop_function_words
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -177,6 +179,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             char_min_df=self.char_min_df,
             max_char_features=self.max_char_features,
             min_groups=self.min_groups,
+            drop_function_words=self.drop_function_words,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(

@@ -39,6 +39,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         char_min_df: int = 3,
         max_char_features: int | None = 60000,
         min_groups: int = 1,
+        drop_function_words: bool = False,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -47,6 +48,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.char_min_df = char_min_df
         self.max_char_features = max_char_features
         self.min_groups = min_groups
+        self.drop_function_words = drop_function_words
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         self.word_vectorizer_ = TfidfVectorizer(
@@ -70,6 +72,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                 sublinear_tf=True,
                 dtype=np.float32,
             ).fit(X)
+        if self.drop_function_words:
+            self.word_vectorizer_ = _drop_terms(self.word_vectorizer_, X, _function_words())
         if self.min_groups > 1 and groups is not None:
             self.word_vectorizer_ = _keep_shared_terms(self.word_vectorizer_, X, groups, self.min_groups)
             if self.char_vectorizer_ is not None:
@@ -92,6 +96,21 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         """Names of the word-channel features, in column order (they come first)."""
         check_is_fitted(self, "word_vectorizer_")
         return self.word_vectorizer_.get_feature_names_out()
+
+
+def _function_words() -> frozenset[str]:
+    from ..resources import read_text
+
+    return frozenset(w.strip() for w in read_text("function_words.txt").splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
+def _drop_terms(vec: TfidfVectorizer, X: Sequence[str], drop: frozenset[str]) -> TfidfVectorizer:
+    """``vec`` refitted without the single-word terms in ``drop`` (pairs are kept)."""
+    keep = [t for t in vec.get_feature_names_out() if t not in drop]
+    params = vec.get_params()
+    params.update(vocabulary=keep, min_df=1, max_features=None)
+    return TfidfVectorizer(**params).fit(X)
 
 
 def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
