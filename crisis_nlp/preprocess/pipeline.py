@@ -99,7 +99,14 @@ _NEG_WORDS: dict[int, tuple[str, ...]] = {}
 
 
 def _norm_words(norm: str) -> tuple[str, ...]:
-    return tuple((norm if norm.isalpha() else _DIGIT.sub("0", norm)).split())
+    """The feature words of a token's NORM. A token with a digit (a time, a unit, a call
+    or case number, an age) gives none: numbers and codes are CAD wrapping, not the
+    call-taker's words, and a trailing '[23:14]' must not move a score; the codes that mean
+    something (10-96, 25B06, narcan x2) are read by the shorthand table and the concept
+    lexicons instead."""
+    if norm.isalpha():
+        return (norm,)
+    return () if _DIGIT.search(norm) else tuple(norm.split())
 
 
 def _fill(cache: dict[int, tuple[str, ...]], hashes: list[int], words: list, strings, prefix: str = "") -> None:
