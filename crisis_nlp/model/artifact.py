@@ -179,19 +179,25 @@ def _check_shapes(a: ModelArrays, folder: Path) -> None:
         raise IntegrityError(f"{folder}: inconsistent model files ({'; '.join(problems)}); retrain the version.")
 
 
-def isotonic_calibration(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """One isotonic map per output, fitted on out-of-family predictions, tabulated on
-    :data:`CALIBRATION_GRID` (so that the scorer needs only ``np.interp``)."""
-    from sklearn.isotonic import IsotonicRegression
+def platt_calibration(Y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """One sigmoid per output (Platt scaling: a logistic regression on the logit of the
+    out-of-family score), tabulated on :data:`CALIBRATION_GRID`. Smooth and increasing, so
+    it keeps the order of the notes; isotonic regression was tried first and flattened
+    whole ranges of scores into one value (16 suicidal notes of the gold set sat on one
+    step, below the threshold)."""
+    from sklearn.linear_model import LogisticRegression
 
+    grid = np.clip(CALIBRATION_GRID, 1e-6, 1 - 1e-6)
     table = np.empty((P.shape[1], len(CALIBRATION_GRID)))
     for j in range(P.shape[1]):
-        y, p = np.asarray(Y[:, j], dtype=float), P[:, j]
+        y = np.asarray(Y[:, j], dtype=int)
         if y.min() == y.max():
             table[j] = CALIBRATION_GRID
             continue
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
-        table[j] = iso.predict(CALIBRATION_GRID)
+        z = np.log(np.clip(P[:, j], 1e-6, 1 - 1e-6) / (1 - np.clip(P[:, j], 1e-6, 1 - 1e-6)))
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(z[:, None], y)
+        table[j] = lr.predict_proba(np.log(grid / (1 - grid))[:, None])[:, 1]
+        table[j, 0], table[j, -1] = 0.0, 1.0  # the ends of the raw range stay the ends
     return table
 
 

@@ -24,7 +24,7 @@ from ..errors import InputError, ModelError
 from .evaluate import compute_metrics, label_matrix
 from ..batch.records import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
-from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, isotonic_calibration
+from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess import note_features
@@ -88,10 +88,10 @@ def _as_paths(gold_path) -> list:
 
 
 def calibration_table(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> np.ndarray:
-    """Isotonic calibration of every label on out-of-family predictions; the policy's cues
+    """Platt calibration of every label on out-of-family predictions; the policy's cues
     keep their raw scores (identity rows), since cue wording is the most
     generator-specific part of the notes and their 0.5 threshold is kept neutral."""
-    table = isotonic_calibration(Y, P)
+    table = platt_calibration(Y, P)
     for j, o in enumerate(outputs):
         if o in CUES:
             table[j] = CALIBRATION_GRID
@@ -255,7 +255,7 @@ def train(
         "seed": seed,
         "evaluation": {
             "protocol": "4 cross-fitted folds, each holding out one phrase bank AND a group of styles; "
-                        "isotonic calibration and thresholds fitted on folds 0-1, metrics on folds 2-3; shipped "
+                        "Platt calibration and thresholds fitted on folds 0-1, metrics on folds 2-3; shipped "
                         "model refit on all data with calibration and thresholds from all out-of-family "
                         "predictions; gold sets only scored, never tuned on",
             "folds": fold_info,
