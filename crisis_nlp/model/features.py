@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import InputError
 from ..preprocess import plain_words
 
 
@@ -51,6 +52,9 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.drop_function_words = drop_function_words
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
+        if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
+            raise InputError(f"word_ngram_range must be (1, 1) or (1, 2) (what the inference scorer counts); "
+                             f"got {self.word_ngram_range!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
             tokenizer=str.split,
             token_pattern=None,

@@ -16,12 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from ..errors import IncompatibleModelError
 from .artifact import ModelArrays
 from ..preprocess.pipeline import MARKED_PREFIXES, FeatureTable
 
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
 _MARKED = MARKED_PREFIXES
 _NO_COLS = np.empty(0, dtype=np.intp)
+#: the word n-gram ranges the scorer counts (and the estimator accepts)
+SUPPORTED_WORD_NGRAMS = ((1, 1), (1, 2))
 
 
 class _BoundedCache(dict):
@@ -159,6 +162,9 @@ class LinearScorer:
         self.word_vocab: dict[str, int] = {t: i for i, t in enumerate(arrays.word_vocab)}
         self.word_idf = arrays.word_idf.astype(np.float64)
         self.word_ngrams = tuple(arrays.word_ngram_range)
+        if self.word_ngrams not in SUPPORTED_WORD_NGRAMS:
+            raise IncompatibleModelError(
+                f"word n-grams {self.word_ngrams} are not supported (only {SUPPORTED_WORD_NGRAMS}); retrain the version.")
         self.n_word = len(self.word_vocab)
         has_char = arrays.char_vocab is not None
         self.char_vocab: dict[str, int] | None = (
@@ -187,21 +193,12 @@ class LinearScorer:
         self.W = self.W32.astype(np.float64)
         self.b = arrays.intercept.astype(np.float64)
 
-    def _word_terms(self, tokens: list[str]) -> list[str]:
-        lo, hi = self.word_ngrams
-        terms = list(tokens) if lo == 1 else []
-        for n in range(max(2, lo), hi + 1):
-            terms.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-        return terms
-
     def _word_ids(self, toks: list[str]) -> np.ndarray:
         """Word-channel columns of a note's n-grams (repeats kept: they are the counts)."""
         get = self.word_vocab.get
+        ids = [j for j in map(get, toks) if j is not None]
         if self.word_ngrams == (1, 2):
-            ids = [j for j in map(get, toks) if j is not None]
             ids += [j for j in map(get, map(" ".join, zip(toks, toks[1:]))) if j is not None]
-        else:
-            ids = [j for j in map(get, self._word_terms(toks)) if j is not None]
         return np.array(ids, dtype=np.intp)
 
     def _char_cols(self, word: str) -> np.ndarray:
@@ -247,8 +244,6 @@ class LinearScorer:
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
         with the counting, weighting and normalising done once for the whole batch."""
-        if self.word_ngrams not in ((1, 1), (1, 2)):
-            return self._matrix_any_ngrams(features)
         toks = [f.split() for f in features]
         lens = np.fromiter(map(len, toks), dtype=np.intp, count=len(toks))
         types = self._types
@@ -262,8 +257,6 @@ class LinearScorer:
         """:meth:`matrix` of the notes in a :class:`FeatureTable`, without making a string
         per token: each distinct (NORM, negated) pair of the batch is looked up once."""
         n_rows = len(table.concepts)
-        if self.word_ngrams not in ((1, 1), (1, 2)):
-            return self._matrix_any_ngrams(self._table_features(table))
         types = self._types
         tid, rows = types.current()
         uniq, inv = np.unique(table.norms, return_inverse=True)
@@ -290,15 +283,6 @@ class LinearScorer:
         ids = _rows_then(tok_ids, n_tok, concept_ids, n_con)
         lens = n_tok + n_con
         return self._matrix_from_ids(ids, lens, rows)
-
-    @staticmethod
-    def _table_features(table: FeatureTable) -> list[str]:
-        """The feature strings of a table's notes (for the general n-gram path)."""
-        n_rows = len(table.concepts)
-        bounds = np.searchsorted(table.note, np.arange(n_rows + 1)).tolist()  # notes are in order
-        norms, negated = table.norms.tolist(), table.negated.tolist()
-        return [" ".join([w for i in range(bounds[r], bounds[r + 1]) for w in table.words(norms[i], negated[i])]
-                         + table.concepts[r]) for r in range(n_rows)]
 
     def _matrix_from_ids(self, ids: np.ndarray, lens: np.ndarray, rows: _TypeRows) -> sp.csr_matrix:
         """Counting as one sparse product ``A @ C``: ``A`` says how often each note holds
@@ -361,28 +345,6 @@ class LinearScorer:
             cols = np.concatenate([[j], cols]).astype(np.intp)
         u, c = np.unique(cols, return_counts=True)
         return u, c.astype(np.float64)
-
-    def _matrix_any_ngrams(self, features: Sequence[str]) -> sp.csr_matrix:
-        """:meth:`matrix` for word n-gram ranges other than (1, 1) and (1, 2): one
-        column id per n-gram occurrence, counted by ``sum_duplicates``."""
-        chars = self._word_cache.__getitem__
-        pieces: list[np.ndarray] = []
-        piece_rows: list[int] = []
-        for r, f in enumerate(features):
-            toks = f.split()
-            pieces.append(self._word_ids(toks))
-            n = 1
-            if self.char_vocab is not None:
-                pieces += map(chars, toks)
-                n += len(toks)
-            piece_rows += [r] * n
-        n_rows, n_cols = len(features), len(self.idf)
-        cols = np.concatenate(pieces) if pieces else _NO_COLS
-        rows = np.repeat(np.array(piece_rows, dtype=np.intp),
-                         np.fromiter(map(len, pieces), dtype=np.intp, count=len(pieces)))
-        X = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(n_rows, n_cols))
-        X.sum_duplicates()
-        return self._tfidf_rows(X)
 
     def proba_matrix(self, X: sp.csr_matrix) -> np.ndarray:
         return expit(np.asarray(X @ self.W) + self.b)
