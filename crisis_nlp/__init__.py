@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .model.estimator import CrisisClassifier
 
 # scikit-learn and spaCy take a second to import: load them on first use, not at import
-_LAZY = {"CrisisModel": "api", "load_model": "api", "CrisisClassifier": "model"}
+_LAZY = {"CrisisModel": "api", "load_model": "api", "CrisisClassifier": "model.estimator"}
 
 
 def __getattr__(name: str) -> Any:

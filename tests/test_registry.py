@@ -160,7 +160,7 @@ def test_unknown_version_lists_what_exists(registry_copy):
     with pytest.raises(RegistryError):
         load_model("latest-and-greatest@x", registry=registry_copy)
     with pytest.raises(RegistryError):
-        load_model("default@1.0.0\n", registry=registry_copy)
+        load_model("default@2.0.0\n", registry=registry_copy)
 
 
 def test_a_missing_registry_folder_is_an_error_for_reads(tmp_path):

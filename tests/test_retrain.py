@@ -61,7 +61,7 @@ def test_metrics_are_measured_on_held_out_agency_notes_only(county):
     held = m["evaluation"]["heldout_agency"]
     assert held["n"] == 30 and held["per_label"]["suicidal"]["support"] == 15  # stratified: half suicidal
     assert held["per_label"]["suicidal"]["recall"] == 1.0
-    assert m["evaluation"]["baseline"]["spec"] == "default@1.0.0"
+    assert m["evaluation"]["baseline"]["spec"] == "default@2.0.0"
     assert m["evaluation"]["baseline"]["heldout_agency"]["per_label"]["suicidal"]["recall"] == 0.0
     assert m["training_data"]["synthetic"]["n_used"] == 1500
     assert 0 < m["thresholds"]["suicidal"] < 1 and m["thresholds"]["caller_is_person"] == 0.5
@@ -83,7 +83,7 @@ def test_model_card_follows_mitchell_with_measured_numbers(county):
         assert f"## {section}" in card, section
     s = county.manifest["evaluation"]["heldout_agency"]["per_label"]["suicidal"]
     assert f"| `suicidal` * | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |" in card
-    assert "F1 of default@1.0.0" in card
+    assert "F1 of default@2.0.0" in card
 
 
 def test_versions_are_immutable(county, agency_csv, registry):
@@ -127,15 +127,15 @@ def test_compare_shows_both_versions_and_says_where_the_new_one_is_worse(county,
     from crisis_nlp.training.agency_data import load_agency_data
 
     recs = load_agency_data(holdout, training=False).records
-    c = compare_models("county-x@1.1.0", "default@1.0.0", recs, registry=registry)
+    c = compare_models("county-x@1.1.0", "default@2.0.0", recs, registry=registry)
     assert c["new"]["metrics"]["per_label"]["suicidal"]["recall"] > 0.9
     assert c["old"]["metrics"]["per_label"]["suicidal"]["recall"] == 0.0
     assert c["diff"]["per_label"]["suicidal"]["f1"] > 0.9
     text = format_comparison(c)
     assert "response-mode accuracy: new" in text and "not worse" in text
     # the other way round, the shipped model is plainly worse
-    back = format_comparison(compare_models("default@1.0.0", "county-x@1.1.0", recs, registry=registry))
-    assert "default@1.0.0 is WORSE than county-x@1.1.0 on: suicidal F1" in back
+    back = format_comparison(compare_models("default@2.0.0", "county-x@1.1.0", recs, registry=registry))
+    assert "default@2.0.0 is WORSE than county-x@1.1.0 on: suicidal F1" in back
     assert "WORSE" in next(line for line in back.splitlines() if line.startswith("suicidal"))
 
 
@@ -143,7 +143,7 @@ def test_compare_warns_when_scored_on_training_data(county, registry, agency_csv
     from crisis_nlp.training.agency_data import load_agency_data
 
     recs = load_agency_data(agency_csv, training=False).records
-    c = compare_models("county-x@1.1.0", "default@1.0.0", recs, registry=registry, data_path=agency_csv)
+    c = compare_models("county-x@1.1.0", "default@2.0.0", recs, registry=registry, data_path=agency_csv)
     assert any("trained on this very file" in w for w in c["warnings"])
 
 
@@ -156,10 +156,10 @@ def test_cli_compare_with_plot_and_train_validation_errors(county, registry, tmp
     pytest.importorskip("matplotlib")
     holdout = write_csv(agency_rows(seed=9, n_pos=20, n_neg=20), tmp_path / "our_holdout.csv")
     png = tmp_path / "cmp.png"
-    p = run("compare", "county-x@1.1.0", "default@1.0.0", "--data", str(holdout), "--registry", str(registry),
+    p = run("compare", "county-x@1.1.0", "default@2.0.0", "--data", str(holdout), "--registry", str(registry),
             "--plot", str(png))
     assert p.returncode == 0, p.stderr
-    assert "county-x@1.1.0 (new) vs default@1.0.0 (old)" in p.stdout
+    assert "county-x@1.1.0 (new) vs default@2.0.0 (old)" in p.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = agency_rows()
     rows[3]["categories"] = "sadness"

@@ -264,7 +264,7 @@ def create_app(model: CrisisModel, *, max_batch: int = MAX_BATCH, max_body_bytes
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "description": "a NENA-STA-021 EIDO document with notesComponent entries"}}}}})
     async def classify_eido(request: Request) -> dict:
-        from .. import eido
+        from . import eido
 
         body = await request.body()
         if len(body) > MAX_EIDO_BYTES:
