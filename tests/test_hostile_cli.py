@@ -55,7 +55,7 @@ def test_classify_note_with_a_lone_surrogate_is_the_library_error(model):
 
     for call in (lambda: model.classify("pt \ud800 555-0142"), lambda: model.classify_batch(["ok", "\udcff"]),
                  lambda: model.classify_batch(["ok", "x\ud800"], explain=False), lambda: model.predict_proba(["\ud800"])):
-        with pytest.raises(InputError, match="not valid Unicode") as err:
+        with pytest.raises(InputError, match="not valid UTF-8") as err:
             call()
         assert "555" not in str(err.value)
 
@@ -152,7 +152,7 @@ def test_models_marks_metrics_on_different_notes_as_not_comparable(monkeypatch, 
                                                                entry("county-x@1.1.0", {"heldout_agency": own})])
     code, out, _err = _run(["models"], capsys)
     assert code == 0
-    assert re.search(r"default@1\.0\.0.*0\.792\s+gold set \(n=260\)", out)
+    assert re.search(r"default@2\.0\.0.*0\.792\s+gold set \(n=260\)", out)
     assert re.search(r"county-x@1\.1\.0.*1\.000\s+own held-out notes \(n=28\)", out)
     assert "not comparable" in out
     monkeypatch.setattr(registry, "list_all", lambda root=None: [entry("default@2.0.0", {"gold": gold}),

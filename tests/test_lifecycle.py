@@ -60,7 +60,7 @@ def test_env_var_registry_is_used_by_load_model(user_registry, monkeypatch):
     promote("county-x@1.2.0", user_registry)
     monkeypatch.setenv("CRISIS_NLP_REGISTRY", str(user_registry))
     assert load_model().version == "county-x@1.2.0"
-    assert load_model("default@2.0.0").version == "1.0.0"
+    assert load_model("default@2.0.0").version == "2.0.0"
 
 
 def test_an_interrupted_promote_leaves_the_old_default(user_registry):

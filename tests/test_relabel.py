@@ -127,7 +127,7 @@ def test_parquet_non_text_column_and_nulls(tmp_path, model):
     pq.write_table(pa.table({"id": [1, 2, 3], "text": ["subj wants to die", None, ""]}), src)
     relabel_file(src, out, model=model)
     got = pq.read_table(out).to_pylist()
-    assert got[0]["error"] is None and got[0]["categories"] == ["suicidal"]
+    assert got[0]["error"] is None and "suicidal" in got[0]["categories"]
     assert "missing" in got[1]["error"] and "empty" in got[2]["error"]
     pq.write_table(pa.table({"id": [1], "text": [5]}), src)
     relabel_file(src, out, model=model)
@@ -199,7 +199,7 @@ def test_relabel_records_and_empty_inputs(tmp_path, model):
 
     recs = [{"id": 1, "text": "subj wants to die"}, {"id": 2}]
     out = list(relabel(iter(recs), model=model, chunk_size=1))
-    assert [r["id"] for r in out] == [1, 2] and out[0]["categories"] == ["suicidal"] and out[1]["error"]
+    assert [r["id"] for r in out] == [1, 2] and "suicidal" in out[0]["categories"] and out[1]["error"]
     for name, body in (("e.csv", b"id,text\r\n"), ("e.jsonl", b"")):
         (tmp_path / name).write_bytes(body)
         stats = relabel_file(tmp_path / name, tmp_path / ("o" + name), model=model)

@@ -325,8 +325,8 @@ def model_digest(manifest: dict[str, Any]) -> str | None:
 def entry_from_folder(folder: str | Path) -> ModelEntry:
     """The version in ``folder`` (as a registry holds it: ``<name>/<version>/``)."""
     folder = Path(folder)
-    m = _read_manifest(folder)
-    return ModelEntry(str(m.get("name", folder.parent.name)), str(m.get("version", folder.name)), folder, m)
+    # named by its folders, as list_models names it (a copied version keeps its manifest)
+    return ModelEntry(folder.parent.name, folder.name, folder, _read_manifest(folder))
 
 
 def check_name(name: str) -> str:
