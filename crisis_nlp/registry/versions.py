@@ -84,7 +84,7 @@ def shipped_registry() -> Path:
     try:
         return Path(str(files("crisis_nlp._models")))  # installed: package data
     except ModuleNotFoundError:  # imported from a source checkout: the repo's models/
-        return Path(__file__).resolve().parent.parent / "models"
+        return Path(__file__).resolve().parents[2] / "models"
 
 
 def parse_version(version: str) -> tuple[int, int, int]:

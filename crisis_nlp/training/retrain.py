@@ -48,7 +48,7 @@ def default_synthetic() -> Path:
     try:
         return Path(str(files("crisis_nlp._synthetic"))) / "notes.jsonl.gz"
     except ModuleNotFoundError:  # imported from a source checkout
-        return Path(__file__).resolve().parent.parent / "training_data_synthetic" / "notes.jsonl.gz"
+        return Path(__file__).resolve().parents[2] / "training_data_synthetic" / "notes.jsonl.gz"
 MIN_TUNING_POSITIVES = 5
 
 
