@@ -192,3 +192,26 @@ def test_versions_are_immutable_and_sorted_semantically(registry_copy):
     assert versions.index("0.9.0") < versions.index("0.10.0")
     with pytest.raises(RegistryError):
         save_version(arrays, "", {}, name="county-x\n", version="1.0.0", registry=registry_copy)
+
+
+def test_a_version_reads_its_own_rule_tables_not_the_package_ones(registry_copy):
+    """The rule tables travel with the version: a copy whose shorthand table knows a new
+    abbreviation reads it; the shipped version, with the package's table, does not. So
+    editing the package's tables changes only versions trained afterwards."""
+    entry = shipped_entry(registry_copy)
+    copy = registry_copy / "county-x" / "1.0.0"
+    shutil.copytree(entry.path, copy)
+    with open(copy / "rules" / "shorthand.tsv", "a", encoding="utf-8") as f:
+        f.write("zzq\tsuicidal ideation\n")
+    m = json.loads((copy / "manifest.json").read_text())
+    m["files"] = {f: sha256_file(copy / f) for f in version_files(copy)}
+    (copy / "manifest.json").write_text(json.dumps(m))
+    note = "pt reports zzq tonight, wants to end it, has pills"
+    mine = load_model("county-x@1.0.0", registry=registry_copy)
+    shipped = load_model(registry=registry_copy)
+    assert mine.rules_dir.endswith("rules") and mine.rules_dir != shipped.rules_dir
+    from crisis_nlp.preprocess.pipeline import doc_features, process
+
+    assert "suicidal" in doc_features(process(note, mine.rules_dir)).split()
+    assert "suicidal" not in doc_features(process(note, shipped.rules_dir)).split()
+    assert mine.predict_proba([note])[0][0] != shipped.predict_proba([note])[0][0]
