@@ -111,10 +111,7 @@ def _function_words() -> frozenset[str]:
 
 def _drop_terms(vec: TfidfVectorizer, X: Sequence[str], drop: frozenset[str]) -> TfidfVectorizer:
     """``vec`` refitted without the single-word terms in ``drop`` (pairs are kept)."""
-    keep = [t for t in vec.get_feature_names_out() if t not in drop]
-    params = vec.get_params()
-    params.update(vocabulary=keep, min_df=1, max_features=None)
-    return TfidfVectorizer(**params).fit(X)
+    return _refit_on(vec, X, [t for t in vec.get_feature_names_out() if t not in drop])
 
 
 def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
@@ -127,8 +124,12 @@ def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[
     n_groups = np.asarray(((G @ present) > 0).sum(axis=0)).ravel()
     terms = vec.get_feature_names_out()
     keep = [t for t, n in zip(terms, n_groups) if n >= min_groups or any(w[:1].isupper() for w in t.split())]
+    return _refit_on(vec, X, keep)
+
+
+def _refit_on(vec: TfidfVectorizer, X: Sequence[str], terms: list[str]) -> TfidfVectorizer:
+    """A vectorizer like ``vec`` with exactly ``terms`` as its vocabulary, its IDF fitted on ``X``."""
     params = vec.get_params()
-    params.update(vocabulary=keep, min_df=1, max_features=None)
-    out = TfidfVectorizer(**params).fit(X)
-    return out
+    params.update(vocabulary=terms, min_df=1, max_features=None)
+    return TfidfVectorizer(**params).fit(X)
 
