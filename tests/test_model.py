@@ -139,3 +139,57 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert rows.crow[1] == 3 and full[rows.crow[1]].toarray().tolist() == [[0, 0, 0, 0, 1, 0, 0, 2, 0, 0]]
     assert rows.crow[0] == -1  # not seen yet
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
+
+
+@pytest.mark.parametrize("concept_features,word_norm", [("binary", "l1"), ("binary", "l2"), ("tfidf", "l1")])
+def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm):
+    """The inference scorer (single note and batch) does the featurizer's arithmetic for
+    each way of normalising, after a round trip through the version's files."""
+    from crisis_nlp.model.artifact import ModelArrays
+    from crisis_nlp.model.scorer import LinearScorer
+    from crisis_nlp.preprocess import note_features
+
+    X, Y = xy
+    clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, **FAST).fit(X[:600], Y[:600])
+    ModelArrays.from_classifier(clf).write(tmp_path)
+    scorer = LinearScorer(ModelArrays.read(tmp_path))
+    feats = note_features(X[600:700])
+    want = clf.predict_proba(X[600:700])
+    single = np.array([scorer.proba(*scorer.vector(f)) for f in feats])
+    assert np.abs(single - want).max() < 1e-5
+    assert np.abs(scorer.proba_matrix(scorer.matrix(feats)) - want).max() < 1e-5
+
+
+def test_binary_concepts_and_l1_words_do_not_grow_or_shrink_with_length(xy):
+    """With concepts counted 0/1 and the word channel L1-normalised, a note repeated ten
+    times, or followed by ten lines of ordinary words, keeps its concept values at 1 and
+    its word channel summing to 1: neither dilution nor pile-up."""
+    from crisis_nlp.model.artifact import is_concept_term
+    from crisis_nlp.preprocess import note_features
+
+    X, Y = xy
+    clf = CrisisClassifier(concept_features="binary", word_norm="l1", **FAST).fit(X[:600], Y[:600])
+    terms = clf.featurizer_.word_feature_names()
+    concept = is_concept_term(terms)
+    note = "pt states he wants to kill himself, has a gun in the car"
+    filler = " ".join(["rp advises the neighbors car alarm has been going off all day"] * 10)
+    rows = clf.transform_features(note_features([note, " ".join([note] * 10), note + " " + filler])).toarray()
+    for row in rows:
+        assert set(np.unique(row[concept])) <= {0.0, 1.0} and row[concept].sum() >= 2
+        assert row[~concept].sum() == pytest.approx(1.0, abs=1e-5)
+    assert (rows[1][concept] == rows[0][concept]).all()  # repeated: the same concepts, each 1
+    assert (rows[2][concept] >= rows[0][concept]).all()  # the filler adds its own, takes none away
+
+
+def test_unknown_feature_settings_are_refused(xy):
+    from crisis_nlp.model.artifact import ModelArrays
+    from crisis_nlp.model.scorer import LinearScorer
+    from crisis_nlp.errors import IncompatibleModelError
+    import dataclasses
+
+    X, Y = xy
+    with pytest.raises(InputError, match="word_norm"):
+        CrisisClassifier(word_norm="max", **FAST).fit(X[:100], Y[:100])
+    arrays = ModelArrays.from_classifier(CrisisClassifier(**FAST).fit(X[:200], Y[:200]))
+    with pytest.raises(IncompatibleModelError, match="upgrade"):
+        LinearScorer(dataclasses.replace(arrays, settings={"word_norm": "l3"}))

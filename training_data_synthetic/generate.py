@@ -15,6 +15,14 @@ the labels; a header comes from the call kinds plausible for the note (30% of th
 generic one, for any note). Who the person is (sex, a race/ethnicity descriptor, a name:
 ``wrapping/identity.json``) is drawn before and independently of the labels.
 
+Long text must not read as a crisis for being long: about 8% of the notes are everyday
+narratives with no crisis (complaints to a non-emergency line, diaries, community posts:
+sentences from ``narratives/``, 2-30 of one writer's, style ``everyday_post``), about 3% put a
+crisis note inside such a narrative, and about 4% join a note with the updates of
+several ordinary calls of its own family (a long multi-update page); the last two keep
+the labels, style and bank of the note they are made from and record ``augmented``
+(``long_narrative`` / ``long_updates``) and ``augmented_from``.
+
 About 15% of the notes are augmented copies of the note before them (same labels, same
 family): case, spacing, an appended status line or footer, or typos in ordinary words;
 they record ``augmented`` (the kind) and ``augmented_from`` (the source id). A note also
@@ -66,6 +74,11 @@ HEADER_P = {"cad_page": 0.85, "protocol_page": 0.7, "pager_text": 0.9, "cad_ters
 HEADER_P_OTHER = 0.1
 NON_BH_SHARE = 0.56  # of drawn notes; dedup leaves the written share a little different
 AUGMENT_P = 0.18  # chance that a note is followed by an augmented copy: ~15% of all notes
+EVERYDAY_STYLE = "everyday_post"  # the style of the everyday narratives
+LONG_KINDS = ("long_narrative", "long_updates")
+NARRATIVE_SHARE = 0.08  # everyday narratives, no crisis (the long-text negatives)
+LONG_NARRATIVE_SHARE = 0.03  # a note inside an everyday narrative
+LONG_UPDATES_SHARE = 0.04  # a note joined with several ordinary calls of its family
 AUGMENTATIONS = ("upper", "lower", "spacing", "status_line", "footer", "typos")
 CATEGORY_WEIGHTS = {"suicidal": 2.5, "psychosis": 2.0}
 DESCRIPTOR_P = 0.25  # notes that describe the person's race/ethnicity
@@ -101,6 +114,11 @@ def load_banks(folder: Path = HERE / "banks") -> list[dict]:
     return banks
 
 
+def load_narratives(folder: Path = HERE / "narratives") -> list[dict]:
+    """Everyday narrative sentences, one file a writer: ``{"source", "style", "sentences"}``."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
 def load_wrapping(folder: Path = HERE / "wrapping") -> dict:
     """The CAD wrapping and identity tables (not phrase banks), with the kind matchers compiled."""
     cad = json.loads((folder / "cad.json").read_text(encoding="utf-8"))
@@ -110,10 +128,13 @@ def load_wrapping(folder: Path = HERE / "wrapping") -> dict:
     return {"cad": cad, "identity": identity, "matchers": matchers}
 
 
-def source_digest(banks_dir: Path = HERE / "banks", wrapping_dir: Path = HERE / "wrapping") -> str:
-    """sha256 over what the notes are made from: this script, the banks and the wrapping."""
+def source_digest(banks_dir: Path = HERE / "banks", wrapping_dir: Path = HERE / "wrapping",
+                  narratives_dir: Path = HERE / "narratives") -> str:
+    """sha256 over what the notes are made from: this script, the banks, the wrapping and
+    the narratives."""
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for p in sorted(banks_dir.glob("*.json")) + sorted(wrapping_dir.glob("*.json")):
+    for p in (sorted(banks_dir.glob("*.json")) + sorted(wrapping_dir.glob("*.json"))
+              + sorted(narratives_dir.glob("*.json"))):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
@@ -782,12 +803,91 @@ def augment(rng: random.Random, text: str, kind: str, b: NoteBuilder, W: dict) -
     raise ValueError(kind)
 
 
+# -- long text ------------------------------------------------------------------------------
+
+def narrative_text(rng: random.Random, writer: dict, k: int) -> list[str]:
+    """``k`` sentences of one writer, in a random order, some as dated updates."""
+    sents = rng.sample(writer["sentences"], min(k, len(writer["sentences"])))
+    out = []
+    for i, x in enumerate(sents):
+        if i and rng.random() < 0.08:
+            x = pick(rng, ["UPDATE: ", "Update - ", "EDIT: ", f"Day {i + 1}: ", "edit: ", "UPDATE 2: "]) + x
+        out.append(x)
+    return out
+
+
+def join_sentences(rng: random.Random, parts: list[str]) -> str:
+    seps = [" ", " ", " ", "\n", "\n\n"]
+    text = parts[0]
+    for x in parts[1:]:
+        text += pick(rng, seps) + x
+    return text
+
+
+def narrative_note(rng: random.Random, writer: dict) -> str:
+    """An everyday narrative of 2-30 sentences, longer ones as likely as short."""
+    return join_sentences(rng, narrative_text(rng, writer, rng.randint(2, 30)))
+
+
+def inside_narrative(rng: random.Random, writer: dict, text: str) -> str:
+    """``text`` (a call note) among 4-25 everyday sentences."""
+    parts = narrative_text(rng, writer, rng.randint(4, 25))
+    parts.insert(rng.randint(0, len(parts)), text)
+    return join_sentences(rng, parts)
+
+
+def with_updates(rng: random.Random, text: str, fillers: list[str]) -> str:
+    """``text`` with the notes of 2-8 ordinary calls as further updates, before or after."""
+    parts = rng.sample(fillers, min(len(fillers), rng.randint(2, 8)))
+    parts.insert(rng.randint(0, len(parts)), text)
+    return "\n".join(parts)
+
+
+def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict], n_total: int) -> list[dict]:
+    """The long-text share of the set (see the module docstring), made from ``notes``."""
+    out = list(notes)
+    base = [r for r in notes if not r["augmented"]]
+    fillers: dict[str, list[str]] = {}  # family -> ordinary calls with no flag
+    for r in base:
+        if not r["categories"] and not r["flags"]:
+            fillers.setdefault(r["family"], []).append(r["text"])
+    n_narr = round(n_total * NARRATIVE_SHARE)
+    n_mixed = round(n_total * LONG_NARRATIVE_SHARE)
+    n_upd = round(n_total * LONG_UPDATES_SHARE)
+    for _ in range(n_narr):
+        w = pick(rng, narratives)
+        out.append({"text": narrative_note(rng, w), "categories": [], "flags": [], "cues": [],
+                    "response_mode": "standard_dispatch", "style": EVERYDAY_STYLE, "bank": w["source"],
+                    "family": f"{EVERYDAY_STYLE}|{w['source']}", "call_type": None, "identity": None,
+                    "augmented": None, "augmented_from": None})
+    for kind, count in zip(LONG_KINDS, (n_mixed, n_upd)):
+        made = 0
+        while made < count:
+            src = pick(rng, base)
+            if kind == "long_narrative":
+                text = inside_narrative(rng, pick(rng, narratives), src["text"])
+            else:
+                pool = [t for t in fillers.get(src["family"], []) if t != src["text"]]
+                if len(pool) < 2:
+                    continue
+                text = with_updates(rng, src["text"], pool)
+            out.append({**src, "text": text, "augmented": kind, "augmented_from": src["id"]})
+            made += 1
+    for i, r in enumerate(out):
+        r["id"] = f"syn-{i:06d}"
+    return out
+
+
 # -- the whole set ---------------------------------------------------------------------------
 
 def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | None = None,
-             wrapping: dict | None = None) -> list[dict]:
+             wrapping: dict | None = None, narratives: list[dict] | None = None) -> list[dict]:
     banks = banks or load_banks()
     W = wrapping or load_wrapping()
+    narratives = load_narratives() if narratives is None else narratives
+    n_total = n
+    if narratives:  # room for the long notes, made at the end from these
+        n = n - round(n * (NARRATIVE_SHARE + LONG_NARRATIVE_SHARE + LONG_UPDATES_SHARE))
     policy = ResponsePolicy.default()
     rng = random.Random(seed)
     weights = [STYLE_WEIGHTS[s] for s in STYLES]
@@ -832,6 +932,8 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | N
                     notes.append({**note, "id": f"syn-{len(notes):06d}", "text": new,
                                   "augmented": kind, "augmented_from": note["id"]})
                     break
+    if narratives:
+        notes = add_long_notes(rng, notes, narratives, n_total)
     return notes
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IntegrityError
+from ..preprocess.pipeline import CONCEPT_PREFIXES
 
 MODEL_JSON = "model.json"
 VOCABULARY = "vocabulary.json"
@@ -31,6 +32,16 @@ WEIGHTS = "weights.npz"
 FILES = (MODEL_JSON, VOCABULARY, WEIGHTS)
 #: the raw-probability grid on which calibration maps are stored (see :func:`calibrate`)
 CALIBRATION_GRID = np.linspace(0.0, 1.0, 201)
+#: ``settings["concept_features"]``: the concept tokens inside the word channel's TF-IDF
+#: ("tfidf", versions before 2.1) or as 0/1 columns outside any norm ("binary")
+CONCEPT_FEATURES = ("tfidf", "binary")
+#: ``settings["word_norm"]``: how the word channel is normalised per note (characters: L2)
+WORD_NORMS = ("l2", "l1")
+
+
+def is_concept_term(terms: Sequence[str]) -> np.ndarray:
+    """Which vocabulary terms are single concept tokens (``C_SUICIDE``, ``NEG_C_WEAPON``)."""
+    return np.array([" " not in t and t.startswith(CONCEPT_PREFIXES) for t in terms], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class ModelArrays:
             coef=np.asarray(clf.classifier_.coef_, dtype=np.float32),
             intercept=np.asarray(clf.classifier_.intercept_, dtype=np.float32),
             calibration=calibration,
+            settings={"concept_features": fz.concept_features, "word_norm": fz.word_norm},
         )
 
     @property

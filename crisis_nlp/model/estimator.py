@@ -127,6 +127,8 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         max_char_features: int | None = 60000,
         min_groups: int = 1,
         drop_function_words: bool = False,
+        concept_features: str = "tfidf",
+        word_norm: str = "l2",
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -141,6 +143,8 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.max_char_features = max_char_features
         self.min_groups = min_groups
         self.drop_function_words = drop_function_words
+        self.concept_features = concept_features
+        self.word_norm = word_norm
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -180,6 +184,8 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             max_char_features=self.max_char_features,
             min_groups=self.min_groups,
             drop_function_words=self.drop_function_words,
+            concept_features=self.concept_features,
+            word_norm=self.word_norm,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(

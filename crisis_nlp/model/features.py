@@ -1,8 +1,17 @@
 """Feature extraction: feature strings -> one sparse matrix.
 
-Two channels: word uni/bigrams over the feature string (shorthand expanded, negated words
-and concepts marked), and character n-grams over the non-negated words only, which carry
-misspellings ("suicidial") and unseen inflections to known features.
+Channels: word uni/bigrams over the feature string (shorthand expanded, negated words
+and concepts marked); optionally the concept tokens on their own; optionally character
+n-grams over the non-negated words, which carry misspellings ("suicidial") and unseen
+inflections to known features.
+
+How a channel is normalised decides how evidence adds up with length. L2-normalised
+TF-IDF lets weak evidence pile up: n everyday words of small positive weight w score
+about sqrt(n) * w, so a long post of ordinary words reads as a crisis. With
+``word_norm="l1"`` the word channel scores the *mean* weight of its words, whatever the
+length, and with ``concept_features="binary"`` a concept the knowledge layer found
+(``C_SUICIDE``) counts 1 whether the note is one line or forty, so neither a long note
+nor an appended status line can dilute it.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError
 from ..preprocess import plain_words
+from .artifact import CONCEPT_FEATURES, WORD_NORMS, is_concept_term
 
 
 class NoteFeaturizer(TransformerMixin, BaseEstimator):
@@ -41,6 +51,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         max_char_features: int | None = 60000,
         min_groups: int = 1,
         drop_function_words: bool = False,
+        concept_features: str = "tfidf",
+        word_norm: str = "l2",
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -50,11 +62,16 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.max_char_features = max_char_features
         self.min_groups = min_groups
         self.drop_function_words = drop_function_words
+        self.concept_features = concept_features
+        self.word_norm = word_norm
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
             raise InputError(f"word_ngram_range must be (1, 1) or (1, 2) (what the inference scorer counts); "
                              f"got {self.word_ngram_range!r}.")
+        if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
+            raise InputError(f"concept_features must be one of {CONCEPT_FEATURES} and word_norm one of "
+                             f"{WORD_NORMS}; got {self.concept_features!r}, {self.word_norm!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
             tokenizer=str.split,
             token_pattern=None,
@@ -63,6 +80,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             min_df=self.word_min_df,
             max_features=self.max_word_features,
             sublinear_tf=True,
+            norm=None,  # normalised in transform(), channel by channel
             dtype=np.float32,
         ).fit(X)
         self.char_vectorizer_ = None
@@ -87,11 +105,13 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             if vec is not None and hasattr(vec, "stop_words_"):
                 del vec.stop_words_
         self.n_word_features_ = len(self.word_vectorizer_.vocabulary_)
+        self.concept_columns_ = (is_concept_term(self.word_vectorizer_.get_feature_names_out())
+                                 if self.concept_features == "binary" else None)
         return self
 
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
         check_is_fitted(self, "word_vectorizer_")
-        parts = [self.word_vectorizer_.transform(X)]
+        parts = [normalise_words(self.word_vectorizer_.transform(X), self.concept_columns_, self.word_norm)]
         if self.char_vectorizer_ is not None:
             parts.append(self.char_vectorizer_.transform(X))
         return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -100,6 +120,21 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         """Names of the word-channel features, in column order (they come first)."""
         check_is_fitted(self, "word_vectorizer_")
         return self.word_vectorizer_.get_feature_names_out()
+
+
+def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: str) -> sp.csr_matrix:
+    """Raw word-channel TF-IDF rows -> their features: concept columns set to 1 (when
+    ``concept_columns`` marks them), every other column divided by its row's ``norm``."""
+    X = sp.csr_matrix(X, dtype=np.float64, copy=True)
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    is_con = concept_columns[X.indices] if concept_columns is not None else np.zeros(X.nnz, dtype=bool)
+    size = np.abs(X.data) if norm == "l1" else X.data ** 2
+    total = np.bincount(rows[~is_con], weights=size[~is_con], minlength=X.shape[0])
+    if norm == "l2":
+        total = np.sqrt(total)
+    total[total == 0] = 1.0
+    X.data = np.where(is_con, 1.0, X.data / total[rows])
+    return X.astype(np.float32)
 
 
 def _function_words() -> frozenset[str]:

@@ -1,8 +1,8 @@
 """The one scorer of inference: feature strings (or a batch's feature table) -> the
 probability of every output, from a version's arrays (:class:`ModelArrays`).
 
-It does the arithmetic of the training estimator (sublinear TF x IDF, L2 norm per
-channel, stacked logistic regressions) without scikit-learn, so classifying needs no
+It does the arithmetic of the training estimator (sublinear TF x IDF, each channel
+normalised as the version's settings say, stacked logistic regressions) without scikit-learn, so classifying needs no
 scikit-learn and loads no pickle. A test checks it against the estimator at train time.
 """
 
@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from ..errors import IncompatibleModelError
-from .artifact import ModelArrays
+from .artifact import CONCEPT_FEATURES, WORD_NORMS, ModelArrays, is_concept_term
 from ..preprocess.pipeline import MARKED_PREFIXES, FeatureTable
 
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
@@ -166,6 +166,14 @@ class LinearScorer:
             raise IncompatibleModelError(
                 f"word n-grams {self.word_ngrams} are not supported (only {SUPPORTED_WORD_NGRAMS}); retrain the version.")
         self.n_word = len(self.word_vocab)
+        # versions before 2.1 have no settings: concepts inside the L2-normalised word channel
+        self.concept_features = arrays.settings.get("concept_features", "tfidf")
+        self.word_norm = arrays.settings.get("word_norm", "l2")
+        if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
+            raise IncompatibleModelError(
+                f"feature settings {arrays.settings} are not known to this crisis_nlp; upgrade the package.")
+        # True at the word columns that are concept tokens counted 0/1 (None: no such columns)
+        self.concept_col = (is_concept_term(arrays.word_vocab) if self.concept_features == "binary" else None)
         has_char = arrays.char_vocab is not None
         self.char_vocab: dict[str, int] | None = (
             {t: i for i, t in enumerate(arrays.char_vocab)} if has_char else None)
@@ -227,7 +235,7 @@ class LinearScorer:
         """Sparse feature vector of one note: (sorted column indices, values).
 
         Both channels' column ids go into one array and are counted by one ``np.unique``;
-        each channel is then L2-normalised on its own, as the two vectorizers do.
+        each channel is then normalised on its own, as the featurizer does.
         """
         toks = features.split()
         parts = [self._word_ids(toks)]
@@ -236,9 +244,18 @@ class LinearScorer:
         cols, tf = np.unique(np.concatenate(parts), return_counts=True)
         vals = (1.0 + np.log(tf)) * self.idf[cols]
         k = int(np.searchsorted(cols, self.n_word))
-        for part in (vals[:k], vals[k:]):  # views: normalised in place, per channel
-            if len(part):
-                part /= np.sqrt(part @ part)
+        words, chars = vals[:k], vals[k:]  # views: normalised in place, per channel
+        if self.concept_col is not None:
+            is_con = self.concept_col[cols[:k]]
+            words[is_con] = 1.0
+            plain = ~is_con
+            total = words[plain].sum() if self.word_norm == "l1" else np.sqrt(words[plain] @ words[plain])
+            if total:
+                words[plain] /= total
+        elif len(words):
+            words /= words.sum() if self.word_norm == "l1" else np.sqrt(words @ words)
+        if len(chars):
+            chars /= np.sqrt(chars @ chars)
         return cols, vals
 
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
@@ -329,12 +346,26 @@ class LinearScorer:
         return self._tfidf_rows((A @ C).tocsr())  # counts: repeats in A are summed by the product
 
     def _tfidf_rows(self, X: sp.csr_matrix) -> sp.csr_matrix:
-        """Term counts -> sublinear TF x IDF, each channel of each row L2-normalised."""
+        """Term counts -> sublinear TF x IDF, each channel of each row normalised as
+        :meth:`vector` does it (channel 0 words, 1 concepts counted 0/1, 2 characters)."""
         n_rows = X.shape[0]
         X.data = (1.0 + np.log(X.data)) * self.idf[X.indices]
-        key = np.repeat(np.arange(n_rows), np.diff(X.indptr)) * 2 + (X.indices >= self.n_word)
-        norms = np.sqrt(np.bincount(key, weights=X.data ** 2, minlength=2 * n_rows))
-        X.data /= norms[key]  # each channel of each row to unit length, as the vectorizers do
+        channel = np.where(X.indices >= self.n_word, 2, 0)
+        if self.concept_col is not None:
+            channel[self.concept_col[np.minimum(X.indices, self.n_word - 1)] & (channel == 0)] = 1
+        key = np.repeat(np.arange(n_rows), np.diff(X.indptr)) * 3 + channel
+        size = X.data ** 2
+        if self.word_norm == "l1":
+            size[channel == 0] = X.data[channel == 0]  # TF-IDF values are positive
+        norms = np.bincount(key, weights=size, minlength=3 * n_rows).reshape(n_rows, 3)
+        norms[:, 2] = np.sqrt(norms[:, 2])
+        if self.word_norm == "l2":
+            norms[:, 0] = np.sqrt(norms[:, 0])
+        norms[:, 1] = 1.0  # concepts keep their 0/1
+        norms[norms == 0] = 1.0
+        X.data /= norms.ravel()[key]
+        if self.concept_col is not None:
+            X.data[channel == 1] = 1.0
         return X
 
     def _type_row(self, word: str) -> tuple[np.ndarray, np.ndarray]:

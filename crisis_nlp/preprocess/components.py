@@ -21,7 +21,7 @@ model version can carry a snapshot of its tables. The tables are data:
 ``shorthand.tsv``; ``concepts.json``, ``lexicon_*.json`` and ``lexicon_drugs.tsv``
 (phrases; ``lexicon_everyday.json`` lists phrases that block a concept inside them);
 ``patterns_*.json`` (token patterns in spaCy Matcher syntax, run by :class:`TokenPatterns`);
-``typo_exclude.txt``; ``context_rules.json``. Each file says where its knowledge comes from.
+``typo_exclude.txt`` and ``known_words.txt`` (words never read as typos); ``context_rules.json``. Each file says where its knowledge comes from.
 
 Results are registered ``Doc`` extensions:
 
@@ -62,7 +62,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -262,13 +262,13 @@ _DETERMINANT = re.compile(r"(\d{1,2})[a-eo](\d{2})[a-z]?")
         "patterns": PATTERN_TABLES,
         "typo_concepts": TYPO_CONCEPTS,
         "typo_min_length": 6,
-        "typo_exclude": "typo_exclude.txt",
+        "typo_exclude": ["typo_exclude.txt", "known_words.txt"],
         "shorthand": "shorthand.tsv",
     },
 )
 def make_concepts(nlp: Language, name: str, rules_dir: str | None, lexicons: list[str], drug_lexicon: str,
-                  patterns: list[str], typo_concepts: list[str], typo_min_length: int, typo_exclude: str,
-                  shorthand: str) -> "ConceptMatcher":
+                  patterns: list[str], typo_concepts: list[str], typo_min_length: int,
+                  typo_exclude: list[str], shorthand: str) -> "ConceptMatcher":
     return ConceptMatcher(nlp, name, rules_dir=rules_dir, lexicons=lexicons, drug_lexicon=drug_lexicon,
                           patterns=patterns, typo_concepts=typo_concepts, typo_min_length=typo_min_length,
                           typo_exclude=typo_exclude, shorthand=shorthand)
@@ -297,7 +297,8 @@ class ConceptMatcher:
     def __init__(self, nlp: Language, name: str, *, rules_dir: str | None = None,
                  lexicons: list[str] = PHRASE_LEXICONS, drug_lexicon: str | None = DRUG_LEXICON,
                  patterns: list[str] = PATTERN_TABLES, typo_concepts: list[str] = TYPO_CONCEPTS,
-                 typo_min_length: int = 6, typo_exclude: str | None = "typo_exclude.txt",
+                 typo_min_length: int = 6,
+                 typo_exclude: Sequence[str] = ("typo_exclude.txt", "known_words.txt"),
                  shorthand: str | None = "shorthand.tsv") -> None:
         self.name = name
         self.strings = nlp.vocab.strings
@@ -356,8 +357,8 @@ class ConceptMatcher:
             for k, v in parse_tsv(read_rules(rules_dir, shorthand), shorthand).items():
                 known.add(k)
                 known.update(v.lower().split())
-        if typo_exclude:
-            known.update(w.strip().lower() for w in read_rules(rules_dir, typo_exclude).splitlines()
+        for table in [typo_exclude] if isinstance(typo_exclude, str) else typo_exclude:
+            known.update(w.strip().lower() for w in read_rules(rules_dir, table).splitlines()
                          if w.strip() and not w.startswith("#"))
         self._known = frozenset(known)
         self._deletes: dict[str, set[str]] = {}
