@@ -126,6 +126,11 @@ def token_arrays(doc: Doc) -> np.ndarray:
 
 
 # -- rule tables ----------------------------------------------------------------------
+#: tables added after the first versions of model format 2: a version whose snapshot
+#: (``rules/``) predates one was trained without it and reads as if it were empty
+LATER_TABLES = frozenset({"known_words.txt"})
+
+
 def read_rules(rules_dir: str | Path | None, name: str) -> str:
     """The text of rule table ``name`` from ``rules_dir``, or from the package's
     resources when ``rules_dir`` is None."""
@@ -358,6 +363,8 @@ class ConceptMatcher:
                 known.add(k)
                 known.update(v.lower().split())
         for table in [typo_exclude] if isinstance(typo_exclude, str) else typo_exclude:
+            if table in LATER_TABLES and rules_dir is not None and not (Path(rules_dir) / table).exists():
+                continue
             known.update(w.strip().lower() for w in read_rules(rules_dir, table).splitlines()
                          if w.strip() and not w.startswith("#"))
         self._known = frozenset(known)
