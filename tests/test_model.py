@@ -141,8 +141,10 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
 
 
-@pytest.mark.parametrize("concept_features,word_norm", [("binary", "l1"), ("binary", "l2"), ("tfidf", "l1")])
-def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm):
+@pytest.mark.parametrize("concept_features,word_norm,length_cap",
+                         [("binary", "l1", None), ("binary", "l2", 12), ("tfidf", "l1", None), ("tfidf", "l2", 8)])
+def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm,
+                                                                 length_cap):
     """The inference scorer (single note and batch) does the featurizer's arithmetic for
     each way of normalising, after a round trip through the version's files."""
     from crisis_nlp.model.artifact import ModelArrays
@@ -150,7 +152,8 @@ def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, co
     from crisis_nlp.preprocess import note_features
 
     X, Y = xy
-    clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, **FAST).fit(X[:600], Y[:600])
+    clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, length_cap=length_cap,
+                           **FAST).fit(X[:600], Y[:600])
     ModelArrays.from_classifier(clf).write(tmp_path)
     scorer = LinearScorer(ModelArrays.read(tmp_path))
     feats = note_features(X[600:700])
@@ -179,6 +182,23 @@ def test_binary_concepts_and_l1_words_do_not_grow_or_shrink_with_length(xy):
         assert row[~concept].sum() == pytest.approx(1.0, abs=1e-5)
     assert (rows[1][concept] == rows[0][concept]).all()  # repeated: the same concepts, each 1
     assert (rows[2][concept] >= rows[0][concept]).all()  # the filler adds its own, takes none away
+
+
+def test_a_length_cap_bounds_what_many_words_add_up_to(xy):
+    """With ``length_cap`` M, a note of m > M distinct word features has a word channel of
+    L2 length sqrt(M / m): its words' total evidence cannot grow past M terms' worth."""
+    from crisis_nlp.model.artifact import is_concept_term
+    from crisis_nlp.preprocess import note_features
+
+    X, Y = xy
+    clf = CrisisClassifier(concept_features="binary", length_cap=10, **FAST).fit(X[:600], Y[:600])
+    concept = is_concept_term(clf.featurizer_.word_feature_names())
+    short, long_ = X[0], " ".join(X[:40])
+    for text in (short, long_):
+        row = clf.transform_features(note_features([text])).toarray()[0]
+        words = row[~concept]
+        m = int((words > 0).sum())
+        assert float(np.sqrt(words @ words)) == pytest.approx(np.sqrt(min(1.0, 10 / m)), rel=1e-4)
 
 
 def test_unknown_feature_settings_are_refused(xy):

@@ -129,6 +129,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         drop_function_words: bool = False,
         concept_features: str = "tfidf",
         word_norm: str = "l2",
+        length_cap: int | None = None,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -145,6 +146,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.drop_function_words = drop_function_words
         self.concept_features = concept_features
         self.word_norm = word_norm
+        self.length_cap = length_cap
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -186,6 +188,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             drop_function_words=self.drop_function_words,
             concept_features=self.concept_features,
             word_norm=self.word_norm,
+            length_cap=self.length_cap,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(

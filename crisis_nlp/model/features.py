@@ -53,6 +53,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         drop_function_words: bool = False,
         concept_features: str = "tfidf",
         word_norm: str = "l2",
+        length_cap: int | None = None,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -64,6 +65,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.drop_function_words = drop_function_words
         self.concept_features = concept_features
         self.word_norm = word_norm
+        self.length_cap = length_cap
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
@@ -72,6 +74,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
             raise InputError(f"concept_features must be one of {CONCEPT_FEATURES} and word_norm one of "
                              f"{WORD_NORMS}; got {self.concept_features!r}, {self.word_norm!r}.")
+        if self.length_cap is not None and not (isinstance(self.length_cap, int) and self.length_cap >= 1):
+            raise InputError(f"length_cap must be None or an integer >= 1; got {self.length_cap!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
             tokenizer=str.split,
             token_pattern=None,
@@ -111,7 +115,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
         check_is_fitted(self, "word_vectorizer_")
-        parts = [normalise_words(self.word_vectorizer_.transform(X), self.concept_columns_, self.word_norm)]
+        parts = [normalise_words(self.word_vectorizer_.transform(X), self.concept_columns_, self.word_norm,
+                                 self.length_cap)]
         if self.char_vectorizer_ is not None:
             parts.append(self.char_vectorizer_.transform(X))
         return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -122,9 +127,11 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         return self.word_vectorizer_.get_feature_names_out()
 
 
-def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: str) -> sp.csr_matrix:
+def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: str,
+                    length_cap: int | None = None) -> sp.csr_matrix:
     """Raw word-channel TF-IDF rows -> their features: concept columns set to 1 (when
-    ``concept_columns`` marks them), every other column divided by its row's ``norm``."""
+    ``concept_columns`` marks them), every other column divided by its row's ``norm``
+    (for L2 with ``length_cap`` M, times sqrt(m / M) when the row has m > M such columns)."""
     X = sp.csr_matrix(X, dtype=np.float64, copy=True)
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     is_con = concept_columns[X.indices] if concept_columns is not None else np.zeros(X.nnz, dtype=bool)
@@ -132,6 +139,9 @@ def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: 
     total = np.bincount(rows[~is_con], weights=size[~is_con], minlength=X.shape[0])
     if norm == "l2":
         total = np.sqrt(total)
+        if length_cap is not None:
+            m = np.bincount(rows[~is_con], minlength=X.shape[0])
+            total *= np.sqrt(np.maximum(1.0, m / length_cap))
     total[total == 0] = 1.0
     X.data = np.where(is_con, 1.0, X.data / total[rows])
     return X.astype(np.float32)

@@ -169,6 +169,7 @@ class LinearScorer:
         # versions before 2.1 have no settings: concepts inside the L2-normalised word channel
         self.concept_features = arrays.settings.get("concept_features", "tfidf")
         self.word_norm = arrays.settings.get("word_norm", "l2")
+        self.length_cap = arrays.settings.get("length_cap")
         if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
             raise IncompatibleModelError(
                 f"feature settings {arrays.settings} are not known to this crisis_nlp; upgrade the package.")
@@ -249,14 +250,23 @@ class LinearScorer:
             is_con = self.concept_col[cols[:k]]
             words[is_con] = 1.0
             plain = ~is_con
-            total = words[plain].sum() if self.word_norm == "l1" else np.sqrt(words[plain] @ words[plain])
+            total = self._word_total(words[plain])
             if total:
                 words[plain] /= total
         elif len(words):
-            words /= words.sum() if self.word_norm == "l1" else np.sqrt(words @ words)
+            words /= self._word_total(words)
         if len(chars):
             chars /= np.sqrt(chars @ chars)
         return cols, vals
+
+    def _word_total(self, words: np.ndarray) -> float:
+        """What a note's word-channel TF-IDF values are divided by (see features.normalise_words)."""
+        if self.word_norm == "l1":
+            return float(words.sum())
+        total = float(np.sqrt(words @ words))
+        if self.length_cap is not None and len(words) > self.length_cap:
+            total *= np.sqrt(len(words) / self.length_cap)
+        return total
 
     def matrix(self, features: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows of many notes at once: the same numbers as :meth:`vector` per row,
@@ -361,6 +371,9 @@ class LinearScorer:
         norms[:, 2] = np.sqrt(norms[:, 2])
         if self.word_norm == "l2":
             norms[:, 0] = np.sqrt(norms[:, 0])
+            if self.length_cap is not None:
+                m = np.bincount(key, minlength=3 * n_rows).reshape(n_rows, 3)[:, 0]
+                norms[:, 0] *= np.sqrt(np.maximum(1.0, m / self.length_cap))
         norms[:, 1] = 1.0  # concepts keep their 0/1
         norms[norms == 0] = 1.0
         X.data /= norms.ravel()[key]
