@@ -128,7 +128,7 @@ def test_every_gold_note_and_its_sex_swap_give_the_same_features():
     ("says neighbors are poisoning his food", "says neighbors are poisoning her food"),
     ("has a knife on him", "has a knife on her"),
     ("pt threatening to kill his wife and son", "pt threatening to kill her husband and daughter"),
-    ("he left him", "she left her"),
+    ("his wife left him last week", "her husband left her last week"),
 ])
 def test_a_rule_written_in_one_sex_matches_both(male, female):
     feats = note_features([male, female])
