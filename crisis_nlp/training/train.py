@@ -143,9 +143,21 @@ def stored_params(clf: CrisisClassifier) -> dict[str, Any]:
 
 
 def family_folds(records: Sequence[dict[str, Any]], seed: int, n_folds: int = N_FOLDS):
-    """Yield (fold, train_idx, test_idx): test = one bank x one style group, train = neither."""
-    styles = sorted({r.get("style", "") for r in records})
-    banks = sorted({r.get("bank", "") for r in records})
+    """Yield (fold, train_idx, test_idx, (bank, styles)): test = one bank x one style group,
+    train = neither.
+
+    A bank written in one style only (the everyday narratives: one writer, one kind of
+    post) cannot be crossed with a style group; fold k instead holds out the k-th such
+    bank whole (test gets its notes, train none of them)."""
+    st = np.array([r.get("style", "") for r in records])
+    bk = np.array([r.get("bank", "") for r in records])
+    styles_of: dict[str, set[str]] = {}
+    for s_, b_ in zip(st.tolist(), bk.tolist()):
+        styles_of.setdefault(b_, set()).add(s_)
+    solo = sorted(b_ for b_, ss in styles_of.items() if len(ss) == 1 and len(styles_of) > 1)
+    solo_styles = set().union(*(styles_of[b_] for b_ in solo)) if solo else set()
+    styles = sorted(set(st.tolist()) - solo_styles)
+    banks = sorted(set(styles_of) - set(solo))
     if len(styles) < n_folds or len(banks) < n_folds:
         raise InputError(
             f"family hold-out needs at least {n_folds} styles and {n_folds} banks; the data has "
@@ -155,12 +167,16 @@ def family_folds(records: Sequence[dict[str, Any]], seed: int, n_folds: int = N_
     rng.shuffle(styles)
     rng.shuffle(banks)
     groups = [set(styles[k::n_folds]) for k in range(n_folds)]
-    st = np.array([r["style"] for r in records])
-    bk = np.array([r["bank"] for r in records])
     for k in range(n_folds):
         in_style = np.isin(st, list(groups[k]))
         in_bank = bk == banks[k]
-        yield k, np.flatnonzero(~in_style & ~in_bank), np.flatnonzero(in_style & in_bank), (banks[k], sorted(groups[k]))
+        train, test = ~in_style & ~in_bank, in_style & in_bank
+        held = [banks[k]]
+        if k < len(solo):
+            whole = bk == solo[k]
+            train, test = train & ~whole, test | whole
+            held.append(solo[k])
+        yield k, np.flatnonzero(train), np.flatnonzero(test), (" + ".join(held), sorted(groups[k]))
 
 
 def train(

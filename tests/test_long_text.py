@@ -1,0 +1,83 @@
+"""Evidence must not pile up with length.
+
+A long text of everyday words is no more a crisis than a short one. Three hand-written
+sets, by writers who never saw the generator, its phrase banks or its narratives:
+
+- ``long_everyday.jsonl``: 90 forum posts of 250-900 words that are not about mental
+  health (car and home repair; cooking, pets and family; tech, sport and travel);
+- ``long_cad.jsonl``: 40 multi-update CAD pages of 180-350 words, 25 ordinary calls and
+  15 with a crisis in one or two of their updates, labelled by the taxonomy;
+- the gold sets' ordinary calls, joined six at a time into one long page.
+
+The floors are the shipped model's measured figures, rounded (see the README). The
+issue-free bar is the keyword list the model must beat: it called 27% of real
+non-mental-health forum posts behavioural-health calls, the model of stop 15 88%.
+"""
+
+import json
+import random
+
+import pytest
+
+from crisis_nlp.training.evaluate import compute_metrics
+
+from conftest import GOLD
+
+DATA = GOLD.parent
+# measured on the shipped default (README 'Long text'), rounded
+FLOORS = {
+    "everyday_posts_labelled_crisis": 0.10,  # measured: see README
+    "long_cad_other_labelled_crisis": 0.12,
+    "long_cad_crisis_found": 0.86,
+    "joined_clean_notes_labelled_crisis": 0.05,
+}
+
+
+def _load(name):
+    return [json.loads(x) for x in (DATA / name).read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def test_the_long_sets_are_long_varied_and_valid():
+    posts = _load("long_everyday.jsonl")
+    assert len(posts) == 90 and len({p["id"] for p in posts}) == 90
+    assert len({p["source"] for p in posts}) == 3
+    assert min(len(p["text"].split()) for p in posts) >= 200
+    pages = _load("long_cad.jsonl")
+    assert len(pages) == 40 and min(len(p["text"].split()) for p in pages) >= 150
+    assert sum(1 for p in pages if p["categories"]) == 15
+
+
+def test_long_everyday_posts_are_not_crisis_calls(model):
+    posts = _load("long_everyday.jsonl")
+    results = model.classify_batch([p["text"] for p in posts], explain=False)
+    called = [p["id"] for p, r in zip(posts, results) if r.categories]
+    assert len(called) / len(posts) <= FLOORS["everyday_posts_labelled_crisis"], called
+
+
+def test_long_cad_pages_keep_the_crisis_in_one_update_and_only_it(model):
+    pages = _load("long_cad.jsonl")
+    results = model.classify_batch([p["text"] for p in pages], explain=False)
+    m = compute_metrics(pages, [r.to_dict() for r in results])
+    assert m["other_calls_labelled_crisis"] <= FLOORS["long_cad_other_labelled_crisis"]
+    found = sum(1 for p, r in zip(pages, results) if p["categories"] and r.categories)
+    assert found / sum(1 for p in pages if p["categories"]) >= FLOORS["long_cad_crisis_found"]
+
+
+def test_ordinary_notes_joined_stay_ordinary(model):
+    """Six ordinary calls that are each read as no crisis, joined into one page, are still
+    read as no crisis: weak evidence does not add up with length."""
+    gold = [g for name in ("gold.jsonl", "gold_cad.jsonl") for g in _load(name) if not g["categories"]]
+    alone = model.classify_batch([g["text"] for g in gold], explain=False)
+    clean = [g["text"] for g, r in zip(gold, alone) if not r.categories]
+    assert len(clean) >= 200
+    rng = random.Random(0)
+    pages = ["\n".join(rng.sample(clean, 6)) for _ in range(300)]
+    called = sum(1 for r in model.classify_batch(pages, explain=False) if r.categories)
+    assert called / len(pages) <= FLOORS["joined_clean_notes_labelled_crisis"]
+
+
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_a_repeated_note_scores_as_the_note(model, k):
+    """The same ordinary note written k times is the same evidence: no category appears."""
+    note = "RP advises the neighbor's car alarm has been going off for an hour, no one around, requests a unit"
+    assert model.classify(" ".join([note] * k)).categories == []
