@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from crisis_nlp.batch.records import read_records
+from crisis_nlp.batch.tables import read_records
 from crisis_nlp.labels import CATEGORIES
 from crisis_nlp.model.policy import ResponsePolicy
 
