@@ -29,7 +29,7 @@ def _say(msg: str) -> None:
 def cmd_classify(args: argparse.Namespace) -> int:
     from .api import load_model
 
-    from .batch.records import check_encoding
+    from .batch.tables import check_encoding, decode_text
 
     encoding = check_encoding(args.encoding)
     if args.eido:
@@ -51,12 +51,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     else:
         data = sys.stdin.buffer.read()
         where = "the note on stdin"
-    try:
-        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
-    except UnicodeDecodeError as exc:
-        other = " or ".join(f"--encoding {e}" for e in ("utf-8", "cp1252", "latin-1") if e != encoding)
-        raise InputError(f"{where} is not valid {encoding} text (byte 0x{data[exc.start]:02x} at position "
-                         f"{exc.start}); pass {other} if it is in another encoding.") from None
+    text = decode_text(data, encoding, where)
     result = load_model(args.model, registry=args.registry).classify(text)
     if args.format == "text":
         _print_result_text(result.to_dict())
@@ -192,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import load_model
     from .training.evaluate import compute_metrics, format_report
-    from .batch.records import load_labelled
+    from .training.labelled import load_labelled
 
     model = load_model(args.model, registry=args.registry)
     gold = load_labelled(args.data, text_field=args.text_field, fmt=args.format, encoding=args.encoding)
@@ -231,7 +226,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     from .api import load_model
     from .notes import check_note
-    from .batch.records import read_records, write_records
+    from .batch.tables import read_records, write_records
     from .training.review import rank_for_review
 
     model = load_model(args.model, registry=args.registry)
@@ -379,7 +374,9 @@ def _version_arg(value: str) -> str:
 
 
 def encoding_opt(sp: argparse.ArgumentParser, what: str = "") -> None:
-    sp.add_argument("--encoding", default="utf-8", choices=("utf-8", "cp1252", "latin-1"),
+    from .batch.tables import ENCODINGS
+
+    sp.add_argument("--encoding", default="utf-8", choices=ENCODINGS,
                     help=f"text encoding of the input{what} (default: utf-8; cp1252 and latin-1 for "
                          "older CAD exports)")
 
@@ -532,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .batch.records import file_encoding
+    from .batch.tables import file_encoding
 
     args = build_parser().parse_args(argv)
     try:

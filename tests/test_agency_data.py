@@ -3,7 +3,7 @@
 import pytest
 
 from crisis_nlp.training.agency_data import LabelMapping, load_agency_data
-from crisis_nlp.errors import DataFormatError, DataValidationError
+from crisis_nlp.errors import DataFormatError, DataValidationError, InputError
 
 from agency_notes import agency_rows, write_csv, write_jsonl
 
@@ -67,6 +67,15 @@ def test_mapping_from_the_agencys_own_codes(tmp_path):
     rows[3]["call_type"] = "10-56"
     with pytest.raises(DataValidationError, match="row 5: code '10-56' in 'call_type' is not in the labels mapping"):
         load_agency_data(csv_file(tmp_path, rows), text_field="narrative", mapping=mapping)
+
+
+def test_a_mapping_file_is_read_like_every_input(tmp_path):
+    # saved by Excel: a byte order mark; | separates ids and must not be taken for the delimiter
+    (tmp_path / "map.csv").write_bytes(b"\xef\xbb\xbfcode,labels\r\nOD,substance_use|medical\r\nX,\r\n")
+    assert LabelMapping.from_file(tmp_path / "map.csv").codes["OD"] == (("substance_use", "medical"), None)
+    (tmp_path / "map.csv").write_bytes("code,labels\r\nCAFÉ,suicidal\r\n".encode("cp1252"))
+    with pytest.raises(InputError, match="not valid utf-8"):
+        LabelMapping.from_file(tmp_path / "map.csv")
 
 
 def test_a_bad_mapping_file_is_refused(tmp_path):

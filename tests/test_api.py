@@ -94,7 +94,7 @@ def test_inference_scorer_matches_the_scikit_learn_estimator(gold):
     probabilities (train() runs the same check before writing a version)."""
     from crisis_nlp.model.artifact import ModelArrays
     from crisis_nlp.training.evaluate import label_matrix
-    from crisis_nlp.batch.records import read_records
+    from crisis_nlp.batch.tables import read_records
     from crisis_nlp.model.estimator import DEFAULT_OUTPUTS, CrisisClassifier
     from crisis_nlp.preprocess import note_features
     from crisis_nlp.model.scorer import LinearScorer

@@ -101,6 +101,78 @@ def test_bulk_and_single_paths_agree_on_identity_words():
         assert words + table.concepts[r] == doc_words(doc)
 
 
+# -- the knowledge layer sees no sex -------------------------------------------------
+
+def _gold_records():
+    recs = [json.loads(line) for line in Path(GOLD).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return recs + [json.loads(line) for line in GOLD_CAD.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_gold_note_and_its_sex_swap_give_the_same_features():
+    """The whole feature string (words and concept tokens) of each gold note equals that of
+    its sex-swapped copy (the swap the fairness measure applies): no residual difference is
+    allowed. Reports note ids and the differing tokens, never a note's text."""
+    recs = [(r["id"], r["text"], F.sex_swap(r["text"])) for r in _gold_records()]
+    recs = [(i, t, s[0]) for i, t, s in recs if s is not None]
+    assert len(recs) >= 500  # most gold notes mention a person's sex
+    orig = note_features([t for _i, t, _s in recs])
+    swapped = note_features([s for _i, _t, s in recs])
+    differ = {i: sorted(set(a.split()) ^ set(b.split())) or "word order"
+              for (i, _t, _s), a, b in zip(recs, orig, swapped) if a != b}
+    assert differ == {}
+
+
+@pytest.mark.parametrize("male, female", [
+    ("pointed a handgun at him", "pointed a handgun at her"),
+    ("threatened him, then left", "threatened her, then left"),
+    ("says neighbors are poisoning his food", "says neighbors are poisoning her food"),
+    ("has a knife on him", "has a knife on her"),
+    ("pt threatening to kill his wife and son", "pt threatening to kill her husband and daughter"),
+    ("his wife left him last week", "her husband left her last week"),
+])
+def test_a_rule_written_in_one_sex_matches_both(male, female):
+    feats = note_features([male, female])
+    assert feats[0] == feats[1]
+    assert any(w.startswith("C_") for w in feats[0].split())
+
+
+def test_sex_classes_join_what_the_swap_connects():
+    from crisis_nlp.preprocess.components import WordForms
+    from crisis_nlp.preprocess.identity import sex_classes
+
+    classes = sex_classes(load_identity_terms())
+    assert classes["him"] == classes["her"] == ("her", "hers", "him", "his")
+    assert classes["wife"] == ("husband", "wife") and classes["he"] == ("he", "she")
+    forms = WordForms(classes)
+    assert set(forms.phrase("kill {his} wife")) >= {"kill his wife", "kill her husband", "kill their wife"}
+    assert set(forms.phrase("thinks {he}'s dying")) == {"thinks he's dying", "thinks she's dying",
+                                                        "thinks they's dying"}
+    assert forms.word("gf's") == ("bf's", "gf's") and forms.words(["Son", "the"]) == ["daughter", "son", "the"]
+    assert forms.pattern([{"LOWER": "wife"}, {"LOWER": {"IN": ["him", "x"]}}, {"TEXT": {"REGEX": "his"}}]) == [
+        {"LOWER": {"IN": ["husband", "wife"]}}, {"LOWER": {"IN": ["her", "hers", "him", "his", "x"]}},
+        {"TEXT": {"REGEX": "his"}}]
+    assert WordForms().phrase("kill {him}") == ["kill him", "kill her", "kill them"]
+
+
+def test_every_swapped_word_is_neutral_in_the_features():
+    rules = load_identity_terms()
+    table = identity_table(rules)
+    assert sorted({w for pair in rules["sex_swap"] for w in pair} - set(table)) == []
+
+
+def test_tables_without_the_switch_match_as_written(tmp_path):
+    """A version's snapshot made before 'lexicon_sex_forms' keeps its concepts."""
+    from crisis_nlp.resources import rule_files
+
+    for f in rule_files():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    rules = json.loads((tmp_path / "identity_terms.json").read_text(encoding="utf-8"))
+    del rules["lexicon_sex_forms"]
+    (tmp_path / "identity_terms.json").write_text(json.dumps(rules), encoding="utf-8")
+    him, her = note_features(["pointed a handgun at him", "pointed a handgun at her"], str(tmp_path))
+    assert "C_WEAPON_OTHERS" in him.split() and "C_WEAPON_OTHERS" not in her.split()
+
+
 def test_identity_rules_refuse_unknown_keys():
     rules = dict(load_identity_terms())
     check_identity_terms(rules)

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from crisis_nlp.batch.records import read_records
+from crisis_nlp.batch.tables import read_records
 from crisis_nlp.labels import CATEGORIES, FLAGS, RESPONSE_MODES
 from crisis_nlp.training.evaluate import compute_metrics
 

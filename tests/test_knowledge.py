@@ -235,7 +235,7 @@ def test_token_patterns_agree_with_spacys_matcher():
         from crisis_nlp.preprocess.components import _resolve_sets
 
         for entry in data["patterns"]:
-            matcher.add(str(k), [_resolve_sets(entry["pattern"], sets, table)])
+            matcher.add(str(k), [concepts.forms.pattern(_resolve_sets(entry["pattern"], sets, table))])
             k += 1
     assert k == len(concepts.patterns)
     found = 0

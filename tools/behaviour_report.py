@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from crisis_nlp.training.behaviour import BY_NAME, run_checks  # noqa: E402
 from crisis_nlp.errors import CrisisNLPError  # noqa: E402
-from crisis_nlp.batch.records import read_records  # noqa: E402
+from crisis_nlp.batch.tables import read_records  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from crisis_nlp.batch.records import read_records  # noqa: E402
+from crisis_nlp.batch.tables import read_records  # noqa: E402
 
 
 def _vectors(texts):

@@ -849,7 +849,8 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
     base = [r for r in notes if not r["augmented"]]
     fillers: dict[str, list[str]] = {}  # family -> ordinary calls with no flag
     for r in base:
-        if not r["categories"] and not r["flags"]:
+        # a filler describes no one (race, name): the note's own identity record stays true
+        if not r["categories"] and not r["flags"] and not (r["identity"]["race"] or r["identity"]["name_origin"]):
             fillers.setdefault(r["family"], []).append(r["text"])
     n_narr = round(n_total * NARRATIVE_SHARE)
     n_mixed = round(n_total * LONG_NARRATIVE_SHARE)

@@ -63,8 +63,7 @@ def relabel_on_cluster(input: str, output: str, scheduler: str, *, text_field: s
     the same format, numbered in input order. Paths must be readable and writable by the
     workers (a shared file system or an object store). ``encoding`` is how CSV and JSONL
     input is read (utf-8, cp1252 or latin-1); the output is UTF-8."""
-    from .formats import table_format
-    from .records import check_encoding
+    from .tables import check_encoding, table_format
 
     encoding = check_encoding(encoding)
 

@@ -8,23 +8,23 @@ the notes to :meth:`TableFormat.decode`, which runs where the chunk is labelled 
 ``--jobs`` worker): the JSONL reader only splits lines, and parsing them is done in
 parallel. A format writes a payload plus result columns as one part file; parts are
 concatenated at the end.
-Bytes that are not valid in the input's encoding (UTF-8 unless ``encoding`` says cp1252
-or latin-1) are carried through unchanged (``surrogateescape``), so a bad byte in one cell
-neither stops the run nor changes the other cells; the output is written in the input's
-encoding. Nothing of the input is dropped: a CSV row longer than the header keeps its
-extra fields (after the result columns), a JSONL line that is not an object is kept,
-whole, under ``input``.
+
+Opening, decoding and splitting into rows are those of every reader
+(:mod:`crisis_nlp.batch.tables`), with one difference: bytes that are not valid in the
+input's encoding (UTF-8 unless ``encoding`` says cp1252 or latin-1) are carried through
+unchanged (``surrogateescape``), so a bad byte in one cell neither stops the run nor
+changes the other cells; the output is written in the input's encoding. Nothing of the
+input is dropped: a CSV row longer than the header keeps its extra fields (after the
+result columns), a JSONL line that is not an object is kept, whole, under ``input``.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import itertools
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,13 +32,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import DataFormatError, InputError
+from .tables import (Source, csv_cell, csv_rows, leading_bom, line_text, missing_field, open_parquet,
+                     parse_object, require_pyarrow)
 
-csv.field_size_limit(2**31 - 1)
 # one encoder for every output line (json.dumps with options builds a new one per call)
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 _JSON_ASCII = json.JSONEncoder(ensure_ascii=True, check_circular=False)
-SNIFF_BYTES = 65536
-BOM = b"\xef\xbb\xbf"
 INPUT_KEY = "input"
 """The field that holds, byte for byte, a JSONL line that is not a JSON object."""
 
@@ -89,70 +88,20 @@ class Chunk:
     fraction: float | None  # share of the input read so far, None when unknown (stdin)
 
 
-def table_format(path: str | Path, fmt: str | None = None) -> str:
-    """``csv``, ``jsonl`` or ``parquet``, from ``fmt`` or the file name."""
-    if fmt:
-        if fmt not in ("jsonl", "csv", "parquet"):
-            raise DataFormatError(f"unknown format {fmt!r}; use jsonl, csv or parquet.")
-        return fmt
-    name = str(path).lower()
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json")):
-        return "jsonl"
-    if name.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        return "csv"
-    raise DataFormatError(f"cannot tell the format of {path}; name it .csv, .jsonl or .parquet, or pass --format.")
+def check_columns(path: str | Path, have: list[str], text_field: str, compare_field: str | None,
+                  result_columns: list[str]) -> None:
+    """A table's header has the note field (and the compare field) and none of the result columns."""
+    for need, opt in ((text_field, "--text-field"), (compare_field, "--compare-field")):
+        if need is not None and need not in have:
+            raise missing_field(f"{path} has no column", need, have, opt)
+    clash = [c for c in result_columns if c in have]
+    if clash:
+        raise InputError(f"{path} already has result columns {clash} (is it a relabel output?); "
+                         "rename or drop them first, so that nothing in the input is overwritten.")
 
 
 def open_format(fmt: str, **options: Any) -> TableFormat:
     return {"csv": CsvFormat, "jsonl": JsonlFormat, "parquet": ParquetFormat}[fmt](**options)
-
-
-def _open_binary(path: str | Path) -> tuple[BinaryIO | None, BinaryIO]:
-    """(the raw file, for progress by position; the stream to read). Raw is None for stdin."""
-    import sys
-
-    if str(path) == "-":
-        return None, sys.stdin.buffer
-    try:
-        raw = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return raw, (gzip.GzipFile(fileobj=raw) if str(path).endswith(".gz") else raw)  # type: ignore[return-value]
-
-
-def _fraction(raw: BinaryIO | None, size: int) -> float | None:
-    return min(raw.tell() / size, 1.0) if raw is not None and size else None
-
-
-def _looks_like_name(name: object) -> bool:
-    return (isinstance(name, str) and 0 < len(name) <= 40 and len(name.split()) <= 4
-            and not _NOT_A_NAME.search(name))
-
-
-_NOT_A_NAME = re.compile(r"\d{3}|[@\n\r]")
-
-
-def describe_columns(names: list[Any]) -> str:
-    """The column names of an input, for an error message, only when they look like names:
-    in a file without a header row they are the first record, note text included."""
-    names = list(names)
-    if names and all(map(_looks_like_name, names)):
-        return "it has: " + ", ".join(names[:20]) + (" ..." if len(names) > 20 else "")
-    return (f"it has {len(names)} column(s), and the first row does not look like a header of column names: "
-            "is the header row missing?")
-
-
-def _check_columns(have: list[str], text_field: str, compare_field: str | None, result_columns: list[str]) -> None:
-    for need, opt in ((text_field, "--text-field"), (compare_field, "--compare-field")):
-        if need is not None and need not in have:
-            raise InputError(f"the input has no column {need!r} ({describe_columns(have)}); "
-                             f"name the right one with {opt}.")
-    clash = [c for c in result_columns if c in have]
-    if clash:
-        raise InputError(f"the input already has result columns {clash} (is it a relabel output?); "
-                         "rename or drop them first, so that nothing in the input is overwritten.")
 
 
 class TableFormat:
@@ -186,14 +135,6 @@ class TableFormat:
         the fields asked for (a CSV or Parquet reader checks its header instead)."""
 
 
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, list):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
-
-
 class CsvFormat(TableFormat):
     """CSV with a header row, any of , ; tab | as delimiter (sniffed, or ``delimiter``);
     quoted fields may span lines. Output uses the input's delimiter and quote character;
@@ -217,40 +158,17 @@ class CsvFormat(TableFormat):
         return {"delimiter": self.delimiter or ",", "quotechar": '"', "lineterminator": "\r\n"}
 
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
-        raw, stream = _open_binary(path)
-        size = Path(path).stat().st_size if raw is not None else 0
-        text = io.TextIOWrapper(stream, encoding=self.encoding, errors="surrogateescape", newline="")
-        with text:
-            head: list[str] = []
-            while sum(map(len, head)) < SNIFF_BYTES:
-                line = text.readline()
-                if not line:
-                    break
-                head.append(line)
-            if self.delimiter is None:
-                try:
-                    self.delimiter = csv.Sniffer().sniff("".join(head), delimiters=",;\t|").delimiter
-                except csv.Error:
-                    self.delimiter = "\t" if str(path).lower().endswith((".tsv", ".tsv.gz")) else ","
-            reader = csv.reader(itertools.chain(head, text), delimiter=self.delimiter, quotechar='"', strict=False)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise DataFormatError(f"{path} is empty; a CSV needs a header row.") from None
-            except csv.Error as exc:
-                raise DataFormatError(f"{path}: cannot read the header row ({exc}).") from None
-            if header and header[0].startswith("\ufeff"):  # UTF-8's byte order mark
-                header[0] = header[0][1:]
-            _check_columns(header, text_field, compare_field, result_columns)
+        with Source(path) as source:
+            self.delimiter, header, rows = csv_rows(source, self.encoding, errors="surrogateescape",
+                                                    delimiter=self.delimiter)
+            if header is None:
+                raise DataFormatError(f"{path} is empty; a CSV needs a header row.")
+            check_columns(path, header, text_field, compare_field, result_columns)
             self.header, self._result_columns = header, result_columns
             n, ti = len(header), header.index(text_field)
             ki = header.index(compare_field) if compare_field is not None else None
-            rows = (r for r in reader if r)  # a blank line is no record
             for index in itertools.count():
-                try:
-                    block = list(itertools.islice(rows, chunk_size))
-                except csv.Error as exc:
-                    raise DataFormatError(f"{path}: the CSV is malformed near record {index * chunk_size}: {exc}.") from None
+                block = list(itertools.islice(rows, chunk_size))
                 if not block:
                     return
                 texts: list[Any] = []
@@ -264,7 +182,7 @@ class CsvFormat(TableFormat):
                         texts.append(BadRow(f"the row has {len(r)} fields, the header {n}"))
                         block[i] = r + [""] * (n - len(r))
                 keys = [r[ki] if ki < len(r) else "" for r in block] if ki is not None else None
-                yield Chunk(index, block, texts, keys, _fraction(raw, size))
+                yield Chunk(index, block, texts, keys, source.fraction())
 
     def write_part(self, chunk, results, f):
         buf = io.StringIO()
@@ -272,7 +190,7 @@ class CsvFormat(TableFormat):
         cols = [results[c] for c in self._result_columns]
         n = len(self.header or ())
         for row, res in zip(chunk.payload, zip(*cols)):
-            cells = [_cell(v) for v in res]
+            cells = [csv_cell(v) for v in res]
             w.writerow(row + cells if len(row) == n else row[:n] + cells + row[n:])
         f.write(self._encode(buf.getvalue()))
 
@@ -306,18 +224,14 @@ class JsonlFormat(TableFormat):
         return {"encoding": self.encoding} if self.encoding != "utf-8" else {}
 
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
-        raw, stream = _open_binary(path)
-        size = Path(path).stat().st_size if raw is not None else 0
         self._fields, self._path = (text_field, compare_field, frozenset(result_columns)), str(path)
-        lines = ((no, b) for no, b in enumerate(stream, 1) if not b.isspace())
-        with stream:
+        with Source(path) as source:
+            lines = source.lines()
             for index in itertools.count():
                 block = list(itertools.islice(lines, chunk_size))
                 if not block:
-                    if raw is not None and raw is not stream:
-                        raw.close()
                     return
-                yield Chunk(index, block, None, None, _fraction(raw, size))
+                yield Chunk(index, block, None, None, source.fraction())
 
     def decode(self, chunk):
         if chunk.texts is not None:
@@ -326,21 +240,13 @@ class JsonlFormat(TableFormat):
         text_field, compare_field, clash = self._fields
         texts: list[Any] = []
         keys: list[Any] = []
-        loads = json.loads
         encoding = self.encoding
         objects = with_text = with_key = 0
         names: dict[str, None] = {}
         for no, b in chunk.payload:
-            if no == 1 and b.startswith(BOM) and encoding == "utf-8":
-                b = b[len(BOM):]
-            try:
-                rec = loads(b.decode(encoding, "surrogateescape"))
-            except (ValueError, RecursionError):  # JSONDecodeError; an integer of 4,300+ digits
-                rec, problem = None, f"line {no} is not valid JSON"
-            else:
-                problem = None if type(rec) is dict else f"line {no} is not a JSON object"
-            if problem is not None:
-                texts.append(BadRow(problem))
+            rec, problem = parse_object(line_text(no, b, encoding, "surrogateescape"))
+            if rec is None:
+                texts.append(BadRow(f"line {no} {problem}"))
                 keys.append(None)
                 continue
             objects += 1
@@ -367,8 +273,8 @@ class JsonlFormat(TableFormat):
             return
         for need, have, opt in ((text_field, with_text, "--text-field"), (compare_field, with_key, "--compare-field")):
             if need is not None and not have:
-                raise InputError(f"no record of the first {len(chunk.payload):,} lines of {self._path} has a field "
-                                 f"{need!r} ({describe_columns(list(names))}); name the right one with {opt}.")
+                raise missing_field(f"no record of the first {len(chunk.payload):,} lines of {self._path} has a field",
+                                    need, list(names), opt)
 
     def write_part(self, chunk, results, f):
         template = (", ".join(_JSON.encode(c).replace("%", "%%") + ": %s" for c in results) + "}\n").encode()
@@ -386,7 +292,7 @@ class JsonlFormat(TableFormat):
 
     def _wrapped(self, no: int, line: bytes) -> tuple[bytes, bytes]:
         """The opening of the output line for an input line that is not a JSON object."""
-        bom = BOM if no == 1 and line.startswith(BOM) and self.encoding == "utf-8" else b""
+        bom = leading_bom(no, line, self.encoding)
         raw = line[len(bom):].rstrip(b"\r\n")
         text = raw.decode(self.encoding, "surrogateescape")
         try:
@@ -403,18 +309,9 @@ def _refuse(name: str) -> Any:
     raise ValueError(name)
 
 
-def _require_pyarrow():
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError("Parquet needs pyarrow: pip install 'crisis-nlp[parquet]'.") from None
-    return pa, pq
-
-
 def result_schema(result_columns: list[str]):
     """The Arrow types of the result columns."""
-    pa, _ = _require_pyarrow()
+    pa, _ = require_pyarrow()
     types = {"categories": pa.list_(pa.string()), "flags": pa.list_(pa.string())}
     return pa.schema([(c, types.get(c, pa.float64() if c.startswith("score_") else pa.string()))
                       for c in result_columns])
@@ -431,17 +328,10 @@ class ParquetFormat(TableFormat):
         self._schema = None
 
     def chunks(self, path, *, text_field, compare_field, result_columns, chunk_size):
-        pa, pq = _require_pyarrow()
-        if str(path) == "-":
-            raise InputError("Parquet cannot be read from stdin; pass a file.")
-        try:
-            pf = pq.ParquetFile(path)
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc}") from None
-        except pa.ArrowInvalid as exc:
-            raise DataFormatError(f"{path} is not a Parquet file ({exc}).") from None
+        pa, _pq = require_pyarrow()
+        pf = open_parquet(path)
         names = pf.schema_arrow.names
-        _check_columns(names, text_field, compare_field, result_columns)
+        check_columns(path, names, text_field, compare_field, result_columns)
         rs = result_schema(result_columns)
         self._schema = pa.schema(list(pf.schema_arrow) + list(rs))
         total, done = pf.metadata.num_rows, 0
@@ -453,13 +343,13 @@ class ParquetFormat(TableFormat):
                 yield Chunk(index, batch, texts, keys, done / total if total else None)
 
     def write_part(self, chunk, results, f):
-        pa, pq = _require_pyarrow()
+        pa, pq = require_pyarrow()
         batch = chunk.payload
         arrays = list(batch.columns) + [pa.array(v, type=self._schema.field(c).type) for c, v in results.items()]
         pq.write_table(pa.Table.from_arrays(arrays, schema=self._schema), f)
 
     def merge(self, parts, f):
-        pa, pq = _require_pyarrow()
+        pa, pq = require_pyarrow()
         writer = None
         pending: list = []
         rows = 0

@@ -240,8 +240,8 @@ def relabel_file(
     import sys
     import time
 
-    from .formats import open_format, table_format
-    from .records import check_encoding
+    from .formats import open_format
+    from .tables import check_encoding, table_format, unreadable
     from .journal import Journal, input_fingerprint
 
     if chunk_size < 1 or jobs < 1:
@@ -285,7 +285,7 @@ def relabel_file(
         except BrokenPipeError:
             raise
         except (OSError, EOFError) as exc:  # writes raise OutputError, so this is the input
-            raise InputError(f"cannot read {input}: {exc}; it may be truncated or not {kind}.") from None
+            raise unreadable(input, exc, kind) from None
         return n
 
     def merge(parts: list[Path], f) -> None:

@@ -21,7 +21,9 @@ model version can carry a snapshot of its tables. The tables are data:
 ``shorthand.tsv``; ``concepts.json``, ``lexicon_*.json`` and ``lexicon_drugs.tsv``
 (phrases; ``lexicon_everyday.json`` lists phrases that block a concept inside them);
 ``patterns_*.json`` (token patterns in spaCy Matcher syntax, run by :class:`TokenPatterns`);
-``typo_exclude.txt`` and ``known_words.txt`` (words never read as typos); ``context_rules.json``. Each file says where its knowledge comes from.
+``typo_exclude.txt`` and ``known_words.txt`` (words never read as typos); ``context_rules.json``.
+Each file says where its knowledge comes from. A phrase, word list or pattern word is read through :class:`WordForms`: ``{he}``-style
+placeholders and every sex-specific word stand for all their forms in both sexes.
 
 Results are registered ``Doc`` extensions:
 
@@ -170,13 +172,73 @@ PRONOUN_FORMS = {
 }
 
 
-def expand_pronouns(phrase: str) -> list[str]:
-    """All gendered variants of a lexicon phrase written with ``{he}``-style slots."""
-    out = [phrase]
-    for slot, forms in PRONOUN_FORMS.items():
-        if slot in phrase:
-            out = [p.replace(slot, f) for p in out for f in forms]
-    return out
+class WordForms:
+    """The words a rule-table entry stands for, applied to every phrase, word list and
+    token pattern when the tables are loaded.
+
+    ``{he}``, ``{his}``, ``{him}`` and ``{himself}`` are placeholders for every pronoun
+    form. With ``sex_classes`` (see :func:`crisis_nlp.preprocess.identity.sex_classes`),
+    every sex-specific word also stands for the other words of its class: 'wife' matches
+    'husband', 'him' matches 'her', 'his' and 'hers'. A rule written in one sex then
+    matches a note and its sex-swapped copy alike (issue 14); the price is that no rule
+    tells 'his' from 'him' any more, as none could tell them apart in 'her'.
+    """
+
+    def __init__(self, sex_classes: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.classes = dict(sex_classes or {})
+
+    def word(self, word: str) -> tuple[str, ...]:
+        """The forms of one lower-case word ('bf's' -> 'bf's', 'gf's'; 'he's' -> 'he's', 'she's')."""
+        forms = self.classes.get(word)
+        if forms is not None:
+            return forms
+        stem, apos, rest = word.partition("'")
+        if apos and stem in self.classes:
+            return tuple(f + apos + rest for f in self.classes[stem])
+        return (word,)
+
+    def words(self, words: Iterable[str]) -> list[str]:
+        """A word list with every form of its words, in first-seen order."""
+        return list(dict.fromkeys(f for w in words for f in self.word(w.lower())))
+
+    def phrase(self, phrase: str) -> list[str]:
+        """Every variant of a lower-case phrase: placeholders filled, sex-specific words swapped."""
+        out = [phrase]
+        for slot, forms in PRONOUN_FORMS.items():
+            if slot in phrase:
+                out = [p.replace(slot, f) for p in out for f in forms]
+        if not self.classes:
+            return out
+        variants: dict[str, None] = {}
+        for p in out:
+            for combo in itertools.product(*(self.word(w) for w in p.split(" "))):
+                variants[" ".join(combo)] = None
+        return list(variants)
+
+    def pattern(self, pattern: list[dict]) -> list[dict]:
+        """A token pattern whose LOWER words and word lists hold every form (a REGEX is
+        matched as written)."""
+        out = []
+        for spec in pattern:
+            value = spec.get("LOWER")
+            if isinstance(value, str) and len(self.word(value.lower())) > 1:
+                spec = {**spec, "LOWER": {"IN": list(self.word(value.lower()))}}
+            elif isinstance(value, dict) and isinstance(value.get("IN"), list):
+                spec = {**spec, "LOWER": {**value, "IN": self.words(value["IN"])}}
+            out.append(spec)
+        return out
+
+
+def load_word_forms(rules_dir: str | Path | None, identity: str | None) -> WordForms:
+    """The :class:`WordForms` of the tables in ``rules_dir``: placeholders only, or also the
+    sex classes of the identity table ``identity`` when it sets ``lexicon_sex_forms``
+    (tables snapshotted before it keep matching as they were written)."""
+    if not identity:
+        return WordForms()
+    from .identity import load_identity_terms, sex_classes  # identity imports this module
+
+    rules = load_identity_terms(identity, None if rules_dir is None else str(rules_dir))
+    return WordForms(sex_classes(rules) if rules.get("lexicon_sex_forms") else None)
 
 
 def add_special_cases(nlp: Language, strings: Iterable[str]) -> None:
@@ -193,9 +255,9 @@ def add_special_cases(nlp: Language, strings: Iterable[str]) -> None:
                 tokenizer.add_special_case(variant, [{"ORTH": variant}])
 
 
-def _add_phrases(matcher: PhraseMatcher, nlp: Language, phrases: dict[str, list[str]]) -> None:
+def _add_phrases(matcher: PhraseMatcher, nlp: Language, phrases: dict[str, list[str]], forms: WordForms) -> None:
     for key, items in phrases.items():
-        variants = sorted({v for p in items for v in expand_pronouns(p.lower())})
+        variants = sorted({v for p in items for v in forms.phrase(p.lower())})
         matcher.add(key, [nlp.make_doc(v) for v in variants])
 
 
@@ -269,14 +331,15 @@ _DETERMINANT = re.compile(r"(\d{1,2})[a-eo](\d{2})[a-z]?")
         "typo_min_length": 6,
         "typo_exclude": ["typo_exclude.txt", "known_words.txt"],
         "shorthand": "shorthand.tsv",
+        "identity": "identity_terms.json",
     },
 )
 def make_concepts(nlp: Language, name: str, rules_dir: str | None, lexicons: list[str], drug_lexicon: str,
                   patterns: list[str], typo_concepts: list[str], typo_min_length: int,
-                  typo_exclude: list[str], shorthand: str) -> "ConceptMatcher":
+                  typo_exclude: list[str], shorthand: str, identity: str | None) -> "ConceptMatcher":
     return ConceptMatcher(nlp, name, rules_dir=rules_dir, lexicons=lexicons, drug_lexicon=drug_lexicon,
                           patterns=patterns, typo_concepts=typo_concepts, typo_min_length=typo_min_length,
-                          typo_exclude=typo_exclude, shorthand=shorthand)
+                          typo_exclude=typo_exclude, shorthand=shorthand, identity=identity)
 
 
 def _resolve_sets(pattern: list[dict], sets: dict[str, list[str]], table: str) -> list[dict]:
@@ -304,9 +367,10 @@ class ConceptMatcher:
                  patterns: list[str] = PATTERN_TABLES, typo_concepts: list[str] = TYPO_CONCEPTS,
                  typo_min_length: int = 6,
                  typo_exclude: Sequence[str] = ("typo_exclude.txt", "known_words.txt"),
-                 shorthand: str | None = "shorthand.tsv") -> None:
+                 shorthand: str | None = "shorthand.tsv", identity: str | None = "identity_terms.json") -> None:
         self.name = name
         self.strings = nlp.vocab.strings
+        self.forms = forms = load_word_forms(rules_dir, identity)
         phrases: dict[str, list[str]] = {}
         blocks: dict[str, list[str]] = {}
         self.protocols: dict[int, tuple[str, ...]] = {}
@@ -324,8 +388,8 @@ class ConceptMatcher:
                 phrases.setdefault(cls.upper(), []).append(drug)
         self.phrases = phrases
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        _add_phrases(self.matcher, nlp, phrases)
-        _add_phrases(self.matcher, nlp, blocks)
+        _add_phrases(self.matcher, nlp, phrases, forms)
+        _add_phrases(self.matcher, nlp, blocks, forms)
         self._blocks = {self.strings.add(k): k[len(_BLOCK):] for k in blocks}  # match id -> blocked concept
         self._name = {self.strings.add(k): k for k in phrases}  # match id -> concept (a StringStore read costs more)
 
@@ -341,7 +405,8 @@ class ConceptMatcher:
             for words in data.get("sets", {}).values():
                 pattern_words.update(words)
             for i, entry in enumerate(data["patterns"]):
-                self.patterns.add(_resolve_sets(entry["pattern"], sets, table), f"{table} pattern {entry.get('id', i)}")
+                pattern = forms.pattern(_resolve_sets(entry["pattern"], sets, table))
+                self.patterns.add(pattern, f"{table} pattern {entry.get('id', i)}")
                 self._pattern_info.append((entry["label"], frozenset(entry.get("suppress", ()))))
 
         # typo tolerance: one edit (insertion, deletion, substitution, transposition) of a
@@ -349,13 +414,13 @@ class ConceptMatcher:
         words_of: dict[str, set[str]] = {}
         for key, items in phrases.items():
             for p in items:
-                for v in expand_pronouns(p.lower()):
+                for v in forms.phrase(p.lower()):
                     words_of.setdefault(v, set()).add(key)
         self.typo_min_length = typo_min_length
         wanted = set(typo_concepts)
         self._typo_targets = {w: tuple(sorted(keys)) for w, keys in words_of.items()
                               if w.isalpha() and len(w) >= typo_min_length and keys & wanted}
-        known = set(STOP_WORDS) | pattern_words
+        known = set(STOP_WORDS) | pattern_words | set(forms.classes)  # a sex-specific word is never a typo
         for phrase in words_of:
             known.update(phrase.split())
         if shorthand:
@@ -657,10 +722,10 @@ def concept_tokens(name: str, bits: int) -> tuple[str, ...]:
     "crisis_nlp_context",
     assigns=["doc._.negated", "doc._.concepts", "doc._.concept_modifiers", "doc._.concept_features"],
     requires=["doc._.concepts"],
-    default_config={"rules_dir": None, "table": "context_rules.json"},
+    default_config={"rules_dir": None, "table": "context_rules.json", "identity": "identity_terms.json"},
 )
-def make_context(nlp: Language, name: str, rules_dir: str | None, table: str) -> "ConText":
-    return ConText(nlp, name, rules_dir=rules_dir, table=table)
+def make_context(nlp: Language, name: str, rules_dir: str | None, table: str, identity: str | None) -> "ConText":
+    return ConText(nlp, name, rules_dir=rules_dir, table=table, identity=identity)
 
 
 class ConText:
@@ -677,14 +742,16 @@ class ConText:
     """
 
     def __init__(self, nlp: Language, name: str, *, rules_dir: str | None = None,
-                 table: str = "context_rules.json", rules: dict[str, Any] | None = None) -> None:
+                 table: str = "context_rules.json", rules: dict[str, Any] | None = None,
+                 identity: str | None = "identity_terms.json") -> None:
         self.name = name
         rules = rules or read_rules_json(rules_dir, table)
+        forms = load_word_forms(rules_dir, identity)
         self.window_forward = int(rules["window_forward"])
         self.window_backward = int(rules["window_backward"])
         self.list_item_max = int(rules["list_item_max_tokens"])
-        self.terminators = frozenset(t.lower() for t in rules["terminators"])
-        self.clause_starters = frozenset(t.lower() for t in rules["clause_starters"])
+        self.terminators = frozenset(forms.words(rules["terminators"]))
+        self.clause_starters = frozenset(forms.words(rules["clause_starters"]))
         self.strings = nlp.vocab.strings
         literals: dict[str, list[str]] = {}
         patterns: dict[str, list[list[dict]]] = {}
@@ -704,13 +771,13 @@ class ConText:
             bwd = int(scope) if scope else self.window_backward
             self._rule[self.strings.add(key)] = (_BIT.get(category, 0), direction, fwd, bwd)
             if rule.get("pattern"):
-                patterns.setdefault(key, []).append(rule["pattern"])
+                patterns.setdefault(key, []).append(forms.pattern(rule["pattern"]))
             else:
                 literals.setdefault(key, []).append(rule["literal"])
         add_special_cases(nlp, [v for lits in literals.values() for lit in lits if "/" in lit
-                                for v in expand_pronouns(lit)])
+                                for v in forms.phrase(lit.lower())])
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        _add_phrases(self.matcher, nlp, literals)
+        _add_phrases(self.matcher, nlp, literals, forms)
         self.pattern_matcher: Matcher | None = None
         if patterns:
             self.pattern_matcher = Matcher(nlp.vocab)

@@ -8,6 +8,12 @@ man and the same note about a woman, or with a race word added, give the model t
 features. Only NORM changes: the text, the concepts and the negation (which read the
 lower-case text) and what the user sees are unchanged.
 
+The concepts read the lower-case text, not the NORM (its shorthand expansions and dropped
+words would break their phrases), so the NORM cannot blind them; instead, with
+``lexicon_sex_forms`` set, every sex-specific word of a rule table stands for its whole
+class (:func:`sex_classes`, applied by ``components.WordForms`` when the tables are
+loaded): a rule cannot match a wording that exists for one sex only.
+
 Colour words are race only before a person ('black male', 'white 30s female'), not in
 'black handgun', 'white powder' or 'blacked out'. The rules are data
 (``resources/identity_terms.json``); ``crisis_nlp.training.fairness`` measures what is left.
@@ -30,7 +36,9 @@ from .components import LOWER_COL, NORM_COL, PUNCT_COL, add_special_cases, token
 # whitespace, so a space gives no feature word (see pipeline._norm_words).
 DROPPED = " "
 _KEYS = frozenset({"description", "sex_neutral", "descriptors", "race", "race_phrases", "race_colours",
-                   "colour_window", "person_nouns", "sex_swap"})
+                   "colour_window", "person_nouns", "sex_swap", "lexicon_sex_forms"})
+# may be left out: 'lexicon_sex_forms' is absent from the tables of versions made before it
+_OPTIONAL = frozenset({"description", "lexicon_sex_forms"})
 # what a token's lower-case hash asks for
 _NONE, _SET, _COLOUR, _PHRASE_END = 0, 1, 2, 3
 
@@ -47,10 +55,32 @@ def check_identity_terms(rules: dict[str, Any], name: str = "identity rules") ->
     """``rules`` unchanged if every key is known and present: an unknown key (a typo)
     would silently switch a rule off."""
     unknown = sorted(set(rules) - _KEYS)
-    missing = sorted(_KEYS - {"description"} - set(rules))
+    missing = sorted(_KEYS - _OPTIONAL - set(rules))
     if unknown or missing:
         raise ValueError(f"{name}: unknown keys {unknown}, missing keys {missing}; expected {sorted(_KEYS)}.")
     return rules
+
+
+def sex_classes(rules: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Lower-case sex-specific word -> every word ``sex_swap`` connects it to, itself
+    included ('him' -> 'her', 'hers', 'him', 'his'). The whole connected class, not only the
+    direct pairs: the swap turns 'his' into 'her' and 'her' into 'his' or 'him', so a rule
+    must treat all four alike to give a note and its swapped copy the same concepts."""
+    parent: dict[str, str] = {}
+
+    def root(w: str) -> str:
+        while parent.setdefault(w, w) != w:
+            w = parent[w]
+        return w
+
+    for pair in rules["sex_swap"]:
+        a, *rest = (w.lower() for w in pair)
+        for b in rest:
+            parent[root(b)] = root(a)
+    members: dict[str, list[str]] = {}
+    for w in parent:
+        members.setdefault(root(w), []).append(w)
+    return {w: tuple(sorted(members[root(w)])) for w in parent}
 
 
 def identity_table(rules: dict[str, Any], *, sex: bool = True, race: bool = True) -> dict[str, str]:
@@ -87,7 +117,9 @@ class IdentityNormalizer:
         self.name = name
         data = load_identity_terms(rules, rules_dir)
         self.table = identity_table(data, sex=sex, race=race)
-        add_special_cases(nlp, [k for k in self.table if not k.replace("'", "").isalnum()])
+        # every identity word with punctuation is one token ('w/m', 'bf's' and 'gf's' alike):
+        # the shorthand table keeps 'bf's' whole, and a sex swap must not change the tokens
+        add_special_cases(nlp, [k for k in self.table if not k.isalnum()])
         strings = nlp.vocab.strings
         self.window = int(data["colour_window"])
         # lower-case hash -> (what to do, argument)

@@ -15,7 +15,6 @@ the header being row 1; JSONL: the record number); nothing is silently dropped.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import Counter, defaultdict
@@ -26,8 +25,7 @@ from typing import Any
 
 from ..errors import DataFormatError, DataValidationError, InputError
 from ..notes import MAX_NOTE_CHARS
-from ..batch.formats import describe_columns
-from ..batch.records import detect_format, read_records
+from ..batch.tables import missing_field, read_records, records_format
 from ..labels import CATEGORIES, FLAGS, LABELS, RESPONSE_MODES
 
 DEFAULT_MIN_EXAMPLES = 10
@@ -60,11 +58,7 @@ class LabelMapping:
     def from_file(cls, path: str | Path) -> "LabelMapping":
         """A CSV with columns ``code``, ``labels`` (ids separated by ``|``; empty = none) and
         optionally ``response_mode``."""
-        try:
-            with open(path, encoding="utf-8", newline="") as f:
-                rows = list(csv.DictReader(f))
-        except OSError as exc:
-            raise InputError(f"cannot read labels mapping {path}: {exc.strerror or exc}") from None
+        rows = list(read_records(path, "csv", delimiter=","))
         if not rows or not {"code", "labels"} <= set(rows[0]):
             raise DataFormatError(
                 f"labels mapping {path} needs a header with columns code,labels (and optionally "
@@ -143,7 +137,7 @@ def load_agency_data(
     few to learn and to measure). Labels no note has are a warning: the synthetic data
     still teaches them, but the agency's data cannot check them.
     """
-    fmt = detect_format(path, fmt)
+    fmt = records_format(path, fmt)
     rows = list(read_records(path, fmt))
     if not rows:
         raise InputError(f"{path} holds no records.")
@@ -151,10 +145,7 @@ def load_agency_data(
     if label_format == "mapping" and code_field not in rows[0]:
         raise DataFormatError(f"{path} has no column {code_field!r} for the labels mapping; pass --code-field.")
     if text_field not in rows[0]:
-        raise DataFormatError(
-            f"{path} has no column {text_field!r} ({describe_columns(list(rows[0]))}). "
-            "Pass --text-field."
-        )
+        raise missing_field(f"{path} has no column", text_field, list(rows[0]), "--text-field")
     problems: list[tuple[str, str]] = []
     records: list[dict[str, Any]] = []
     first_seen: dict[str, str] = {}

@@ -27,14 +27,13 @@ Works on any list of note texts and any model with ``classify_batch`` and
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..batch.tables import read_records
 from ..resources import load_json
 
 KINDS = ("sex", "race", "name", "neutral")
@@ -252,10 +251,7 @@ def target_failures(report: dict[str, Any], kinds: Sequence[str] = TARGET_KINDS)
 
 def load_note_texts(path: str | Path, *, field: str = "text") -> list[str]:
     """Note texts of a JSONL file (``.gz`` too)."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [json.loads(line)[field] for line in f if line.strip()]
+    return [rec[field] for rec in read_records(path, "jsonl")]
 
 
 def sample(texts: Sequence[str], n: int, *, seed: int = 14) -> list[str]:

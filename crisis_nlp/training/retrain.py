@@ -32,7 +32,7 @@ from ..model.artifact import ModelArrays
 from .agency_data import DEFAULT_MIN_EXAMPLES, LabelMapping, load_agency_data
 from ..errors import InputError, RegistryError
 from .evaluate import compute_metrics, label_matrix
-from ..batch.records import load_labelled
+from .labelled import load_labelled
 from ..labels import CUES, SCHEMA_VERSION
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from ..model.policy import ResponsePolicy

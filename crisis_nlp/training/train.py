@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError
 from .evaluate import compute_metrics, label_matrix
-from ..batch.records import load_labelled
+from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
