@@ -9,9 +9,8 @@ sets, by writers who never saw the generator, its phrase banks or its narratives
   15 with a crisis in one or two of their updates, labelled by the taxonomy;
 - the gold sets' ordinary calls, joined six at a time into one long page.
 
-The floors are the shipped model's measured figures, rounded (see the README). The
-issue-free bar is the keyword list the model must beat: it called 27% of real
-non-mental-health forum posts behavioural-health calls, the model of stop 15 88%.
+The bar to beat is a keyword list: it called 27% of real non-mental-health forum posts
+behavioural-health calls (the model of stop 15: 88%; default@2.0.0 on these posts: 90/90).
 """
 
 import json
@@ -24,9 +23,11 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import GOLD
 
 DATA = GOLD.parent
-# measured on the shipped default (README 'Long text'), rounded
+# NOT YET MEASURED ON A SHIPPED MODEL: targets set at stop 16. The 2.1.0 candidate
+# measured 12/90 posts, 0/25 and 14/15 long pages, 12.7% of joined clean notes, so the
+# first and last floors still fail; set them to the shipped model's figures when it lands.
 FLOORS = {
-    "everyday_posts_labelled_crisis": 0.10,  # measured: see README
+    "everyday_posts_labelled_crisis": 0.10,
     "long_cad_other_labelled_crisis": 0.12,
     "long_cad_crisis_found": 0.86,
     "joined_clean_notes_labelled_crisis": 0.05,

@@ -37,8 +37,8 @@ CALIBRATION_GRID = np.linspace(0.0, 1.0, 201)
 CONCEPT_FEATURES = ("tfidf", "binary")
 #: ``settings["word_norm"]``: how the word channel is normalised per note (characters: L2)
 WORD_NORMS = ("l2", "l1")
-#: ``settings["length_cap"]``: None, or M: an L2 word channel of m > M distinct features is
-#: further divided by sqrt(m / M) (see model/features.py)
+# ``settings["length_cap"]``: None, or M: an L2 word channel of m > M distinct features is
+# further divided by sqrt(m / M) (see model/features.py)
 
 
 def is_concept_term(terms: Sequence[str]) -> np.ndarray:

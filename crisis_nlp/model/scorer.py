@@ -2,8 +2,8 @@
 probability of every output, from a version's arrays (:class:`ModelArrays`).
 
 It does the arithmetic of the training estimator (sublinear TF x IDF, each channel
-normalised as the version's settings say, stacked logistic regressions) without scikit-learn, so classifying needs no
-scikit-learn and loads no pickle. A test checks it against the estimator at train time.
+normalised as the version's settings say, stacked logistic regressions) without
+scikit-learn, so classifying needs no scikit-learn and loads no pickle. A test checks it against the estimator at train time.
 """
 
 from __future__ import annotations
