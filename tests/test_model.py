@@ -139,3 +139,14 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert rows.crow[1] == 3 and full[rows.crow[1]].toarray().tolist() == [[0, 0, 0, 0, 1, 0, 0, 2, 0, 0]]
     assert rows.crow[0] == -1  # not seen yet
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
+
+
+def test_words_outside_the_vocabulary_share_one_empty_row(model):
+    """The bulk scorer makes a row per word type; a word that adds nothing (outside the
+    vocabulary, no character n-grams) gets the one shared empty row, so a note of
+    thousands of never-seen words costs no rows (it cost about 10 µs a word)."""
+    scorer = model._scorer
+    before = scorer._types.current()[1].n_rows
+    X = scorer.matrix([" ".join(f"zzq{i}xv" for i in range(500))])
+    assert X.nnz == 0
+    assert scorer._types.current()[1].n_rows <= before + 1
