@@ -7,7 +7,10 @@ many newlines or digits, URLs, names. Every case is timed through
 ``crisis_nlp.load_model().classify`` and ``classify_batch([note], explain=False)``; the
 first call on a note is cold (spaCy's tokenizer caches each chunk it has seen), so both
 the first call and the later ones are reported. CPU time (``time.process_time``) is
-printed beside wall time, since this machine is shared and wall time swings with load.
+printed beside wall time, since this machine is shared and wall time swings with load;
+CPU time swings too (other processes slow the shared cores), so a speed reference is
+printed first: the gold single-note p50 of bench/bench.py, 0.36 ms when the machine is
+quiet.
 After loading, the model is frozen out of the garbage collector's scans (``gc.freeze``),
 as ``crisis-nlp serve`` does; without it a full collection over the model's objects
 (about 0.1 s) lands in whichever note happens to trigger it (``--no-freeze``).
@@ -15,14 +18,22 @@ as ``crisis-nlp serve`` does; without it a full collection over the model's obje
 ``--with-vocab`` adds notes of thousands of never-seen random words: not pathological in
 the quadratic sense, but each new word type costs spaCy a lexeme and the scorer a row
 (paid once per type); printed apart.
+
+``--http`` then starts ``crisis-nlp serve`` (see bench/bench_http.py) and prints the
+latency of ``GET /healthz``, polled every 10 ms from one client, while another client
+posts the whole corpus (each random case a fresh variant per round) to
+``/v1/classify/batch`` in requests just under the 2 MB body limit (``--http-only``: that
+part alone). Needs the [serve] extra and httpx.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import string
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,13 +146,15 @@ def vocab_corpus() -> dict[str, Callable[[int], str]]:
             "random capitalised words (new types)": lambda s: _words(string.ascii_uppercase, 2000 + s, 2, 8)}
 
 
-def _masking_notes(seed: int) -> list[str]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_masking", ROOT / "bench" / "bench_masking.py")
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    notes = [n for cases in mod.format_corpus().values() for n, _secret in cases]
+    return mod
+
+
+def _masking_notes(seed: int) -> list[str]:
+    notes = [n for cases in _bench_module("bench_masking").format_corpus().values() for n, _secret in cases]
     random.Random(seed).shuffle(notes)
     return notes
 
@@ -184,13 +197,97 @@ def summary(label: str, rows) -> None:
               f"over {len(wall)} calls on {len(rows)} cases")
 
 
+def speed_reference(model) -> str:
+    """How fast the machine is right now: bench/bench.py's single-note p50 on the gold notes
+    (0.36 ms on this machine when quiet, README). Every number below scales with it."""
+    gold = _gold()
+    lat = []
+    for i in range(2000):
+        t = time.perf_counter()
+        model.classify(gold[i % len(gold)])
+        lat.append(time.perf_counter() - t)
+    lat.sort()
+    return (f"speed reference: gold single-note classify() p50 {lat[len(lat) // 2] * 1000:.2f} ms "
+            f"(0.36 ms on this machine when quiet)")
+
+
+def _requests(notes: list[str], max_bytes: int) -> list[list[dict]]:
+    """The notes as batch request bodies, each under ``max_bytes`` of JSON (as httpx sends it)."""
+    out: list[list[dict]] = [[]]
+    size = 0
+    for note in notes:
+        n = len(json.dumps({"text": note})) + 2
+        if out[-1] and size + n > max_bytes:
+            out.append([])
+            size = 0
+        out[-1].append({"text": note})
+        size += n
+    return out
+
+
+def http_run(cases: dict[str, Callable[[int], str]], rounds: int) -> None:
+    """/healthz latency while batches of the corpus run on the HTTP server."""
+    import httpx
+
+    from crisis_nlp.serve.http import MAX_BATCH, MAX_BODY_BYTES
+
+    lat: list[float] = []
+    batch: list[tuple[int, float]] = []
+    stop = threading.Event()
+    with _bench_module("bench_http").server() as base:
+
+        def poll() -> None:
+            with httpx.Client(base_url=base, timeout=60) as c:
+                while not stop.is_set():
+                    t = time.perf_counter()
+                    c.get("/healthz").raise_for_status()
+                    lat.append(time.perf_counter() - t)
+                    time.sleep(0.01)
+
+        with httpx.Client(base_url=base, timeout=600) as c:
+            for note in _gold():  # warm, as in the in-process runs
+                c.post("/v1/classify", json={"text": note}).raise_for_status()
+            poller = threading.Thread(target=poll)
+            poller.start()
+            try:
+                for k in range(rounds):
+                    notes = [n for make in cases.values() if (n := make(k)).strip()]  # blank notes get 400
+                    for body in _requests(notes, MAX_BODY_BYTES - 4096):
+                        for i in range(0, len(body), MAX_BATCH):
+                            t = time.perf_counter()
+                            c.post("/v1/classify/batch", json={"notes": body[i:i + MAX_BATCH]}).raise_for_status()
+                            batch.append((len(body[i:i + MAX_BATCH]), time.perf_counter() - t))
+            finally:
+                stop.set()
+                poller.join()
+    lat.sort()
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
+    n_notes = sum(n for n, _t in batch)
+    print(f"HTTP: {len(batch)} batch requests ({n_notes} hostile notes, {rounds} rounds) took "
+          f"{sum(t for _n, t in batch):.1f} s (slowest request {max(t for _n, t in batch):.2f} s for "
+          f"{max(batch, key=lambda x: x[1])[0]} notes)")
+    print(f"HTTP GET /healthz while they ran: {len(lat)} polls, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, "
+          f"max {lat[-1] * 1000:.1f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3, help="later calls per case (each on a fresh variant where random)")
     ap.add_argument("--only", help="run only the cases whose name contains this")
     ap.add_argument("--with-vocab", action="store_true", help="also notes of thousands of never-seen words")
     ap.add_argument("--no-freeze", action="store_true", help="leave the loaded model in the garbage collector's scans")
+    ap.add_argument("--http", action="store_true", help="also /healthz latency while the corpus runs on the server")
+    ap.add_argument("--http-only", action="store_true", help="only the --http part")
+    ap.add_argument("--rounds", type=int, default=3, help="--http: times the corpus is posted")
     args = ap.parse_args()
+    cases = corpus()
+    if args.with_vocab:
+        cases.update(vocab_corpus())
+    if args.only:
+        cases = {k: v for k, v in cases.items() if args.only in k}
+    if args.http_only:
+        http_run(cases, args.rounds)
+        return 0
 
     from crisis_nlp import load_model
 
@@ -202,14 +299,16 @@ def main() -> int:
 
         gc.collect()
         gc.freeze()  # as `crisis-nlp serve` does: the loaded model leaves the collector's scans
-    cases = corpus()
-    if args.only:
-        cases = {k: v for k, v in cases.items() if args.only in k}
-    print(f"model {model.version}; {len(cases)} pathological cases of at most {LIMIT:,} characters")
-    summary("pathological corpus", run(cases, model, args.repeat))
-    if args.with_vocab:
-        print("notes of never-seen words (linear: a lexeme and a scorer row per new word type)")
-        summary("never-seen words", run(vocab_corpus(), model, args.repeat))
+    print(speed_reference(model))
+    plain = {k: v for k, v in cases.items() if k not in vocab_corpus()}
+    vocab = {k: v for k, v in cases.items() if k in vocab_corpus()}
+    print(f"model {model.version}; {len(plain)} pathological cases of at most {LIMIT:,} characters")
+    summary("pathological corpus", run(plain, model, args.repeat))
+    if vocab:
+        print("notes of never-seen words (a lexeme and a scorer row per new word type)")
+        summary("never-seen words", run(vocab, model, args.repeat))
+    if args.http:
+        http_run(cases, args.rounds)
     return 0
 
 

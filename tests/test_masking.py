@@ -94,12 +94,15 @@ def test_crisis_words_are_not_masked(note):
 
 def test_synthetic_notes_get_a_name_only_where_they_hold_one():
     """The generator puts an invented name in some notes (and records its origin): those
-    are masked, and a PII_NAME in the others is a false mask."""
+    are masked, and a PII_NAME in the others is a false mask. Everyday narratives (posts,
+    and crisis notes told inside one) name people the generator does not record ('the
+    breakup with Tom'), so they are left out."""
     with gzip.open(ROOT / "training_data_synthetic/notes.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
+    rows = [r for r in rows if r.get("identity") is not None and r.get("augmented") != "long_narrative"]
     sample = random.Random(1).sample(rows, 2000)
-    with_name = [r["text"] for r in sample if r.get("identity", {}).get("name_origin")]
-    without = [r["text"] for r in sample if not r.get("identity", {}).get("name_origin")]
+    with_name = [r["text"] for r in sample if (r.get("identity") or {}).get("name_origin")]
+    without = [r["text"] for r in sample if not (r.get("identity") or {}).get("name_origin")]
     assert sum("PII_NAME" in clean_text(t) for t in without) <= 0.01 * len(without)
     # measured: 325 of 365 (0.89); lower-case names after "name" are missed ("pt name garcia santiago")
     assert sum("PII_NAME" in clean_text(t) for t in with_name) >= 0.85 * len(with_name)

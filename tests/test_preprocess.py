@@ -194,3 +194,18 @@ def test_tokenizer_keeps_more_chunks_than_spacys_default():
     from crisis_nlp.preprocess.pipeline import TOKENIZER_CACHE
 
     assert build_nlp().tokenizer.max_cache_size == TOKENIZER_CACHE > 10_000
+
+
+def test_a_new_word_costs_its_lookups_once_however_often_it_repeats(monkeypatch):
+    """The typo check and the feature words of a word never seen are made once per word,
+    not once per token: a note of one new word 3,000 times cost 15 ms in repeats before."""
+    from crisis_nlp.preprocess import pipeline
+
+    concepts = build_nlp(None).get_pipe("crisis_nlp_concepts")  # the pipeline analyze() runs
+    entries, norms = [], []
+    entry, norm_words = concepts._token_entry, pipeline._norm_words
+    monkeypatch.setattr(concepts, "_token_entry", lambda h: entries.append(h) or entry(h))
+    monkeypatch.setattr(pipeline, "_norm_words", lambda n: norms.append(n) or norm_words(n))
+    feats = analyze("qqxzvk " * 300).features.split()
+    assert feats == ["qqxzvk"] * 300
+    assert len(entries) == 1 and norms == ["qqxzvk"]

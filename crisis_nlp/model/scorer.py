@@ -23,6 +23,8 @@ from ..preprocess.pipeline import MARKED_PREFIXES, FeatureTable
 # feature-string tokens that the character channel skips (see preprocess.plain_words)
 _MARKED = MARKED_PREFIXES
 _NO_COLS = np.empty(0, dtype=np.intp)
+_NO_COUNTS = np.empty(0, dtype=np.float64)
+_ONE_COUNT = np.ones(1)
 #: the word n-gram ranges the scorer counts (and the estimator accepts)
 SUPPORTED_WORD_NGRAMS = ((1, 1), (1, 2))
 
@@ -61,6 +63,17 @@ class _TypeRows:
         self.n_rows = self.nnz = n_word
         self.crow = np.full(max(n_types, 1024), -1, dtype=np.int32)
         self.n_types = n_types
+        self.empty = -1  # the one type of every word that adds nothing (made on first use)
+
+    def type_of(self, cols: np.ndarray, counts: np.ndarray) -> int:
+        """A type id for a word whose occurrence adds ``cols``: a new one, or the shared
+        empty type when it adds nothing (a word outside the vocabulary, without
+        character n-grams): such words cost no row, however many a note brings."""
+        if len(cols):
+            return self.new_type(cols, counts)
+        if self.empty < 0:
+            self.empty = self.new_type(cols, counts)
+        return self.empty
 
     def new_type(self, cols: np.ndarray, counts: np.ndarray) -> int:
         t = self.n_types
@@ -125,7 +138,7 @@ class _WordTypes:
                 if i is None:
                     i = tid.get(w)
                     if i is None:
-                        i = tid[w] = rows.new_type(*make(w))
+                        i = tid[w] = rows.type_of(*make(w))
                     ids[k] = i
         return ids
 
@@ -367,7 +380,8 @@ class LinearScorer:
         size = X.data ** 2
         if self.word_norm == "l1":
             size[channel == 0] = X.data[channel == 0]  # TF-IDF values are positive
-        norms = np.bincount(key, weights=size, minlength=3 * n_rows).reshape(n_rows, 3)
+        # (float even for a batch without a single feature, where bincount would give ints)
+        norms = np.bincount(key, weights=size, minlength=3 * n_rows).astype(np.float64).reshape(n_rows, 3)
         norms[:, 2] = np.sqrt(norms[:, 2])
         if self.word_norm == "l2":
             norms[:, 0] = np.sqrt(norms[:, 0])
@@ -385,6 +399,9 @@ class LinearScorer:
         """What one occurrence of ``word`` adds: (columns, counts), word column first."""
         cols = self._word_cache[word] if self.char_vocab is not None else _NO_COLS
         j = self.word_vocab.get(word)
+        if not len(cols):  # no character n-grams: the word column or nothing, without np.unique
+            # (a first batch of long notes made ~1,000 such rows at ~10 µs each)
+            return (np.array([j], dtype=np.intp), _ONE_COUNT) if j is not None else (_NO_COLS, _NO_COUNTS)
         if j is not None:
             cols = np.concatenate([[j], cols]).astype(np.intp)
         u, c = np.unique(cols, return_counts=True)

@@ -398,6 +398,7 @@ class ConceptMatcher:
         self.patterns = TokenPatterns()
         self._pattern_info: list[tuple[str, frozenset[str]]] = []
         pattern_words: set[str] = set()
+        anchors: set[str] = set()  # the words a token pattern can start with
         drug_words = sorted({w for w in phrases.get("DRUG", []) if " " not in w})
         for table in patterns:
             data = read_rules_json(rules_dir, table)
@@ -408,6 +409,12 @@ class ConceptMatcher:
                 pattern = forms.pattern(_resolve_sets(entry["pattern"], sets, table))
                 self.patterns.add(pattern, f"{table} pattern {entry.get('id', i)}")
                 self._pattern_info.append((entry["label"], frozenset(entry.get("suppress", ()))))
+                first = pattern[0].get("LOWER")  # a word, {"IN": [words]} or {"REGEX": ...}
+                if isinstance(first, str):
+                    anchors.add(first)
+                elif isinstance(first, dict):
+                    anchors.update(first.get("IN", ()))
+        self.anchor_words = frozenset(w.lower() for w in anchors)
 
         # typo tolerance: one edit (insertion, deletion, substitution, transposition) of a
         # single lexicon word of typo_min_length letters or more, never of a known word
@@ -432,7 +439,7 @@ class ConceptMatcher:
                 continue
             known.update(w.strip().lower() for w in read_rules(rules_dir, table).splitlines()
                          if w.strip() and not w.startswith("#"))
-        self._known = frozenset(known)
+        self.known_words = frozenset(known)  # every word of the tables above (the reading budget reads them too)
         self._deletes: dict[str, set[str]] = {}
         for w in self._typo_targets:
             for d in _deletions(w) | {w}:
@@ -443,7 +450,7 @@ class ConceptMatcher:
         """The lexicon word that ``word`` is one typing slip away from, if exactly one
         meaning is: 'sucidal' -> 'suicidal'. Known words are never corrected."""
         word = word.lower()
-        if len(word) < self.typo_min_length - 1 or not word.isalpha() or word in self._known:
+        if len(word) < self.typo_min_length - 1 or not word.isalpha() or word in self.known_words:
             return None
         cands: set[str] = set(self._deletes.get(word, ()))
         for d in _deletions(word):
@@ -482,7 +489,8 @@ class ConceptMatcher:
                 cache.clear()
             for i, h in enumerate(lowers):
                 if hits[i] is None:
-                    hits[i] = cache[h] = self._token_entry(h)
+                    hit = cache.get(h)  # once per new word, not once per token (typo checks cost µs)
+                    hits[i] = cache[h] = self._token_entry(h) if hit is None else hit
         for i in itertools.compress(range(len(hits)), hits):
             names, norm = hits[i]
             found.extend((i, i + 1, n) for n in names)
@@ -794,7 +802,8 @@ class ConText:
             cache.clear()
         for i, h in enumerate(hashes):
             if lowers[i] is None:
-                lowers[i] = cache[h] = self.strings[h]
+                low = cache.get(h)  # once per new word, not once per token
+                lowers[i] = cache[h] = self.strings[h] if low is None else low
         return lowers  # type: ignore[return-value]
 
     def _is_boundary(self, token_lower: str, is_punct: bool) -> bool:

@@ -36,8 +36,9 @@ from .components import (  # (importing registers the factories)
     concept_tokens,
     token_arrays,
 )
+from .budget import ReadingBudget
 from .identity import IdentityNormalizer  # noqa: F401  (registers crisis_nlp_identity)
-from .text import limit_runs, mask_pii, normalize_text
+from .text import limit_runs, mask_pii, normalize_characters, normalize_spacing
 
 NEG_PREFIX = "neg_"
 CONCEPT_PREFIX = "C_"
@@ -114,7 +115,10 @@ def _fill(cache: dict[int, tuple[str, ...]], hashes: list[int], words: list, str
         cache.clear()
     for k, h in enumerate(hashes):
         if words[k] is None:
-            words[k] = cache[h] = tuple(prefix + w for w in _norm_words(strings[h]))
+            found = cache.get(h)  # made once per new NORM, not once per token: a new word can repeat
+            if found is None:
+                found = cache[h] = tuple(prefix + w for w in _norm_words(strings[h]))
+            words[k] = found
 
 
 def _cached_words(norm_hash: int, negated: bool, strings) -> tuple[str, ...]:
@@ -170,10 +174,23 @@ def doc_features(doc: Doc) -> str:
     return " ".join(doc_words(doc))
 
 
-def clean_text(text: str) -> str:
-    """Normalisation, personal-data masking and capped runs without spaces: the text
-    every later step sees (the tokenizer's work per chunk is bounded)."""
-    return limit_runs(mask_pii(normalize_text(text)))
+@lru_cache(maxsize=4)
+def reading_budget(rules_dir: str | None = None) -> ReadingBudget:
+    """The reading budget of the pipeline with the rule tables in ``rules_dir``."""
+    return ReadingBudget.from_pipeline(build_nlp(rules_dir))
+
+
+def clean_text(text: str, rules_dir: str | None = None) -> str:
+    """Normalisation, the part of a long note that is read (:mod:`.budget`),
+    personal-data masking and capped runs without spaces: the text every later step sees,
+    of bounded length and first-sight work (the tokenizer's work per chunk is bounded too).
+    ``rules_dir``: the rule tables whose words the reading budget knows.
+
+    The budget reads the note between the two halves of :func:`normalize_text`, so the
+    second half (age units, spaces) only runs on what is read; a note read whole gets
+    exactly ``normalize_text``."""
+    read = reading_budget(rules_dir).select(normalize_characters(text))
+    return limit_runs(mask_pii(normalize_spacing(read)))
 
 
 @lru_cache(maxsize=4)
@@ -191,7 +208,7 @@ def process(text: str, rules_dir: str | None = None) -> Doc:
     version's snapshot; default the package's).
     """
     make_doc, procs = _stages(rules_dir)
-    doc = make_doc(clean_text(text))
+    doc = make_doc(clean_text(text, rules_dir))
     for proc in procs:
         doc = proc(doc)
     return doc
@@ -201,7 +218,7 @@ def process_batch(texts: Sequence[str], rules_dir: str | None = None) -> list[Do
     """Many notes through the full pipeline: the same Docs as :func:`process`, with each
     component's batch method (``pipe``) where it has one, as ``Language.pipe`` does."""
     make_doc, procs = _stages(rules_dir)
-    docs = [make_doc(clean_text(t)) for t in texts]
+    docs = [make_doc(clean_text(t, rules_dir)) for t in texts]
     for proc in procs:
         pipe = getattr(proc, "pipe", None)
         docs = list(pipe(docs)) if pipe is not None else [proc(d) for d in docs]
@@ -267,7 +284,7 @@ def plain_words(features: str) -> str:
 class NoteAnalysis:
     """What the preprocessing saw in one note; used for explanations and debugging."""
 
-    text: str  # normalised, personal data masked
+    text: str  # normalised, the part read (see preprocess.budget), personal data masked
     tokens: tuple[str, ...]
     negated: tuple[bool, ...]
     concepts: tuple[tuple[str, str, bool], ...]  # (concept, matched words, negated)
