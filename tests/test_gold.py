@@ -22,14 +22,15 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.0.0 (see README 'Measured accuracy'), rounded down
+# measured on default@2.1.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms)
 FLOORS = {
-    # measured: 0.762, 0.851, 0.941 (violence), 0.685, 0.286
-    "gold.jsonl": {"category_micro_f1": 0.75, "suicidal_recall": 0.84, "flag_recall": 0.93,
-                   "response_mode_accuracy": 0.68, "other_calls_labelled_crisis": 0.29},
-    # measured: 0.850, 0.921, 0.936 (weapon), 0.844, 0.104
-    "gold_cad.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.91, "flag_recall": 0.93,
-                       "response_mode_accuracy": 0.84, "other_calls_labelled_crisis": 0.11},
+    # measured: 0.748, 0.791, 0.848 (weapon), 0.715, 0.253
+    "gold.jsonl": {"category_micro_f1": 0.74, "suicidal_recall": 0.79, "flag_recall": 0.84,
+                   "response_mode_accuracy": 0.71, "other_calls_labelled_crisis": 0.26},
+    # measured: 0.846, 0.936, 0.872 (weapon), 0.864, 0.073
+    "gold_cad.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.93, "flag_recall": 0.87,
+                       "response_mode_accuracy": 0.86, "other_calls_labelled_crisis": 0.08},
 }
 
 

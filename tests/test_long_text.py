@@ -10,7 +10,8 @@ sets, by writers who never saw the generator, its phrase banks or its narratives
 - the gold sets' ordinary calls, joined six at a time into one long page.
 
 The bar to beat is a keyword list: it called 27% of real non-mental-health forum posts
-behavioural-health calls (the model of stop 15: 88%; default@2.0.0 on these posts: 90/90).
+behavioural-health calls (the model of stop 15: 88%; default@2.0.0 on these posts: 90/90;
+default@2.1.0: 13/90).
 """
 
 import json
@@ -23,14 +24,15 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import GOLD
 
 DATA = GOLD.parent
-# NOT YET MEASURED ON A SHIPPED MODEL: targets set at stop 16. The 2.1.0 candidate
-# measured 12/90 posts, 0/25 and 14/15 long pages, 12.7% of joined clean notes, so the
-# first and last floors still fail; set them to the shipped model's figures when it lands.
+# Floors: what default@2.1.0 measured, rounded to leave one note of slack at most. Its
+# figures: 13 of 90 posts (14.4%); 0 of 25 ordinary long pages, 14 of 15 crisis pages found;
+# 32 of 300 joined pages (10.7%). The targets set with these sets (posts <= 10%, joined
+# pages <= 5%) are not met yet (README, "Length is not evidence").
 FLOORS = {
-    "everyday_posts_labelled_crisis": 0.10,
-    "long_cad_other_labelled_crisis": 0.12,
-    "long_cad_crisis_found": 0.86,
-    "joined_clean_notes_labelled_crisis": 0.05,
+    "everyday_posts_labelled_crisis": 0.15,
+    "long_cad_other_labelled_crisis": 0.04,
+    "long_cad_crisis_found": 0.93,
+    "joined_clean_notes_labelled_crisis": 0.11,
 }
 
 

@@ -145,10 +145,11 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
 
 
-@pytest.mark.parametrize("concept_features,word_norm,length_cap",
-                         [("binary", "l1", None), ("binary", "l2", 12), ("tfidf", "l1", None), ("tfidf", "l2", 8)])
+@pytest.mark.parametrize("concept_features,word_norm,length_cap,concept_value",
+                         [("binary", "l1", None, 1.0), ("binary", "l2", 12, 3.0), ("tfidf", "l1", None, 1.0),
+                          ("tfidf", "l2", 8, 1.0)])
 def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm,
-                                                                 length_cap):
+                                                                 length_cap, concept_value):
     """The inference scorer (single note and batch) does the featurizer's arithmetic for
     each way of normalising, after a round trip through the version's files."""
     from crisis_nlp.model.artifact import ModelArrays
@@ -157,7 +158,7 @@ def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, co
 
     X, Y = xy
     clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, length_cap=length_cap,
-                           **FAST).fit(X[:600], Y[:600])
+                           concept_value=concept_value, **FAST).fit(X[:600], Y[:600])
     ModelArrays.from_classifier(clf).write(tmp_path)
     scorer = LinearScorer(ModelArrays.read(tmp_path))
     feats = note_features(X[600:700])

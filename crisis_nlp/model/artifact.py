@@ -38,7 +38,8 @@ CONCEPT_FEATURES = ("tfidf", "binary")
 #: ``settings["word_norm"]``: how the word channel is normalised per note (characters: L2)
 WORD_NORMS = ("l2", "l1")
 # ``settings["length_cap"]``: None, or M: an L2 word channel of m > M distinct features is
-# further divided by sqrt(m / M) (see model/features.py)
+# further divided by sqrt(m / M) (see model/features.py); ``settings["concept_value"]``: the
+# value of a present concept in "binary" mode (1 when absent)
 
 
 def is_concept_term(terms: Sequence[str]) -> np.ndarray:
@@ -84,7 +85,7 @@ class ModelArrays:
             intercept=np.asarray(clf.classifier_.intercept_, dtype=np.float32),
             calibration=calibration,
             settings={"concept_features": fz.concept_features, "word_norm": fz.word_norm,
-                      "length_cap": fz.length_cap},
+                      "length_cap": fz.length_cap, "concept_value": float(fz.concept_value)},
         )
 
     @property

@@ -130,6 +130,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         concept_features: str = "tfidf",
         word_norm: str = "l2",
         length_cap: int | None = None,
+        concept_value: float = 1.0,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -147,6 +148,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.concept_features = concept_features
         self.word_norm = word_norm
         self.length_cap = length_cap
+        self.concept_value = concept_value
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -189,6 +191,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             concept_features=self.concept_features,
             word_norm=self.word_norm,
             length_cap=self.length_cap,
+            concept_value=self.concept_value,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(

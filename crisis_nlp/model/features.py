@@ -11,7 +11,11 @@ about sqrt(n) * w, so a long post of ordinary words reads as a crisis. With
 ``word_norm="l1"`` the word channel scores the *mean* weight of its words, whatever the
 length, and with ``concept_features="binary"`` a concept the knowledge layer found
 (``C_SUICIDE``) counts 1 whether the note is one line or forty, so neither a long note
-nor an appended status line can dilute it.
+nor an appended status line can dilute it. ``concept_value`` is the value a present
+concept takes there: the L2 penalty of the logistic regressions then costs a concept's
+weight ``concept_value``**2 times less than a word's of the same effect, so the model
+leans on what the lexicons know (which travels to other writers) more than on template
+words (which do not).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         concept_features: str = "tfidf",
         word_norm: str = "l2",
         length_cap: int | None = None,
+        concept_value: float = 1.0,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -66,6 +71,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.concept_features = concept_features
         self.word_norm = word_norm
         self.length_cap = length_cap
+        self.concept_value = concept_value
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
@@ -76,6 +82,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                              f"{WORD_NORMS}; got {self.concept_features!r}, {self.word_norm!r}.")
         if self.length_cap is not None and not (isinstance(self.length_cap, int) and self.length_cap >= 1):
             raise InputError(f"length_cap must be None or an integer >= 1; got {self.length_cap!r}.")
+        if not (isinstance(self.concept_value, (int, float)) and 0 < self.concept_value <= 100):
+            raise InputError(f"concept_value must be a number in (0, 100]; got {self.concept_value!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
             tokenizer=str.split,
             token_pattern=None,
@@ -116,7 +124,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
         check_is_fitted(self, "word_vectorizer_")
         parts = [normalise_words(self.word_vectorizer_.transform(X), self.concept_columns_, self.word_norm,
-                                 self.length_cap)]
+                                 self.length_cap, self.concept_value)]
         if self.char_vectorizer_ is not None:
             parts.append(self.char_vectorizer_.transform(X))
         return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -128,8 +136,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
 
 
 def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: str,
-                    length_cap: int | None = None) -> sp.csr_matrix:
-    """Raw word-channel TF-IDF rows -> their features: concept columns set to 1 (when
+                    length_cap: int | None = None, concept_value: float = 1.0) -> sp.csr_matrix:
+    """Raw word-channel TF-IDF rows -> their features: concept columns set to ``concept_value`` (when
     ``concept_columns`` marks them), every other column divided by its row's ``norm``
     (for L2 with ``length_cap`` M, times sqrt(m / M) when the row has m > M such columns)."""
     X = sp.csr_matrix(X, dtype=np.float64, copy=True)
@@ -143,7 +151,7 @@ def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: 
             m = np.bincount(rows[~is_con], minlength=X.shape[0])
             total *= np.sqrt(np.maximum(1.0, m / length_cap))
     total[total == 0] = 1.0
-    X.data = np.where(is_con, 1.0, X.data / total[rows])
+    X.data = np.where(is_con, float(concept_value), X.data / total[rows])
     return X.astype(np.float32)
 
 

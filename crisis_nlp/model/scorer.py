@@ -183,6 +183,7 @@ class LinearScorer:
         self.concept_features = arrays.settings.get("concept_features", "tfidf")
         self.word_norm = arrays.settings.get("word_norm", "l2")
         self.length_cap = arrays.settings.get("length_cap")
+        self.concept_value = float(arrays.settings.get("concept_value", 1.0))
         if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
             raise IncompatibleModelError(
                 f"feature settings {arrays.settings} are not known to this crisis_nlp; upgrade the package.")
@@ -261,7 +262,7 @@ class LinearScorer:
         words, chars = vals[:k], vals[k:]  # views: normalised in place, per channel
         if self.concept_col is not None:
             is_con = self.concept_col[cols[:k]]
-            words[is_con] = 1.0
+            words[is_con] = self.concept_value
             plain = ~is_con
             total = self._word_total(words[plain])
             if total:
@@ -388,11 +389,11 @@ class LinearScorer:
             if self.length_cap is not None:
                 m = np.bincount(key, minlength=3 * n_rows).reshape(n_rows, 3)[:, 0]
                 norms[:, 0] *= np.sqrt(np.maximum(1.0, m / self.length_cap))
-        norms[:, 1] = 1.0  # concepts keep their 0/1
+        norms[:, 1] = 1.0  # concepts keep their value (concept_value or 0)
         norms[norms == 0] = 1.0
         X.data /= norms.ravel()[key]
         if self.concept_col is not None:
-            X.data[channel == 1] = 1.0
+            X.data[channel == 1] = self.concept_value
         return X
 
     def _type_row(self, word: str) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ from ..registry.versions import ModelEntry, save_version, sha256_file
 from ..resources import read_text, rule_files
 
 N_FOLDS = 4
-DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0, "char_ngram_range": None, "min_groups": 3}  # the shipped recipe
+DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0, "char_ngram_range": None, "min_groups": 3, "concept_features": "binary",
+                                  "word_norm": "l2", "length_cap": 64, "concept_value": 3}  # the shipped recipe
 
 
 def _noop(msg: str) -> None:
