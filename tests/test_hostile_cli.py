@@ -265,12 +265,15 @@ def test_ctrl_c_in_relabel_says_how_to_resume(tmp_path):
     p = subprocess.Popen(CLI + ["relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet"],
                          stderr=subprocess.PIPE, env=env, text=True)
     parts = out.with_name("o.csv.parts")
-    for _ in range(600):
+    # wait for the first part however loaded the machine is (a CI run beside a training
+    # took over a minute to load the model; a SIGINT sent before that hung the test)
+    for _ in range(3000):
         if (parts / "000000.csv").exists() or p.poll() is not None:
             break
         time.sleep(0.1)
+    assert (parts / "000000.csv").exists(), "relabel wrote no part in 300 s"
     p.send_signal(signal.SIGINT)
-    err = p.communicate(timeout=120)[1]
+    err = p.communicate(timeout=300)[1]
     assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
     assert subprocess.run(CLI + ["relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet", "--resume"],
                           timeout=300).returncode == 0
