@@ -262,8 +262,11 @@ def test_ctrl_c_in_relabel_says_how_to_resume(tmp_path):
     src, out = tmp_path / "c.csv", tmp_path / "o.csv"
     src.write_text("text\n" + "pt wants to die\n" * 50)
     env = {**os.environ, "CRISIS_NLP_TEST_PAUSE_AFTER_PARTS": "1"}  # sleeps after the first part
+    # the child gets SIGINT's default action: an earlier test in the same run (a dask
+    # cluster) can leave SIGINT ignored in this process, and an ignored signal is inherited
     p = subprocess.Popen(CLI + ["relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet"],
-                         stderr=subprocess.PIPE, env=env, text=True)
+                         stderr=subprocess.PIPE, env=env, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     parts = out.with_name("o.csv.parts")
     # wait for the first part however loaded the machine is (a CI run beside a training
     # took over a minute to load the model; a SIGINT sent before that hung the test)
@@ -273,7 +276,11 @@ def test_ctrl_c_in_relabel_says_how_to_resume(tmp_path):
         time.sleep(0.1)
     assert (parts / "000000.csv").exists(), "relabel wrote no part in 300 s"
     p.send_signal(signal.SIGINT)
-    err = p.communicate(timeout=300)[1]
+    try:
+        err = p.communicate(timeout=300)[1]
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError(f"relabel ignored SIGINT (this process's SIGINT handler: {signal.getsignal(signal.SIGINT)})")
     assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
     assert subprocess.run(CLI + ["relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet", "--resume"],
                           timeout=300).returncode == 0
