@@ -229,3 +229,18 @@ def test_words_outside_the_vocabulary_share_one_empty_row(model):
     X = scorer.matrix([" ".join(f"zzq{i}xv" for i in range(500))])
     assert X.nnz == 0
     assert scorer._types.current()[1].n_rows <= before + 1
+
+
+def test_a_present_concept_takes_the_concept_value(xy):
+    """``concept_value`` is what a present concept column holds (the parity test alone
+    would pass if estimator and scorer both ignored it); out-of-range values are refused."""
+    from crisis_nlp.model.artifact import is_concept_term
+    from crisis_nlp.preprocess import note_features
+
+    X, Y = xy
+    clf = CrisisClassifier(concept_features="binary", concept_value=3.0, **FAST).fit(X[:600], Y[:600])
+    concept = is_concept_term(clf.featurizer_.word_feature_names())
+    row = clf.transform_features(note_features(["pt states he wants to kill himself, has a gun"])).toarray()[0]
+    assert set(np.unique(row[concept])) == {0.0, 3.0}
+    with pytest.raises(InputError, match="concept_value"):
+        CrisisClassifier(concept_features="binary", concept_value=0, **FAST).fit(X[:100], Y[:100])
