@@ -184,8 +184,10 @@ class WordForms:
     tells 'his' from 'him' any more, as none could tell them apart in 'her'.
     """
 
-    def __init__(self, sex_classes: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(self, sex_classes: dict[str, tuple[str, ...]] | None = None, *,
+                 drop_apostrophes: bool = False) -> None:
         self.classes = dict(sex_classes or {})
+        self.drop_apostrophes = drop_apostrophes
 
     def word(self, word: str) -> tuple[str, ...]:
         """The forms of one lower-case word ('bf's' -> 'bf's', 'gf's'; 'he's' -> 'he's', 'she's')."""
@@ -202,8 +204,10 @@ class WordForms:
         return list(dict.fromkeys(f for w in words for f in self.word(w.lower())))
 
     def phrase(self, phrase: str) -> list[str]:
-        """Every variant of a lower-case phrase: placeholders filled, sex-specific words swapped."""
-        out = [phrase]
+        """Every variant of a lower-case phrase: placeholders filled, sex-specific words
+        swapped and, with ``drop_apostrophes``, also written without apostrophes ("doesnt want
+        to live", "wont be here"), as call-takers type them."""
+        out = [phrase, phrase.replace("'", "")] if self.drop_apostrophes and "'" in phrase else [phrase]
         for slot, forms in PRONOUN_FORMS.items():
             if slot in phrase:
                 out = [p.replace(slot, f) for p in out for f in forms]
@@ -233,12 +237,14 @@ def load_word_forms(rules_dir: str | Path | None, identity: str | None) -> WordF
     """The :class:`WordForms` of the tables in ``rules_dir``: placeholders only, or also the
     sex classes of the identity table ``identity`` when it sets ``lexicon_sex_forms``
     (tables snapshotted before it keep matching as they were written)."""
+    # concepts.json "apostrophe_free_forms": tables written before it match as they did
+    drop = bool(read_rules_json(rules_dir, "concepts.json").get("apostrophe_free_forms", False))
     if not identity:
-        return WordForms()
+        return WordForms(drop_apostrophes=drop)
     from .identity import load_identity_terms, sex_classes  # identity imports this module
 
     rules = load_identity_terms(identity, None if rules_dir is None else str(rules_dir))
-    return WordForms(sex_classes(rules) if rules.get("lexicon_sex_forms") else None)
+    return WordForms(sex_classes(rules) if rules.get("lexicon_sex_forms") else None, drop_apostrophes=drop)
 
 
 def add_special_cases(nlp: Language, strings: Iterable[str]) -> None:
