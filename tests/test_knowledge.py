@@ -256,3 +256,58 @@ def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
     found = affirmed("thinks the neighbors are poisoning his food")
     assert "PSYCHOSIS" in found and not found & {"OVERDOSE", "MEDICAL"}
     assert {"OVERDOSE", "MEDICAL"} <= affirmed("carbon monoxide poisoning, pt unresponsive")
+
+
+# -- where affirmed concepts disagreed with the labels (stop 18) ------------------------------
+@pytest.mark.parametrize(
+    "text, present, absent",
+    [
+        # an MPDS protocol-25 title is on every psych call: not evidence of suicide
+        ("Chief Complaint: Psychiatric/Abnormal Behavior/Suicide Attempt", {"EMD_PSYCH"}, {"SUICIDE"}),
+        ("CHIEF COMPLAINT: PSYCHIATRIC / ABNORMAL BEHAVIOR / SUICIDE ATTEMPT", {"EMD_PSYCH"}, {"SUICIDE"}),
+        ("attended a suicide prevention training at work", set(), {"SUICIDE"}),
+        # apostrophe-less contractions, as call-takers type them
+        ("doesnt have a gun", set(), {"WEAPON"}),
+        ("he doesnt want to live anymore", {"SUICIDE"}, set()),
+        ("she wont be here tomorrow", {"SUICIDE"}, set()),
+        # a third party's denial that names the person
+        ("RP does not believe she is suicidal", set(), {"SUICIDE"}),
+        ("RP doesn't think he has any weapons", set(), {"WEAPON"}),
+        ("RP dont think hes suicidal", set(), {"SUICIDE"}),
+        # methods and wordings of public suicide-risk knowledge
+        ("MY DAD HANGED HIMSELF IN THE GARAGE", {"SUICIDE"}, set()),
+        ("saying he'll kill her and then himself", {"SUICIDE", "VIOLENCE"}, set()),
+        ("told counselor he wants police to shoot him", {"SUICIDE"}, set()),
+        ("hose from the tailpipe in the window", {"SUICIDE"}, set()),
+        ("shots fired in the courtyard", {"WEAPON"}, set()),
+        # everyday words that are not weapons
+        ("bus pass already loaded for the month", set(), {"WEAPON"}),
+        ("kids having a water gun fight at the pool", set(), {"WEAPON"}),
+    ],
+)
+def test_concepts_agree_with_what_the_note_says(text, present, absent):
+    found = affirmed(text)
+    assert present <= found and not (absent & found), (text, found)
+
+
+def test_dont_know_if_is_uncertain_not_denied():
+    found = tokens("RP doesnt know if he has a gun")
+    assert "C_WEAPON" in found and "UNC_C_WEAPON" in found and "NEG_C_WEAPON" not in found
+
+
+def test_apostrophe_free_forms_only_for_tables_that_ask_for_them(tmp_path):
+    """A version trained before the key keeps its features: its snapshotted concepts.json
+    has no "apostrophe_free_forms", so 'doesnt want to live' stays unmatched there."""
+    import shutil
+
+    from crisis_nlp.preprocess import note_features
+    from crisis_nlp.resources import rule_files
+
+    for path in rule_files(None):
+        shutil.copy(path, tmp_path / path.name)
+    table = json.loads((tmp_path / "concepts.json").read_text())
+    del table["apostrophe_free_forms"]
+    (tmp_path / "concepts.json").write_text(json.dumps(table))
+    text = ["he doesnt want to live anymore"]
+    assert "C_SUICIDE" in note_features(text)[0].split()
+    assert "C_SUICIDE" not in note_features(text, str(tmp_path))[0].split()
