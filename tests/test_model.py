@@ -145,11 +145,12 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
 
 
-@pytest.mark.parametrize("concept_features,word_norm,length_cap,concept_value",
-                         [("binary", "l1", None, 1.0), ("binary", "l2", 12, 3.0), ("tfidf", "l1", None, 1.0),
-                          ("tfidf", "l2", 8, 1.0)])
+@pytest.mark.parametrize("concept_features,word_norm,length_cap,concept_value,concept_pairs",
+                         [("binary", "l1", None, 1.0, True), ("binary", "l2", 12, 3.0, True),
+                          ("binary", "l2", 12, 3.0, False), ("tfidf", "l1", None, 1.0, True),
+                          ("tfidf", "l2", 8, 1.0, False)])
 def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm,
-                                                                 length_cap, concept_value):
+                                                                 length_cap, concept_value, concept_pairs):
     """The inference scorer (single note and batch) does the featurizer's arithmetic for
     each way of normalising, after a round trip through the version's files."""
     from crisis_nlp.model.artifact import ModelArrays
@@ -158,7 +159,7 @@ def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, co
 
     X, Y = xy
     clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, length_cap=length_cap,
-                           concept_value=concept_value, **FAST).fit(X[:600], Y[:600])
+                           concept_value=concept_value, concept_pairs=concept_pairs, **FAST).fit(X[:600], Y[:600])
     ModelArrays.from_classifier(clf).write(tmp_path)
     scorer = LinearScorer(ModelArrays.read(tmp_path))
     feats = note_features(X[600:700])
@@ -244,3 +245,15 @@ def test_a_present_concept_takes_the_concept_value(xy):
     assert set(np.unique(row[concept])) == {0.0, 3.0}
     with pytest.raises(InputError, match="concept_value"):
         CrisisClassifier(concept_features="binary", concept_value=0, **FAST).fit(X[:100], Y[:100])
+
+
+def test_without_concept_pairs_no_word_pair_holds_a_concept(xy):
+    """``concept_pairs=False``: the appended concept tokens make no word pairs ("C_PUBLIC
+    C_PUBLIC", "home C_SUICIDE"), while pairs of words and the concepts themselves stay."""
+    X, Y = xy
+    names = {p: CrisisClassifier(concept_features="binary", concept_pairs=p, **FAST).fit(X[:600], Y[:600])
+             .featurizer_.word_feature_names() for p in (True, False)}
+    def pairs_with_concepts(terms):
+        return [t for t in terms if " " in t and any(w[:1].isupper() for w in t.split())]
+    assert pairs_with_concepts(names[True]) and not pairs_with_concepts(names[False])
+    assert {t for t in names[False] if " " in t} and {"C_SUICIDE", "C_WEAPON"} <= set(names[False])

@@ -12,7 +12,8 @@ import shutil
 if not (reg / "default" / "2.0.0").exists():  # the fairness baseline of the manifest
     shutil.copytree("/work/main/models/default/2.0.0", reg / "default" / "2.0.0")
     shutil.copy("/work/main/models/default/CURRENT", reg / "default" / "CURRENT") if Path("/work/main/models/default/CURRENT").exists() else None
-VERSION = "2.1.0"
+import os
+VERSION = os.environ.get("EXP_VERSION", "2.2.0")
 t = time.time()
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2,
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl"],

@@ -131,6 +131,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         word_norm: str = "l2",
         length_cap: int | None = None,
         concept_value: float = 1.0,
+        concept_pairs: bool = True,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -149,6 +150,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.word_norm = word_norm
         self.length_cap = length_cap
         self.concept_value = concept_value
+        self.concept_pairs = concept_pairs
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -192,6 +194,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             word_norm=self.word_norm,
             length_cap=self.length_cap,
             concept_value=self.concept_value,
+            concept_pairs=self.concept_pairs,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         self.classifier_ = MultiLabelLogistic(

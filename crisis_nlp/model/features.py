@@ -15,7 +15,10 @@ nor an appended status line can dilute it. ``concept_value`` is the value a pres
 concept takes there: the L2 penalty of the logistic regressions then costs a concept's
 weight ``concept_value``**2 times less than a word's of the same effect, so the model
 leans on what the lexicons know (which travels to other writers) more than on template
-words (which do not).
+words (which do not). The concept tokens are a bag appended after the words, so a word
+pair that holds one ("C_PUBLIC C_PUBLIC", "home C_SUICIDE") says nothing about the
+language of the note, only about which concepts a template put side by side;
+``concept_pairs=False`` leaves such pairs out of the vocabulary.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         word_norm: str = "l2",
         length_cap: int | None = None,
         concept_value: float = 1.0,
+        concept_pairs: bool = True,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -72,6 +76,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.word_norm = word_norm
         self.length_cap = length_cap
         self.concept_value = concept_value
+        self.concept_pairs = concept_pairs
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
@@ -108,6 +113,10 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             ).fit(X)
         if self.drop_function_words:
             self.word_vectorizer_ = _drop_terms(self.word_vectorizer_, X, _function_words())
+        if not self.concept_pairs:
+            self.word_vectorizer_ = _refit_on(self.word_vectorizer_, X, [
+                t for t in self.word_vectorizer_.get_feature_names_out()
+                if " " not in t or not any(w[:1].isupper() for w in t.split())])
         if self.min_groups > 1 and groups is not None:
             self.word_vectorizer_ = _keep_shared_terms(self.word_vectorizer_, X, groups, self.min_groups)
             if self.char_vectorizer_ is not None:
