@@ -282,6 +282,10 @@ def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
         ("shots fired in the courtyard", {"WEAPON"}, set()),
         # everyday words that are not weapons
         ("bus pass already loaded for the month", set(), {"WEAPON"}),
+        ("keeps a loaded 22 by the bed", {"WEAPON"}, set()),
+        # a refused act is not an absent object; a run-on item after "wont" is not denied
+        ("says there's a demon in him and wont put down the kitchen knife", {"WEAPON"}, set()),
+        ("crying and wont eat all day / put a pistol to his head", {"WEAPON"}, set()),
         ("kids having a water gun fight at the pool", set(), {"WEAPON"}),
     ],
 )
