@@ -14,6 +14,7 @@ from .errors import ModelError
 from .notes import MAX_NOTE_CHARS, check_note  # noqa: F401  (MAX_NOTE_CHARS: public here too)
 from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
+from .model.floors import Floors
 from .model.policy import ResponsePolicy, split_outputs
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
@@ -57,6 +58,8 @@ class CrisisModel:
         self._out_index = idx
         self._thresholds = arrays.thresholds
         self._scorer = LinearScorer(arrays)
+        self._floors = Floors(arrays.settings.get("label_floors") or {}, arrays.outputs, arrays.word_vocab,
+                              arrays.thresholds)
         self._decisions: dict[bytes, tuple] = {}
         self._word_names = arrays.word_vocab
         # which word features may appear in an explanation: not concepts, placeholders,
@@ -117,6 +120,8 @@ class CrisisModel:
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self.arrays.calibrate(self._scorer.proba(cols, vals))
+        if self._floors:
+            p = self._floors.raise_one(p, cols)
         on = p >= self._thresholds
         cats, flags, mode, head, labels = self._decision(on)
         scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
@@ -136,12 +141,15 @@ class CrisisModel:
         """Probabilities of every output (labels and cues) for checked note texts."""
         if not texts:
             return np.empty((0, len(self._out_index)))
-        out = []
+        out, hits = [], []
         for i in range(0, len(texts), BATCH):  # bounded: a batch's Docs are held in memory
             with _collector_paused():
                 table = feature_table(process_batch(texts[i:i + BATCH], self.rules_dir))
-                out.append(self._scorer.proba_matrix(self._scorer.matrix_table(table)))
-        return self.arrays.calibrate(np.concatenate(out))
+                X = self._scorer.matrix_table(table)
+                out.append(self._scorer.proba_matrix(X))
+                hits.append(self._floors.hits(X))
+        P = self.arrays.calibrate(np.concatenate(out))
+        return self._floors.raise_many(P, np.concatenate(hits)) if self._floors else P
 
     def _decision(self, on: np.ndarray) -> tuple:
         """Labels, mode and the reason's rule part for one on/off pattern of the outputs.

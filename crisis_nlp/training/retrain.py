@@ -35,6 +35,7 @@ from .evaluate import compute_metrics, label_matrix
 from .labelled import load_labelled
 from ..labels import CUES, SCHEMA_VERSION
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
+from ..model.floors import DEFAULT_FLOORS, with_floors
 from ..model.policy import ResponsePolicy
 from ..preprocess import note_features
 from ..registry.versions import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
@@ -244,7 +245,7 @@ def retrain(
     spec = f"{name}@{version}"
     from ..api import CrisisModel, model_from_entry
 
-    arrays = ModelArrays.from_classifier(final)
+    arrays = with_floors(ModelArrays.from_classifier(final), DEFAULT_FLOORS)
     new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)
     baseline = _evaluate(model_from_entry(base), held_out)
