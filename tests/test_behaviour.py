@@ -337,12 +337,12 @@ def test_report_tool_prints_the_table(small_model, monkeypatch, capsys):
 
 # -- the shipped model: failure-rate floors (issue 11: <= 2% on each gold set) -------
 # SUITE-LEVEL: these run on the shipped default model (the `model` fixture). The floors
-# are the measured rates of default@2.1.0 rounded up (README, "Behaviour checks"): 3.1%
-# (gold) and 2.6% (CAD gold) for invariance, worst directional check 7.2% (an added
-# weapon on the CAD gold set; default@2.0.0: 2.8%). The issue's targets (invariance <= 2%)
-# are not met yet.
-INVARIANCE_FLOOR = 0.035
-DIRECTIONAL_FLOOR = 0.075
+# are the measured rates of default@2.2.0 rounded up (README, "Behaviour checks"): 4.0%
+# (gold; 2.1.0: 3.1%) and 2.2% (CAD gold; 2.1.0: 2.6%) for invariance, worst directional
+# check 5.8% (an added weapon on the gold set, where a category is lost; on CAD pages 1.9%,
+# 2.1.0: 7.2%). The issue's targets (invariance <= 2%) are not met yet.
+INVARIANCE_FLOOR = 0.045
+DIRECTIONAL_FLOOR = 0.06
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,15 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.1.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# measured on default@2.2.0 (see README 'Measured accuracy'), rounded down (up for rates of
 # false alarms)
 FLOORS = {
-    # measured: 0.748, 0.791, 0.848 (weapon), 0.715, 0.253
-    "gold.jsonl": {"category_micro_f1": 0.74, "suicidal_recall": 0.79, "flag_recall": 0.84,
-                   "response_mode_accuracy": 0.71, "other_calls_labelled_crisis": 0.26},
-    # measured: 0.846, 0.936, 0.872 (weapon), 0.864, 0.073
-    "gold_cad.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.93, "flag_recall": 0.87,
-                       "response_mode_accuracy": 0.86, "other_calls_labelled_crisis": 0.08},
+    # measured: 0.767, 0.881, 0.913 (weapon), 0.692, 0.231
+    "gold.jsonl": {"category_micro_f1": 0.76, "suicidal_recall": 0.88, "flag_recall": 0.91,
+                   "response_mode_accuracy": 0.69, "other_calls_labelled_crisis": 0.24},
+    # measured: 0.850, 0.984, 0.963 (medical; weapon 0.979), 0.875, 0.067
+    "gold_cad.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.98, "flag_recall": 0.96,
+                       "response_mode_accuracy": 0.87, "other_calls_labelled_crisis": 0.07},
 }
 
 

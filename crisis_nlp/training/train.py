@@ -34,7 +34,8 @@ from ..resources import read_text, rule_files
 
 N_FOLDS = 4
 DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0, "char_ngram_range": None, "min_groups": 3, "concept_features": "binary",
-                                  "word_norm": "l2", "length_cap": 64, "concept_value": 3}  # the shipped recipe
+                                  "word_norm": "l2", "length_cap": 64, "concept_value": 3,
+                                  "concept_pairs": False}  # the shipped recipe
 
 
 def _noop(msg: str) -> None:
