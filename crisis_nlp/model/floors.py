@@ -14,6 +14,7 @@ The floors are data: ``settings["label_floors"]`` in a version's ``model.json``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -47,9 +48,9 @@ class Floors:
                  thresholds: np.ndarray) -> None:
         col = {t: i for i, t in enumerate(word_vocab) if t.startswith("C_")}
         out = {o: j for j, o in enumerate(outputs)}
-        self.rules = [(out[label], np.array(sorted(col[t] for t in tokens if t in col), dtype=np.intp))
-                      for label, tokens in floors.items()]
-        self.rules = [(j, cols) for j, cols in self.rules if len(cols)]
+        rules = [(out[label], np.array(sorted(col[t] for t in tokens if t in col), dtype=np.intp))
+                 for label, tokens in floors.items()]
+        self.rules = [(j, cols) for j, cols in rules if len(cols)]  # (output, concept columns)
         self.thresholds = thresholds
 
     def __bool__(self) -> bool:
@@ -70,6 +71,7 @@ class Floors:
         return np.column_stack([X[:, fc].getnnz(axis=1) > 0 for _j, fc in self.rules])
 
     def raise_many(self, P: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        """Many notes: ``P`` (calibrated, rows x outputs) with the floors that ``hits`` found applied."""
         for k, (j, _fc) in enumerate(self.rules):
             P[hits[:, k], j] = np.maximum(P[hits[:, k], j], self.thresholds[j])
         return P
@@ -91,8 +93,6 @@ def raise_by_features(P: np.ndarray, features: Sequence[str], floors: Mapping[st
 def with_floors(arrays, floors: Mapping[str, Sequence[str]] | None):
     """``arrays`` (a :class:`~crisis_nlp.model.artifact.ModelArrays`) with ``floors``
     recorded in its settings (none: unchanged)."""
-    import dataclasses
-
     if not floors:
         return arrays
     return dataclasses.replace(arrays, settings={**arrays.settings,
