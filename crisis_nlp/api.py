@@ -14,7 +14,7 @@ from .errors import ModelError
 from .notes import MAX_NOTE_CHARS, check_note  # noqa: F401  (MAX_NOTE_CHARS: public here too)
 from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
-from .model.floors import Floors
+from .model.knowledge import KnowledgeRules
 from .model.policy import ResponsePolicy, split_outputs
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
@@ -58,8 +58,7 @@ class CrisisModel:
         self._out_index = idx
         self._thresholds = arrays.thresholds
         self._scorer = LinearScorer(arrays)
-        self._floors = Floors(arrays.settings.get("label_floors") or {}, arrays.outputs, arrays.word_vocab,
-                              arrays.thresholds)
+        self._knowledge = KnowledgeRules(arrays.settings, arrays.outputs, arrays.word_vocab, arrays.thresholds)
         self._decisions: dict[bytes, tuple] = {}
         self._word_names = arrays.word_vocab
         # which word features may appear in an explanation: not concepts, placeholders,
@@ -120,8 +119,8 @@ class CrisisModel:
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self.arrays.calibrate(self._scorer.proba(cols, vals))
-        if self._floors:
-            p = self._floors.raise_one(p, cols)
+        if self._knowledge:
+            p = self._knowledge.apply_one(p, cols)
         on = p >= self._thresholds
         cats, flags, mode, head, labels = self._decision(on)
         scores = dict(zip(LABELS, p[self._label_idx].round(4).tolist()))
@@ -147,9 +146,9 @@ class CrisisModel:
                 table = feature_table(process_batch(texts[i:i + BATCH], self.rules_dir))
                 X = self._scorer.matrix_table(table)
                 out.append(self._scorer.proba_matrix(X))
-                hits.append(self._floors.hits(X))
+                hits.append(self._knowledge.hits(X))
         P = self.arrays.calibrate(np.concatenate(out))
-        return self._floors.raise_many(P, np.concatenate(hits)) if self._floors else P
+        return self._knowledge.apply_many(P, np.concatenate(hits)) if self._knowledge else P
 
     def _decision(self, on: np.ndarray) -> tuple:
         """Labels, mode and the reason's rule part for one on/off pattern of the outputs.

@@ -44,7 +44,7 @@ def test_full_retrain_reproduces_the_shipped_version(tmp_path):
     golds = [ROOT / "tests" / "data" / name for name in m["evaluation"]["gold_sets"]]
     entry = train(ROOT / "training_data_synthetic" / "notes.jsonl.gz", version=shipped.version,
                   registry=tmp_path, gold_path=golds, seed=m["seed"], params=m["params"],
-                  label_floors=m.get("label_floors"))
+                  label_floors=m.get("label_floors"), label_ceilings=m.get("label_ceilings"))
     assert entry.manifest["thresholds"] == m["thresholds"]
     for key in ("heldout_families", "gold_sets", "folds"):
         assert entry.manifest["evaluation"][key] == m["evaluation"][key], key

@@ -193,8 +193,9 @@ def clean_text(text: str, rules_dir: str | None = None) -> str:
     return limit_runs(mask_pii(normalize_spacing(read)))
 
 
-@lru_cache(maxsize=4)
 def _stages(rules_dir: str | None = None) -> tuple:
+    # not cached on its own: a second cache could keep a pipeline that build_nlp's cache
+    # has let go, and then two pipelines for the same tables would live side by side
     nlp = build_nlp(rules_dir)
     return nlp.make_doc, tuple(proc for _name, proc in nlp.pipeline)
 

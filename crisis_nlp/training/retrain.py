@@ -35,7 +35,7 @@ from .evaluate import compute_metrics, label_matrix
 from .labelled import load_labelled
 from ..labels import CUES, SCHEMA_VERSION
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
-from ..model.floors import DEFAULT_FLOORS, with_floors
+from ..model.knowledge import with_rules
 from ..model.policy import ResponsePolicy
 from ..preprocess import note_features
 from ..registry.versions import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
@@ -245,10 +245,15 @@ def retrain(
     spec = f"{name}@{version}"
     from ..api import CrisisModel, model_from_entry
 
-    arrays = with_floors(ModelArrays.from_classifier(final), DEFAULT_FLOORS)
+    base_model = model_from_entry(base)
+    # the base's knowledge rules (floors, ceilings) carry over: they are about concepts, not data
+    knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings")
+                 if base_model.arrays.settings.get(k)}
+    arrays = with_rules(ModelArrays.from_classifier(final), knowledge.get("label_floors"),
+                        knowledge.get("label_ceilings"))
     new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)
-    baseline = _evaluate(model_from_entry(base), held_out)
+    baseline = _evaluate(base_model, held_out)
     gold_metrics = None
     if gold_path is not None:
         gold_metrics = _evaluate(new_model, load_labelled(gold_path))
@@ -258,6 +263,7 @@ def retrain(
         "outputs": list(outputs),
         "thresholds": thresholds,
         "params": stored_params(final),
+        **knowledge,
         "training_data": {
             "path": Path(data).name,
             "sha256": sha256_file(data),

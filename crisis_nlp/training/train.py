@@ -26,7 +26,7 @@ from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
-from ..model.floors import DEFAULT_FLOORS, check_floors, raise_by_features, with_floors
+from ..model.knowledge import DEFAULT_CEILINGS, DEFAULT_FLOORS, apply_to_features, check_ceilings, check_floors, with_rules
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess import note_features
 from ..registry.versions import ModelEntry, save_version, sha256_file
@@ -194,17 +194,21 @@ def train(
     n_jobs: int | None = 2,
     rules_dir: str | Path | None = None,
     label_floors: dict[str, Sequence[str]] | None = DEFAULT_FLOORS,
+    label_ceilings: dict[str, dict[str, Sequence[str]]] | None = DEFAULT_CEILINGS,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
     """Train on a labelled file with style/bank families and write ``name@version``.
 
     ``rules_dir``: the preprocessing tables to train with (default the package's); they
     are snapshotted into the version, which reads them from there ever after.
-    ``label_floors``: label -> affirmed concept tokens that set it whatever the score
-    (see :mod:`crisis_nlp.model.floors`); ``None`` for none."""
+    ``label_floors``: label -> affirmed concept tokens that set it whatever the score;
+    ``label_ceilings``: label -> ``{"when": tokens, "unless": tokens}`` that turn it off
+    (see :mod:`crisis_nlp.model.knowledge`); ``None`` for none."""
     t_start = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     floors = check_floors(label_floors or {}, DEFAULT_OUTPUTS)
+    ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
+    knowledge = {"label_floors": floors, "label_ceilings": ceilings}
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
     texts = [r["text"] for r in records]
@@ -235,7 +239,7 @@ def train(
     cal_half = calibration_table(Y[tune_idx], oof[tune_idx], outputs)
     P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof[report_idx], cal_half)
     th_half = _thresholds(Y[tune_idx], P_tune, outputs)
-    P_report = raise_by_features(P_report, [feats[i] for i in report_idx], floors, outputs, th_half)
+    P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half)
     pred = decide(P_report, th_half, outputs, policy)
     heldout = compute_metrics([records[i] for i in report_idx], pred)
     heldout["calibration_error"] = calibration_errors(Y[report_idx], P_report, outputs)
@@ -250,7 +254,7 @@ def train(
     final.fit_features(feats, Y, groups=banks)
     t_fit = time.perf_counter() - t0
 
-    arrays = with_floors(ModelArrays.from_classifier(final, calibration=calibration), floors)
+    arrays = with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_sets = {}
     from ..api import CrisisModel
@@ -276,6 +280,7 @@ def train(
         "thresholds": thresholds,
         "params": stored_params(final),
         "label_floors": floors,
+        "label_ceilings": ceilings,
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
         "evaluation": {

@@ -1,0 +1,170 @@
+"""Knowledge rules: what an affirmed concept says about a label, whatever the learned score.
+
+The learner weighs a concept by how often it carried the label in the synthetic notes, and
+in a long note the rest of the words can outvote one clause. Two kinds of rule, kept as
+data in a version's ``model.json`` settings and hashed with the rest:
+
+- **Floors** (``settings["label_floors"]``: label -> concept tokens). Why: missing a weapon
+  costs more than a false alarm, and the generator plants many weapon words on purpose
+  ("water gun", "took all the guns out of the house"), so a pistol in one clause of a long
+  note scores low. When the lexicon finds the concept and ConText finds it neither denied,
+  historical nor hypothetical, the label is on: its score is raised to the threshold.
+- **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
+  tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
+  to jump", "gun to his own head"), but "threatening" is a strong violence word in the
+  notes the learner saw. When a ``when`` concept is found and no ``unless`` concept (any
+  sign of harm aimed at someone else), the label is off: its score is capped at half the
+  threshold.
+
+Floors are applied first, then ceilings. Versions without the keys have no rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import InputError
+
+#: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``
+DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {"weapon": ("C_WEAPON", "C_WEAPON_SELF", "C_WEAPON_OTHERS")}
+
+#: a threat or a weapon aimed at the person themself (patterns_targets.json) ...
+SELF_DIRECTED = ("C_THREAT_SELF", "C_WEAPON_SELF")
+#: ... and any sign of harm aimed at someone else, which keeps the learned score
+OTHER_DIRECTED = ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS")
+#: the ceilings ``train`` writes unless told otherwise: harm aimed only at oneself is not
+#: violence, nor a weapon against others, nor violence in progress (taxonomy schema 1.1)
+DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
+    label: {"when": SELF_DIRECTED, "unless": OTHER_DIRECTED}
+    for label in ("violence", "weapon_against_others", "violence_in_progress")
+}
+#: a ceiling caps the score at this share of the label's threshold
+CEILING_SHARE = 0.5
+
+
+def _check_tokens(tokens: Any, where: str) -> list[str]:
+    tokens = list(tokens) if isinstance(tokens, (list, tuple)) else []
+    bad = [t for t in tokens if not (isinstance(t, str) and t.startswith("C_") and " " not in t)]
+    if bad or not tokens:
+        raise InputError(f"{where} must list affirmed concept tokens such as 'C_WEAPON'; got {bad or tokens!r}.")
+    return tokens
+
+
+def _check_label(label: str, outputs: Sequence[str], key: str) -> None:
+    if label not in outputs:
+        raise InputError(f"{key} names {label!r}, which is not an output; use ids of {list(outputs)}.")
+
+
+def check_floors(floors: Mapping[str, Sequence[str]], outputs: Sequence[str]) -> dict[str, list[str]]:
+    """``floors`` as stored: known outputs, affirmed concept tokens (``C_...``) only."""
+    out = {}
+    for label, tokens in floors.items():
+        _check_label(label, outputs, "label_floors")
+        out[label] = _check_tokens(tokens, f"label_floors[{label!r}]")
+    return out
+
+
+def check_ceilings(ceilings: Mapping[str, Mapping[str, Sequence[str]]],
+                   outputs: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """``ceilings`` as stored: known outputs, each with affirmed ``when`` and ``unless`` tokens."""
+    out = {}
+    for label, rule in ceilings.items():
+        _check_label(label, outputs, "label_ceilings")
+        if not isinstance(rule, Mapping) or set(rule) != {"when", "unless"}:
+            raise InputError(f"label_ceilings[{label!r}] must be {{'when': [...], 'unless': [...]}}; got {rule!r}.")
+        out[label] = {k: _check_tokens(rule[k], f"label_ceilings[{label!r}][{k!r}]") for k in ("when", "unless")}
+    return out
+
+
+class KnowledgeRules:
+    """The floors and ceilings of one version, as column ids of a vocabulary.
+
+    A rule whose tokens are not in the vocabulary (the learner never saw the concept) can
+    never hold and is left out.
+    """
+
+    def __init__(self, settings: Mapping[str, Any], outputs: Sequence[str], vocab: Sequence[str],
+                 thresholds: np.ndarray) -> None:
+        col = {t: i for i, t in enumerate(vocab) if t.startswith("C_")}
+        out = {o: j for j, o in enumerate(outputs)}
+
+        def cols(tokens: Sequence[str]) -> np.ndarray:
+            return np.array(sorted(col[t] for t in tokens if t in col), dtype=np.intp)
+
+        floors = [(out[label], cols(tokens)) for label, tokens in (settings.get("label_floors") or {}).items()]
+        ceilings = [(out[label], cols(rule["when"]), cols(rule["unless"]))
+                    for label, rule in (settings.get("label_ceilings") or {}).items()]
+        self.floors = [(j, when) for j, when in floors if len(when)]  # (output, concept columns)
+        self.ceilings = [(j, when, unless) for j, when, unless in ceilings if len(when)]
+        self.thresholds = np.asarray(thresholds, dtype=float)
+
+    def __bool__(self) -> bool:
+        return bool(self.floors or self.ceilings)
+
+    def apply_one(self, p: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """One note: ``p`` (calibrated, every output) with the rules applied; ``cols`` are
+        the note's sorted feature columns."""
+        for j, when in self.floors:
+            if np.isin(when, cols, assume_unique=True).any():
+                p[j] = max(p[j], self.thresholds[j])
+        for j, when, unless in self.ceilings:
+            if np.isin(when, cols, assume_unique=True).any() and not np.isin(unless, cols, assume_unique=True).any():
+                p[j] = min(p[j], CEILING_SHARE * self.thresholds[j])
+        return p
+
+    def hits(self, X: sp.csr_matrix) -> np.ndarray:
+        """Many notes: which rule holds for which row of the feature matrix (rows x rules,
+        floors then ceilings)."""
+        def any_of(c: np.ndarray) -> np.ndarray:
+            return X[:, c].getnnz(axis=1) > 0 if len(c) else np.zeros(X.shape[0], dtype=bool)
+
+        held = [any_of(when) for _j, when in self.floors]
+        held += [any_of(when) & ~any_of(unless) for _j, when, unless in self.ceilings]
+        return np.column_stack(held) if held else np.zeros((X.shape[0], 0), dtype=bool)
+
+    def apply_many(self, P: np.ndarray, hits: np.ndarray) -> np.ndarray:
+        """Many notes: ``P`` (calibrated, rows x outputs) with the rules that ``hits`` found applied."""
+        k = 0
+        for j, _when in self.floors:
+            P[hits[:, k], j] = np.maximum(P[hits[:, k], j], self.thresholds[j])
+            k += 1
+        for j, _when, _unless in self.ceilings:
+            P[hits[:, k], j] = np.minimum(P[hits[:, k], j], CEILING_SHARE * self.thresholds[j])
+            k += 1
+        return P
+
+
+def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[str, Any],
+                      outputs: Sequence[str], thresholds: Mapping[str, float]) -> np.ndarray:
+    """The same rules on feature strings, for training's held-out report (the predictions
+    of fold models, each with its own vocabulary): a copy of ``P`` with them applied."""
+    tokens = sorted({t for rule in (settings.get("label_floors") or {}).values() for t in rule}
+                    | {t for rule in (settings.get("label_ceilings") or {}).values() for k in rule for t in rule[k]})
+    rules = KnowledgeRules(settings, outputs, tokens, np.array([thresholds.get(o, 0.5) for o in outputs]))
+    if not rules:
+        return P.copy()
+    col = {t: i for i, t in enumerate(tokens)}
+    rows, cols = [], []
+    for r, f in enumerate(features):
+        for c in {col[t] for t in f.split() if t in col}:
+            rows.append(r)
+            cols.append(c)
+    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(features), len(tokens)))
+    return rules.apply_many(P.copy(), rules.hits(X))
+
+
+def with_rules(arrays, floors: Mapping[str, Sequence[str]] | None = None,
+               ceilings: Mapping[str, Mapping[str, Sequence[str]]] | None = None):
+    """``arrays`` (a :class:`~crisis_nlp.model.artifact.ModelArrays`) with ``floors`` and
+    ``ceilings`` recorded in its settings (none given: unchanged)."""
+    settings = dict(arrays.settings)
+    if floors:
+        settings["label_floors"] = check_floors(floors, arrays.outputs)
+    if ceilings:
+        settings["label_ceilings"] = check_ceilings(ceilings, arrays.outputs)
+    return arrays if settings == arrays.settings else dataclasses.replace(arrays, settings=settings)
