@@ -72,6 +72,7 @@ SELF_ONLY = ["rp states her brother is on the overpass threatening to jump, he i
              "male with a knife to his own wrist threatening to cut, wont put it down",
              "SUBJ THREATENING TO OVERDOSE ON HIS MEDS, WIFE ON SCENE"]
 OTHERS_TOO = ["threatening to jump and punched his brother in the face",
+              "says he wants to die, pointed the gun at his wife",
               "threatening to kill himself and his wife, has a rifle",
               "holding a knife to his throat, said he would stab anyone who comes in"]
 
@@ -93,6 +94,16 @@ def test_harm_aimed_only_at_oneself_is_not_violence(ceiled):
         r = model.classify(note)
         assert "violence" not in r.flags, note
         assert r.response_mode != "law_enforcement", note
+
+
+def test_a_suicidal_person_with_a_gun_in_reach_is_no_police_lead(ceiled):
+    """The README's first example: policy rule 4 (co-responder), not rule 2."""
+    base, model = ceiled
+    note = "RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH"
+    assert base.classify(note).response_mode == "law_enforcement"  # the misfire issue 11 names
+    r = model.classify(note)
+    assert "suicidal" in r.categories and "weapon" in r.flags
+    assert r.response_mode == "co_responder"
 
 
 def test_harm_aimed_at_others_keeps_the_learned_score(ceiled):

@@ -257,3 +257,40 @@ def test_without_concept_pairs_no_word_pair_holds_a_concept(xy):
         return [t for t in terms if " " in t and any(w[:1].isupper() for w in t.split())]
     assert pairs_with_concepts(names[True]) and not pairs_with_concepts(names[False])
     assert {t for t in names[False] if " " in t} and {"C_SUICIDE", "C_WEAPON"} <= set(names[False])
+
+
+def test_label_consistency_keeps_words_that_predict_a_label_in_many_families():
+    """A word that predicts a label in one template family only carries no weight for it;
+    one that predicts it across banks and styles does; concept tokens always may."""
+    from crisis_nlp.model.features import label_consistent_mask
+
+    rng = np.random.default_rng(0)
+    notes, fams, y = [], [], []
+    for style in ("s1", "s2", "s3", "s4"):
+        for bank in ("b1", "b2", "b3", "b4"):
+            for i in range(40):
+                pos = i % 2 == 0
+                words = ["filler", "note"]
+                if pos:
+                    words.append("voices")  # everywhere: real evidence
+                    words.append("C_PSYCHOSIS")
+                    if bank == "b1":
+                        words.append("attic")  # one bank's template word
+                elif rng.random() < 0.2:
+                    words.append("attic")
+                notes.append(" ".join(words))
+                fams.append(f"{style}|{bank}")
+                y.append(int(pos))
+    Y = np.array(y)[:, None]
+    clf = CrisisClassifier(outputs=("psychosis",), char_ngram_range=None, word_ngram_range=(1, 1),
+                           concept_features="binary", label_consistency=3)
+    clf.fit_features(notes, Y, families=fams)
+    names = list(clf.featurizer_.word_feature_names())
+    coef = clf.classifier_.coef_[0]
+    assert coef[names.index("voices")] > 0
+    assert coef[names.index("attic")] == 0  # masked: it predicts the label in one bank only
+    assert coef[names.index("C_PSYCHOSIS")] != 0
+    mask = label_consistent_mask(clf.featurizer_.transform(notes), Y, fams, 3)
+    assert mask.shape == (1, len(names)) and not mask[0, names.index("attic")]
+    with pytest.raises(InputError, match="families"):
+        clone(clf).fit_features(notes, Y)

@@ -20,7 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted as _sk_check_is_fitted
 
 from ..errors import InputError, LabelError, NotFittedError
-from .features import NoteFeaturizer
+from .artifact import is_concept_term
+from .features import NoteFeaturizer, label_consistent_mask
 from ..labels import CUES, HIGH_RISK, LABELS
 from ..preprocess import NotePreprocessor
 
@@ -37,16 +38,25 @@ def check_is_fitted(estimator: BaseEstimator, attribute: str) -> None:
         ) from exc
 
 
-def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: int, w: np.ndarray | None = None):
+def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: int, w: np.ndarray | None = None,
+             columns: np.ndarray | None = None):
+    """One output's regression; ``columns`` (bool): the features it may use (others get 0)."""
+    n_features = X.shape[1]
+    if columns is not None:
+        X = X[:, np.flatnonzero(columns)]
     if w is not None and not w.all():  # weight 0 = label unknown for that row: leave the row out
         keep = np.flatnonzero(w)
         X, y, w = X[keep], y[keep], w[keep]
     if not len(y) or y.min() == y.max():  # a constant column: no model, a fixed log-odds
-        return np.zeros(X.shape[1], dtype=np.float64), (10.0 if len(y) and y[0] else -10.0)
+        return np.zeros(n_features, dtype=np.float64), (10.0 if len(y) and y[0] else -10.0)
     clf = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", max_iter=max_iter,
                              random_state=0)  # liblinear shuffles: fixed for reproducible retraining
     clf.fit(X, y, sample_weight=w)
-    return clf.coef_[0], float(clf.intercept_[0])
+    if columns is None:
+        return clf.coef_[0], float(clf.intercept_[0])
+    coef = np.zeros(n_features, dtype=np.float64)
+    coef[np.flatnonzero(columns)] = clf.coef_[0]
+    return coef, float(clf.intercept_[0])
 
 
 def _check_sample_weight(sample_weight, shape: tuple[int, int]) -> np.ndarray | None:
@@ -73,8 +83,10 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_jobs = n_jobs
 
-    def fit(self, X: sp.spmatrix, Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "MultiLabelLogistic":
-        """``sample_weight``: one weight per row, or one per row and output (0 = unknown there)."""
+    def fit(self, X: sp.spmatrix, Y: np.ndarray, sample_weight: np.ndarray | None = None,
+            feature_mask: np.ndarray | None = None) -> "MultiLabelLogistic":
+        """``sample_weight``: one weight per row, or one per row and output (0 = unknown there);
+        ``feature_mask`` (outputs x features, bool): which features each output may use."""
         Y = np.asarray(Y)
         if Y.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise InputError(f"Y must be a 2-D 0/1 array with one row per note; got shape {Y.shape}.")
@@ -84,7 +96,7 @@ class MultiLabelLogistic(ClassifierMixin, BaseEstimator):
         X = sp.csr_matrix(X)
         fits = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_one)(X, Y[:, j].astype(int), self.C, self.class_weight, self.max_iter,
-                              None if W is None else W[:, j])
+                              None if W is None else W[:, j], None if feature_mask is None else feature_mask[j])
             for j in range(Y.shape[1])
         )
         # float32 halves the artifact; scores are computed from exactly these values
@@ -132,6 +144,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         length_cap: int | None = None,
         concept_value: float = 1.0,
         concept_pairs: bool = True,
+        label_consistency: int | None = None,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -151,19 +164,22 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.length_cap = length_cap
         self.concept_value = concept_value
         self.concept_pairs = concept_pairs
+        self.label_consistency = label_consistency
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------
     def fit(self, X: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None,
-            groups: Sequence[object] | None = None) -> "CrisisClassifier":
-        """``groups``: the template family (phrase bank) of each note, for ``min_groups``."""
+            groups: Sequence[object] | None = None, families: Sequence[str] | None = None) -> "CrisisClassifier":
+        """``groups``: the phrase bank of each note, for ``min_groups``; ``families``: its
+        "style|bank", for ``label_consistency``."""
         texts = _check_texts(X)
-        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight, groups)
+        return self.fit_features(NotePreprocessor().transform(texts), Y, sample_weight, groups, families)
 
     def fit_features(self, features: Sequence[str], Y: np.ndarray,
                      sample_weight: np.ndarray | None = None,
-                     groups: Sequence[object] | None = None) -> "CrisisClassifier":
+                     groups: Sequence[object] | None = None,
+                     families: Sequence[str] | None = None) -> "CrisisClassifier":
         """``fit`` on feature strings already made by :class:`NotePreprocessor`.
 
         Lets training code preprocess a corpus once and fit several models on it.
@@ -197,9 +213,16 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             concept_pairs=self.concept_pairs,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
+        mask = None
+        if self.label_consistency:
+            if families is None or len(families) != len(features):
+                raise InputError("label_consistency needs families: the 'style|bank' of each note.")
+            names = self.featurizer_.word_feature_names()
+            mask = label_consistent_mask(M, Y, families, self.label_consistency,
+                                         keep_columns=is_concept_term(names))
         self.classifier_ = MultiLabelLogistic(
             C=self.C, class_weight=self.class_weight, n_jobs=self.n_jobs
-        ).fit(M, Y, sample_weight)
+        ).fit(M, Y, sample_weight, feature_mask=mask)
         self.outputs_ = outputs
         self.classes_ = np.array(outputs)
         return self

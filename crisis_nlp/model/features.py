@@ -195,3 +195,45 @@ def _refit_on(vec: TfidfVectorizer, X: Sequence[str], terms: list[str]) -> Tfidf
     params.update(vocabulary=terms, min_df=1, max_features=None)
     return TfidfVectorizer(**params).fit(X)
 
+
+
+def label_consistent_mask(M: sp.spmatrix, Y: np.ndarray, families: Sequence[str], min_families: int,
+                          keep_columns: np.ndarray | None = None, ratio: float = 2.0,
+                          min_notes: int = 2) -> np.ndarray:
+    """Which feature may carry weight for which output (outputs x features, bool).
+
+    Why: a word that one template family happened to put beside a label is not evidence
+    of that label ("living" beside psychosis, "further" beside suicide). A feature is
+    kept for an output where it predicts that output the same way - its rate among the
+    output's notes at least ``ratio`` times its rate among the others, or the reverse -
+    in at least ``min_families`` phrase banks AND at least ``min_families`` styles
+    (``families``: "style|bank" per note; a group counts only where it has ``min_notes``
+    notes with the feature on the predicting side). ``keep_columns`` (the concept
+    tokens: knowledge, not template words) are always kept.
+    """
+    Y = np.asarray(Y)
+    present = sp.csr_matrix((M != 0).astype(np.float32))
+    fam = np.asarray(families, dtype=str)
+    up_in, down_in = {}, {}
+    for part in (0, 1):  # 0: the style, 1: the bank of "style|bank"
+        names = np.array([f.split("|", 1)[part] if "|" in f else f for f in fam])
+        _, g = np.unique(names, return_inverse=True)
+        G = sp.csr_matrix((np.ones(len(g), dtype=np.float32), (g, np.arange(len(g)))), shape=(g.max() + 1, len(g)))
+        c_all = (G @ present).toarray()  # groups x features: notes with the feature
+        n_all = np.asarray(G.sum(axis=1))
+        for j in range(Y.shape[1]):
+            pos = Y[:, j].astype(np.float32)
+            c_pos = (G @ sp.csr_matrix(present.multiply(pos[:, None]))).toarray()
+            c_neg = c_all - c_pos
+            n_pos = (G @ pos)[:, None]
+            r_pos = (c_pos + 0.5) / (n_pos + 1.0)
+            r_neg = (c_neg + 0.5) / (n_all - n_pos + 1.0)
+            up_in[part, j] = ((r_pos >= ratio * r_neg) & (c_pos >= min_notes)).sum(axis=0) >= min_families
+            down_in[part, j] = ((r_neg >= ratio * r_pos) & (c_neg >= min_notes)
+                                & (n_pos >= min_notes)).sum(axis=0) >= min_families
+    keep = np.array([(up_in[0, j] & up_in[1, j]) | (down_in[0, j] & down_in[1, j]) for j in range(Y.shape[1])])
+    if keep_columns is not None:
+        cols = np.zeros(M.shape[1], dtype=bool)
+        cols[:len(keep_columns)] = np.asarray(keep_columns, dtype=bool)
+        keep[:, cols] = True
+    return keep

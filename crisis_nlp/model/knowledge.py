@@ -12,7 +12,8 @@ data in a version's ``model.json`` settings and hashed with the rest:
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
   tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
   to jump", "gun to his own head"), but "threatening" is a strong violence word in the
-  notes the learner saw. When a ``when`` concept is found and no ``unless`` concept (any
+  notes the learner saw; and the learned police-lead cues fire on a suicidal person with a
+  gun in reach, which the policy sends to a co-responder. When a ``when`` concept is found and no ``unless`` concept (any
   sign of harm aimed at someone else), the label is off: its score is capped at half the
   threshold.
 
@@ -37,11 +38,15 @@ DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {"weapon": ("C_WEAPON", "C_WEAPON_S
 SELF_DIRECTED = ("C_THREAT_SELF", "C_WEAPON_SELF")
 #: ... and any sign of harm aimed at someone else, which keeps the learned score
 OTHER_DIRECTED = ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS")
-#: the ceilings ``train`` writes unless told otherwise: harm aimed only at oneself is not
-#: violence, nor a weapon against others, nor violence in progress (taxonomy schema 1.1)
+#: the ceilings ``train`` writes unless told otherwise (taxonomy schema 1.1): harm aimed
+#: only at oneself is not ``violence``; and in a note about suicide or self-harm the two
+#: police-lead cues (a weapon against others, violence in progress) need a sign of harm
+#: aimed at someone else, since a weapon within the person's own reach calls for a
+#: co-responder (policy rule 4), not police first (rule 2)
 DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    label: {"when": SELF_DIRECTED, "unless": OTHER_DIRECTED}
-    for label in ("violence", "weapon_against_others", "violence_in_progress")
+    "violence": {"when": SELF_DIRECTED, "unless": OTHER_DIRECTED},
+    **{cue: {"when": ("C_SUICIDE", "C_SELF_HARM") + SELF_DIRECTED, "unless": OTHER_DIRECTED}
+       for cue in ("weapon_against_others", "violence_in_progress")},
 }
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5

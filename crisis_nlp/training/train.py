@@ -222,6 +222,7 @@ def train(
     policy = ResponsePolicy.from_toml(policy_toml)
 
     banks = np.array([r.get("bank", "") for r in records])
+    families = np.array([f'{r.get("style", "")}|{r.get("bank", "")}' for r in records])
     oof = np.full(Y.shape, np.nan)
     fold_info = []
     fold_of = np.full(len(records), -1)
@@ -229,7 +230,7 @@ def train(
         progress(f"fold {k + 1}/{N_FOLDS}: hold out bank {bank} x styles {', '.join(styles)} "
                  f"({len(te):,} test, {len(tr):,} train)")
         clf = CrisisClassifier(outputs=outputs, n_jobs=n_jobs, **params)
-        clf.fit_features([feats[i] for i in tr], Y[tr], groups=banks[tr])
+        clf.fit_features([feats[i] for i in tr], Y[tr], groups=banks[tr], families=families[tr])
         oof[te] = clf.predict_proba_matrix(clf.transform_features([feats[i] for i in te]))
         fold_of[te] = k
         fold_info.append({"fold": k, "bank": bank, "styles": styles, "n_train": int(len(tr)), "n_test": int(len(te))})
@@ -251,7 +252,7 @@ def train(
     progress(f"fitting the final model on all {len(texts):,} notes")
     t0 = time.perf_counter()
     final = CrisisClassifier(outputs=outputs, thresholds=thresholds, n_jobs=n_jobs, **params)
-    final.fit_features(feats, Y, groups=banks)
+    final.fit_features(feats, Y, groups=banks, families=families)
     t_fit = time.perf_counter() - t0
 
     arrays = with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings)
