@@ -166,6 +166,18 @@ def test_a_block_only_removes_its_own_concept():
         ("threatening to kill his wife", {"THREAT_OTHERS", "VIOLENCE"}, {"THREAT_SELF"}),
         ("threatened RP with a knife", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
         ("threatening to cut his wife", {"THREAT_OTHERS"}, {"THREAT_SELF"}),
+        # stop 19: murder-suicide and transitive acts are aimed at others; cutting one's own body is not
+        ("threatening to kill himself and his wife", {"THREAT_OTHERS", "VIOLENCE"}, set()),
+        ("says he will kill himself and take his family with him", {"THREAT_OTHERS"}, set()),
+        ("taking the kids with her to the store", set(), {"THREAT_OTHERS"}),
+        ("threatening to burn the house down with them inside", {"THREAT_OTHERS", "VIOLENCE"}, {"THREAT_SELF"}),
+        ("threatening to jump the bus driver", {"THREAT_OTHERS"}, {"THREAT_SELF"}),
+        ("threatening to cut him", {"THREAT_OTHERS", "VIOLENCE"}, {"THREAT_SELF"}),
+        ("threatening to cut her wrists", {"THREAT_SELF"}, {"THREAT_OTHERS", "VIOLENCE"}),
+        ("threatening to jump off the bridge", {"THREAT_SELF"}, {"THREAT_OTHERS", "VIOLENCE"}),
+        ("swung it at RP", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("threw a knife at the case manager", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("has the neighbor in a chokehold", {"VIOLENCE"}, set()),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):

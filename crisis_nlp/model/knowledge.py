@@ -4,10 +4,11 @@ The learner weighs a concept by how often it carried the label in the synthetic 
 in a long note the rest of the words can outvote one clause. Two kinds of rule, kept as
 data in a version's ``model.json`` settings and hashed with the rest:
 
-- **Floors** (``settings["label_floors"]``: label -> concept tokens). Why: missing a weapon
-  costs more than a false alarm, and the generator plants many weapon words on purpose
-  ("water gun", "took all the guns out of the house"), so a pistol in one clause of a long
-  note scores low. When the lexicon finds the concept and ConText finds it neither denied,
+- **Floors** (``settings["label_floors"]``: label -> concept tokens). Why: missing a weapon,
+  a suicidal person or an assault costs more than a false alarm, and the generator plants
+  many such words without the label on purpose ("water gun", "took all the guns out of the
+  house", "no plan, safe at home"), so a pistol in one clause of a long note, or "suicidal
+  thoughts" beside three denials, scores low. When the lexicon finds the concept and ConText finds it neither denied,
   historical nor hypothetical, the label is on: its score is raised to the threshold.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
   tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
@@ -31,8 +32,14 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 
-#: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``
-DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {"weapon": ("C_WEAPON", "C_WEAPON_SELF", "C_WEAPON_OTHERS")}
+#: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``,
+#: an affirmed suicide concept ``suicidal`` (since 2.3.0) and harm aimed at others
+#: ``violence`` (since 2.3.0); the three high-risk labels a dispatcher must not miss
+DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {
+    "weapon": ("C_WEAPON", "C_WEAPON_SELF", "C_WEAPON_OTHERS"),
+    "suicidal": ("C_SUICIDE",),
+    "violence": ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS"),
+}
 
 #: a threat or a weapon aimed at the person themself (patterns_targets.json) ...
 SELF_DIRECTED = ("C_THREAT_SELF", "C_WEAPON_SELF")
