@@ -144,3 +144,24 @@ def test_ceilings_name_outputs_and_affirmed_concepts():
                 {"violence": {"when": [], "unless": ["C_VIOLENCE"]}}):
         with pytest.raises(InputError, match="label_ceilings"):
             check_ceilings(bad, outputs)
+
+
+@pytest.mark.parametrize("note, label", [
+    ("RP IS PT // HAVING SUCIDAL THOUGHTS ON AND OFF TODAY, NO PLAN, NO WEAPONS // SAFE AT HOME, WANTS TO TALK",
+     "suicidal"),
+    ("DOM IN PROG // F RP WHISPERING ADV BF PUNCHING HER NOW, 2 KIDS IN HOME, LINE DISCONNECTED", "violence"),
+])
+def test_an_affirmed_suicide_or_assault_sets_its_label(pair, note, label):
+    _, floored = pair
+    r = floored.classify(note)
+    assert label in r.categories + r.flags
+
+
+@pytest.mark.parametrize("note, label", [
+    ("denies SI, calling about a stolen bike", "suicidal"),
+    ("no threats made, nothing physical, just loud music", "violence"),
+])
+def test_a_denied_suicide_or_assault_is_no_floor(pair, note, label):
+    base, floored = pair
+    assert (label in floored.classify(note).categories + floored.classify(note).flags) == \
+        (label in base.classify(note).categories + base.classify(note).flags)
