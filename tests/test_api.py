@@ -21,7 +21,13 @@ def test_result_has_exactly_the_contract_keys(model):
 def test_bridge_note(model):
     r = model.classify("subj on bridge rail threatening to jump, denies weapons")
     assert "suicidal" in r.categories
-    assert "weapon" not in r.flags
+    assert "weapon" not in r.flags and "violence" not in r.flags  # a threat to oneself (schema 1.1)
+
+
+@pytest.mark.xfail(strict=True, reason="known miss of 2.3.0 (README, 'What is bad'): the learned public-place "
+                   "cue reads 0.11 on this wording; 2.2.0 sent a co-responder only through a false violence flag")
+def test_bridge_note_sends_a_co_responder(model):
+    r = model.classify("subj on bridge rail threatening to jump, denies weapons")
     assert r.response_mode == "co_responder"
 
 
@@ -29,11 +35,10 @@ def test_issue_example(model):
     r = model.classify("RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH")
     assert "suicidal" in r.categories
     assert "weapon" in r.flags
-    # default@2.2.0 misses the two lesser labels here (2.1.0 had both): veteran scores 0.459
-    # against a threshold of 0.47 and ETOH's substance_use 0.15 against 0.22 (README, "What
-    # is bad"); they are checked as scores near the threshold, not as labels
-    assert r.scores["veteran"] >= 0.4 and r.scores["substance_use"] >= 0.1
-    assert r.response_mode in ("co_responder", "law_enforcement")
+    assert "veteran" in r.categories and "substance_use" in r.categories  # 2.2.0 missed both
+    # a suicidal person with a gun in reach: policy rule 4, not police first (2.2.0 and
+    # earlier: law_enforcement through the violence-in-progress cue; the ceilings fixed it)
+    assert r.response_mode == "co_responder"
 
 
 def test_batch_equals_single(model, gold):
