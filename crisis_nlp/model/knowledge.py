@@ -121,13 +121,12 @@ class KnowledgeRules:
     def apply_one(self, p: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """One note: ``p`` (calibrated, every output) with the rules applied; ``cols`` are
         the note's sorted feature columns."""
-        for j, when in self.floors:
-            if np.isin(when, cols, assume_unique=True).any():
-                p[j] = max(p[j], self.thresholds[j])
-        for j, when, unless in self.ceilings:
-            if np.isin(when, cols, assume_unique=True).any() and not np.isin(unless, cols, assume_unique=True).any():
-                p[j] = min(p[j], CEILING_SHARE * self.thresholds[j])
-        return p
+        def any_of(c: np.ndarray) -> bool:
+            return bool(np.isin(c, cols, assume_unique=True).any())
+
+        held = [any_of(when) for _j, when in self.floors]
+        held += [any_of(when) and not any_of(unless) for _j, when, unless in self.ceilings]
+        return self.apply_many(p[None, :], np.array([held], dtype=bool))[0]
 
     def hits(self, X: sp.csr_matrix) -> np.ndarray:
         """Many notes: which rule holds for which row of the feature matrix (rows x rules,
@@ -140,7 +139,8 @@ class KnowledgeRules:
         return np.column_stack(held) if held else np.zeros((X.shape[0], 0), dtype=bool)
 
     def apply_many(self, P: np.ndarray, hits: np.ndarray) -> np.ndarray:
-        """Many notes: ``P`` (calibrated, rows x outputs) with the rules that ``hits`` found applied."""
+        """Many notes: ``P`` (calibrated, rows x outputs) with the rules that ``hits`` found
+        applied, in place. The one place that says what a floor and a ceiling do."""
         k = 0
         for j, _when in self.floors:
             P[hits[:, k], j] = np.maximum(P[hits[:, k], j], self.thresholds[j])
