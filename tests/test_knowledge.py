@@ -141,6 +141,20 @@ def test_no_psychosis_from_everyday_words(text):
         ("suspect ran down the street", "DEPRESSION"),
         ("water pipe burst in basement", "WEAPON"),
         ("my back is killing me", "VIOLENCE"),
+        # call-type and protocol names, car and sports words, accidents (stop 20)
+        ("DIST - DOMESTIC VERBAL | 2ND FL REAR", "VIOLENCE"),
+        ("Chief Complaint: Stroke (CVA) / Transient Ischemic Attack (TIA)", "VIOLENCE"),
+        ("Chief Complaint: Pregnancy / Childbirth / Miscarriage", "GRIEF"),
+        ("MY SON WAS CHOKING ON A GRAPE", "VIOLENCE"),
+        ("red Charger driving in the suicide lane", "SUICIDE"),
+        ("somebody keyed both rear suicide doors on his 66 lincoln", "SUICIDE"),
+        ("MY BROTHER SHOT HIMSELF IN THE FOOT BY ACCIDENT", "SUICIDE"),
+        ("lock cut off his unit at Hi-Way Storage", "VIOLENCE"),
+        ("she had to go out in her jumper, it was 6 degrees", "SUICIDE"),
+        ("cleared CMOS with the jumper", "SUICIDE"),
+        ("near the end it crashed and started over", "SUICIDE"),
+        ("we came up with a plan for the weekend", "SUICIDE"),
+        ("advised emergency vet for the dog", "VETERAN"),
     ],
 )
 def test_everyday_phrases_block_the_crisis_word_inside_them(text, concept):
@@ -150,6 +164,13 @@ def test_everyday_phrases_block_the_crisis_word_inside_them(text, concept):
 def test_a_block_only_removes_its_own_concept():
     assert "MEDICAL" in affirmed("pt c/o chest pain, poss heart attack")
     assert "SUICIDE" in affirmed("wants to jump off the bridge, hanging out of the window")  # 'jump' still counts
+    # the dispatch senses next to the blocked everyday ones
+    assert "SUICIDE" in affirmed("possible jumper on the Mill St bridge")
+    assert "SUICIDE" in affirmed("he shot himself")
+    assert "SUICIDE" in affirmed("he wants to end it, has a plan to jump")
+    assert "VIOLENCE" in affirmed("domestic in progress, he hit her")
+    assert "VIOLENCE" in affirmed("pt endorses HI toward neighbor")
+    assert "VIOLENCE" in affirmed("he was choking her")
 
 
 @pytest.mark.parametrize(
@@ -299,6 +320,11 @@ def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
         ("says there's a demon in him and wont put down the kitchen knife", {"WEAPON"}, set()),
         ("crying and wont eat all day / put a pistol to his head", {"WEAPON"}, set()),
         ("kids having a water gun fight at the pool", set(), {"WEAPON"}),
+        # assaults on a person named by a pronoun (stop 20), not on a thing
+        ("he grabbed her by the throat and threw her into the dresser", {"VIOLENCE"}, set()),
+        ("he slapped her", {"VIOLENCE"}, set()),
+        ("pushed her down the stairs", {"VIOLENCE"}, set()),
+        ("she slapped the mosquito, he threw her phone", set(), {"VIOLENCE"}),
     ],
 )
 def test_concepts_agree_with_what_the_note_says(text, present, absent):

@@ -12,7 +12,8 @@ Sources:
   "bridge", "knife"): these are masked only where the context says a name follows. It is
   the names that occur in lower case in the synthetic training notes, in the shorthand
   table, the concept lexicon or the negation rules, or in ``ENGLISH`` below.
-- ``names_vocab.txt``: the other words of those sources. A capitalised word next to a
+- ``names_vocab.txt``: the other words of those sources, and the Spanish words of ``SPANISH``
+  that are on no name list. A capitalised word next to a
   listed name is taken as part of the name unless it is one of these ('Aisha Mbeki':
   'Mbeki' is on no list; 'Aisha called': 'called' is a word of the notes).
 """
@@ -97,6 +98,24 @@ mon tue tues wed thu thur thurs fri sat sun monday tuesday wednesday thursday fr
 denver aurora orlando augusta helena troy raleigh cleveland dayton memphis nashville reno tucson tulsa wichita
 omaha boise billings casper cody laramie sheridan gillette riverton lander rawlins worland camden
 """
+#: Spanish words of bilingual call notes (bank b8, stop 20): words of the notes, never taken
+#: for an unlisted name. Those that are also listed names ("su", "del", "le", "bueno") are
+#: not added by this list, so that they stay maskable: as everyday words (names_stop.txt)
+#: they let real surnames through ("caller Maria Bueno", tried at stop 20)
+SPANISH = """
+a abuela abuelo ahi ahora al algo alguien alla ansiedad aqui asi ayer ayuda ayudame bien borracha borracho
+buena bueno cabeza calle cama camioneta carro casa come comer como con contra corazon corazón cosa cosas
+cuando cuarto cuchillo curandera de del dia dice dicen dijo dolor donde dormir dos duerme el ella ellos en
+eres es esa ese eso esposa esposo esta estaba estan este estoy está familia favor fue fui golpeo golpeó grita
+gritando habla hablar hace hay hermana hermano hija hijo hijos hombre la las le les llora llorando lo los
+luego mal mala malo mama mamá mas matar me mi miedo migra mio mis morir muerta muerto mujer murio murió muy
+nada nadie nerviosa nervioso ni nieta nieto nina nino niña niño no noche nos novia novio nuestra nuestro otra
+otro panico para pastillas pego pegó pero perro pistola poco policia policía por porque prima primo puede
+pueden pánico que quien quiere quieren quiero respirar sale salir sangre se semana semanas senor senora señor
+señora si sin sola solita solito solo soy su suegra suegro sus tambien también tengo tia tiene tienen tio toda
+todo todos tomando tomo tomó triste tu tía tío un una uno unos usted vecina vecino ver vez vieja viejo voces
+voz y ya yo
+"""
 NEVER_NOTE = "function words are never masked: see _NEVER in crisis_nlp/preprocess/text.py"
 
 
@@ -119,7 +138,7 @@ def corpus_words() -> set[str]:
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             words.update(word.findall(json.loads(line)["text"]))
-    for name in ("shorthand.tsv", "concepts.json", "negation_rules.json"):
+    for name in ("shorthand.tsv", "concepts.json", "context_rules.json"):
         words.update(word.findall((RES / name).read_text(encoding="utf-8").lower()))
     return words
 
@@ -136,6 +155,7 @@ def main() -> int:
     last |= set(EXTRA_LAST.split())
     vocab = corpus_words() | set(ENGLISH.split())
     stop = (first | last) & vocab
+    vocab |= set(SPANISH.split()) - first - last
     header = ("# {what}; built by tools/build_name_lists.py from the US Census 1990 name frequency lists\n"
               "# (public domain, via the PyPI package `names` 0.3.0, MIT) and hand-written lists; one a line, lower case\n")
     for fname, what, items in (("names_first.txt", "first names", first), ("names_last.txt", "surnames", last),

@@ -15,6 +15,17 @@ if not (reg / "default" / "2.0.0").exists():  # the fairness baseline of the man
 import os
 VERSION = os.environ.get("EXP_VERSION", "2.2.0")
 t = time.time()
+# keep the held-out predictions before the rules, so rule variants can be measured later
+# (/work/exp/reg/NAME/heldout_pre_rules.npz) without training again
+import numpy as np
+import crisis_nlp.training.train as _train
+_orig_apply = _train.apply_to_features
+def _save_then_apply(P, features, settings, outputs, thresholds):
+    reg.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(reg / "heldout_pre_rules.npz", P=P, features=np.array(features, dtype=object).astype(str),
+                        outputs=np.array(outputs), thresholds=json.dumps(thresholds))
+    return _orig_apply(P, features, settings, outputs, thresholds)
+_train.apply_to_features = _save_then_apply
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2,
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl"],
               progress=lambda m: print(" ", m, flush=True))

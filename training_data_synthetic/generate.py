@@ -100,7 +100,7 @@ ABBREVIATIONS = [
 TYPO_KEYS = "qwertyuiopasdfghjklzxcvbnm"
 # race/ethnicity words in a bank's ways of naming the person: those entries are not used,
 # so that a descriptor appears only where the independent identity draw puts one
-RACE_RX = re.compile(r"\b(?:[WBHAI]/[MF]|hispanic|latin[oa]|black|white|asian|caucasian|african|arab)\b", re.I)
+RACE_RX = re.compile(r"\b(?:(?:[WBHAIN]|ME)/[MF]|hispanic|latin[oa]|black|white|asian|caucasian|african|arab|native|middle eastern)\b", re.I)
 INGESTION_RX = re.compile(r"pill|overdos|\bOD\b|ingest|swallow|tablet|narcan|bottle of|took (?:all|\d+|a handful)", re.I)
 FLAG_IDS = ("weapon", "violence", "medical")
 
