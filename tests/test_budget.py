@@ -39,7 +39,7 @@ FROZEN = {
     "gold_cad.jsonl": "9aa7f45a681f1287875cb536c62f00b55113372887fc463bd1197862293b2d3e",
     "long_everyday.jsonl": "2653328efcedf6d55f5ad8abcd538a9b999f2f182039211be2b8dfbeee445055",
     "long_cad.jsonl": "60495109e1e57d8eac0e70334b67f8993946cf29e55c3235398accd772575866",
-    "synthetic, first 3000": "4276d9d6c882a7f58dc334024e90fe727348df781f63da9433848da5830c202a",  # the data of stop 19
+    "synthetic, first 3000": "9ecc67b6a70faa11cd75504ff67ef49ec3a29c39868fc2114547230e7a35d6f0",  # the data of stop 20
 }
 
 
@@ -68,9 +68,10 @@ def _committed():
 
 def test_every_committed_note_and_4000_characters_of_them_are_read_whole():
     """Every gold note and every training note up to 4,950 characters (the longest one when
-    the budget was set) is read whole. The data of stop 19 has three longer training notes
-    (joined updates, up to 5,197 characters); one of them is read as its head and crisis
-    passages, the same at training and at inference, and no more may be."""
+    the budget was set) is read whole. The data of stop 20 (two more banks, with longer
+    phrases) has five training notes of 5,061-5,956 characters (joined updates) that are read
+    as their head and crisis passages, the same at training and at inference, and no more may
+    be (stop 19: one of 5,197)."""
     texts = _committed()
     cut_long = 0
     for text in texts:
@@ -78,7 +79,7 @@ def test_every_committed_note_and_4000_characters_of_them_are_read_whole():
         if reading_budget().select(normalized) != normalized:
             assert len(text) > 4_950, text[:80]
             cut_long += 1
-    assert cut_long <= 1
+    assert cut_long <= 5
     for seed in range(10):  # what a real note of the longest kind looks like, as near as we have
         joined = normalize_characters(" ".join(random.Random(seed).sample(texts, 60))[:4000])
         assert reading_budget().select(joined) == joined
