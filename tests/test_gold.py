@@ -22,15 +22,15 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.3.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# measured on default@2.4.0 (see README 'Measured accuracy'), rounded down (up for rates of
 # false alarms); suicidal recall on CAD pages keeps one note of slack
 FLOORS = {
-    # measured: 0.789, 0.881, 0.902 (violence; weapon 0.913), 0.696, 0.220
-    "gold.jsonl": {"category_micro_f1": 0.78, "suicidal_recall": 0.88, "flag_recall": 0.90,
-                   "response_mode_accuracy": 0.69, "other_calls_labelled_crisis": 0.22},
-    # measured: 0.861, 1.000, 0.956 (medical; weapon 0.979, violence 0.971), 0.864, 0.062
-    "gold_cad.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.98, "flag_recall": 0.95,
-                       "response_mode_accuracy": 0.86, "other_calls_labelled_crisis": 0.07},
+    # measured: 0.834, 0.895, 0.913 (weapon; violence 0.961, medical 0.963), 0.742, 0.121
+    "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.89, "flag_recall": 0.91,
+                   "response_mode_accuracy": 0.74, "other_calls_labelled_crisis": 0.13},
+    # measured: 0.864, 0.984, 0.943 (violence; weapon 0.979, medical 0.985), 0.883, 0.052
+    "gold_cad.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.96, "flag_recall": 0.94,
+                       "response_mode_accuracy": 0.88, "other_calls_labelled_crisis": 0.06},
 }
 
 
