@@ -101,7 +101,9 @@ omaha boise billings casper cody laramie sheridan gillette riverton lander rawli
 #: Spanish words of bilingual call notes (bank b8, stop 20): words of the notes, never taken
 #: for an unlisted name. Those that are also listed names ("su", "del", "le", "bueno") are
 #: not added by this list, so that they stay maskable: as everyday words (names_stop.txt)
-#: they let real surnames through ("caller Maria Bueno", tried at stop 20)
+#: they let real surnames through ("caller Maria Bueno", tried at stop 20). Caution: the
+#: b8 notes hold them in lower case, so a rebuild puts them in names_stop.txt through
+#: corpus_words(); take them out of ``stop`` before writing if you rebuild
 SPANISH = """
 a abuela abuelo ahi ahora al algo alguien alla ansiedad aqui asi ayer ayuda ayudame bien borracha borracho
 buena bueno cabeza calle cama camioneta carro casa come comer como con contra corazon corazón cosa cosas
