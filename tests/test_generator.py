@@ -283,6 +283,13 @@ def _builder(bank):
     return b
 
 
+def test_pronouns_follow_the_case_of_the_entry():
+    b = generate.NoteBuilder(random.Random(0), generate.load_banks()[0], "f")
+    assert b.fill("CLR ADV {he} HAS A KNIFE TO {his} WRIST") == "CLR ADV SHE HAS A KNIFE TO HER WRIST"
+    assert b.fill("rp says {he} has a knife") == "rp says she has a knife"
+    assert b.fill("{He} told RP") == "She told RP"
+
+
 def test_typo_augmentation_leaves_the_label_words_alone():
     bank = generate.load_banks()[0]
     W = generate.load_wrapping()

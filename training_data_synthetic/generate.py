@@ -199,8 +199,10 @@ class NoteBuilder:
         self.header_kind: str | None = None
 
     def fill(self, text: str) -> str:
+        # an ALL-CAPS entry (b10's call-takers type in capitals) gets ALL-CAPS pronouns
+        shout = not any(ch.islower() for ch in re.sub(r"\{\w+\}", "", text))
         for k, v in PRONOUNS[self.gender].items():
-            text = text.replace(k, v)
+            text = text.replace(k, v.upper() if shout else v)
         return text
 
     def add(self, kind: str, e, label: str | None = None) -> None:
