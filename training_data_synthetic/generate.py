@@ -100,6 +100,7 @@ ABBREVIATIONS = [
 TYPO_KEYS = "qwertyuiopasdfghjklzxcvbnm"
 # race/ethnicity words in a bank's ways of naming the person: those entries are not used,
 # so that a descriptor appears only where the independent identity draw puts one
+PLACEHOLDER_RX = re.compile(r"\{\w+\}")
 RACE_RX = re.compile(r"\b(?:(?:[WBHAIN]|ME)/[MF]|hispanic|latin[oa]|black|white|asian|caucasian|african|arab|native|middle eastern)\b", re.I)
 INGESTION_RX = re.compile(r"pill|overdos|\bOD\b|ingest|swallow|tablet|narcan|bottle of|took (?:all|\d+|a handful)", re.I)
 FLAG_IDS = ("weapon", "violence", "medical")
@@ -200,7 +201,8 @@ class NoteBuilder:
 
     def fill(self, text: str) -> str:
         # an ALL-CAPS entry (b10's call-takers type in capitals) gets ALL-CAPS pronouns
-        shout = not any(ch.islower() for ch in re.sub(r"\{\w+\}", "", text))
+        words = PLACEHOLDER_RX.sub("", text)
+        shout = any(ch.isupper() for ch in words) and not any(ch.islower() for ch in words)
         for k, v in PRONOUNS[self.gender].items():
             text = text.replace(k, v.upper() if shout else v)
         return text
