@@ -130,7 +130,7 @@ def token_arrays(doc: Doc) -> np.ndarray:
 # -- rule tables ----------------------------------------------------------------------
 #: tables added after the first versions of model format 2: a version whose snapshot
 #: (``rules/``) predates one was trained without it and reads as if it were empty
-LATER_TABLES = frozenset({"known_words.txt"})
+LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json"})
 
 
 def read_rules(rules_dir: str | Path | None, name: str) -> str:
@@ -316,7 +316,7 @@ class DispatchShorthand:
 
 # -- concepts ---------------------------------------------------------------------------
 PHRASE_LEXICONS = ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json", "lexicon_dispatch.json",
-                   "lexicon_everyday.json"]
+                   "lexicon_everyday.json", "lexicon_distress.json"]
 _BLOCK = "BLOCK:"  # match-key prefix of the everyday phrases that block a concept inside them
 DRUG_LEXICON = "lexicon_drugs.tsv"
 PATTERN_TABLES = ["patterns_ingestion.json", "patterns_targets.json"]
@@ -381,6 +381,8 @@ class ConceptMatcher:
         blocks: dict[str, list[str]] = {}
         self.protocols: dict[int, tuple[str, ...]] = {}
         for table in lexicons:
+            if table in LATER_TABLES and rules_dir is not None and not (Path(rules_dir) / table).exists():
+                continue
             data = read_rules_json(rules_dir, table)
             for key, items in data.get("concepts", {}).items():
                 phrases.setdefault(key, []).extend(items)
