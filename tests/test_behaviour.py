@@ -28,7 +28,7 @@ from conftest import DATA, GOLD, ROOT
 GOLD_CAD = ROOT / "tests" / "data" / "gold_cad.jsonl"
 INV_NAMES = [p.name for p in PERTURBATIONS if p.kind == INV]
 DIR_NAMES = [p.name for p in PERTURBATIONS if p.kind == DIR]
-NOTE = "RP states brother (army vet) said he'd end it tonight, has been drinking. Wife left last week"
+NOTE = "RP states brother (army vet) said he'd end it tonight, has been drinking since Tuesday. Wife left last week"
 CAD_NOTE = "PSYCH\n41 YOM HEARING VOICES, PACING IN FRONT YARD\nRP ADV NO WEAPONS SEEN\nM7 ENRT 14:02"
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
@@ -125,8 +125,9 @@ def test_protected_words_come_from_the_lexicons():
         assert w in P, w
     for w in ("SUICIDAL", "Overdosed", "OVRDOSE", "sucidal", "hadngun", "denies", "poss", "psych", "E12", "to"):
         assert is_protected(w), w
-    for w in ("kitchen", "sandwich", "Tuesday", "umbrella"):
+    for w in ("sandwich", "Tuesday", "umbrella"):  # not "kitchen" since 2.6.0: "soup kitchen" is a resource
         assert not is_protected(w), w
+    assert "written" not in P  # a table's prose ("source") is not a word list
 
 
 def _changed_words(a, b):
@@ -182,6 +183,7 @@ class StubModel:
 
     def _one(self, text):
         t = text if self.case_sensitive else text.lower()
+        t = re.sub(r"[ \t]+", " ", t)  # keywords such as "end it" read across doubled spaces
         cats, flags = [], []
         suicidal = "end it" in t or "suicid" in t
         if not self.reads_denials:

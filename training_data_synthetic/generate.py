@@ -865,6 +865,7 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
                     "response_mode": "standard_dispatch", "style": EVERYDAY_STYLE, "bank": w["source"],
                     "family": f"{EVERYDAY_STYLE}|{w['source']}", "call_type": None, "identity": None,
                     "augmented": None, "augmented_from": None})
+    have = {r["text"] for r in out}  # a long note drawn twice (same source, same updates) is drawn again
     for kind, count in zip(LONG_KINDS, (n_mixed, n_upd)):
         made = 0
         while made < count:
@@ -876,6 +877,9 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
                 if len(pool) < 2:
                     continue
                 text = with_updates(rng, src["text"], pool)
+            if text in have:
+                continue
+            have.add(text)
             out.append({**src, "text": text, "augmented": kind, "augmented_from": src["id"]})
             made += 1
     for i, r in enumerate(out):

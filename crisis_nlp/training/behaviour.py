@@ -61,12 +61,13 @@ _TEMPLATE = re.compile(r"\{[a-z]+\}")
 
 
 def _words_of(value: Any, out: set[str]) -> None:
-    """Every word of every string in a JSON value (``description`` texts left out)."""
+    """Every word of every string in a JSON value (the ``description`` and ``source``
+    prose of a table left out: it says where the words come from, it is not one)."""
     if isinstance(value, str):
         out.update(w.lower() for w in _WORD.findall(_TEMPLATE.sub(" ", value)))
     elif isinstance(value, dict):
         for k, v in value.items():
-            if k != "description":
+            if k not in ("description", "source"):
                 _words_of(v, out)
     elif isinstance(value, list):
         for v in value:
