@@ -339,12 +339,12 @@ def test_report_tool_prints_the_table(small_model, monkeypatch, capsys):
 
 # -- the shipped model: failure-rate floors (issue 11: <= 2% on each gold set) -------
 # SUITE-LEVEL: these run on the shipped default model (the `model` fixture). The floors
-# are the measured rates of default@2.5.0 rounded up (README, "Behaviour checks"): 2.9%
-# (gold; 2.4.0: 2.6%) and 1.6% (CAD gold; 2.4.0: 1.6%) for invariance; the worst directional
-# check is an added weapon on the gold set, 3.1% (a category lost; 2.4.0: 3.8%). The issue's
+# are the measured rates of default@2.6.0 rounded up (README, "Behaviour checks"): 2.7%
+# (gold; 2.5.0: 2.9%) and 1.7% (CAD gold; 2.5.0: 1.6%) for invariance; the worst directional
+# check is an added weapon on CAD pages, 2.5% (a category lost; 2.5.0: 1.7%). The issue's
 # target (invariance <= 2% on each gold set) is met on CAD pages, not on the older set.
 INVARIANCE_FLOOR = 0.03
-DIRECTIONAL_FLOOR = 0.035
+DIRECTIONAL_FLOOR = 0.03
 
 
 @pytest.fixture(scope="module")
