@@ -22,22 +22,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training_data_synthetic"))
 from crisis_nlp.preprocess.pipeline import process_batch  # noqa: E402
-
-PRONOUNS = {"{he}": "he", "{his}": "his", "{him}": "him", "{himself}": "himself", "{He}": "He", "{His}": "His"}
-
-
-def bank_incidents(banks: Path) -> list[str]:
-    """The ordinary incidents of every bank, pronoun placeholders filled."""
-    texts = []
-    for f in sorted(banks.glob("b*.json")):
-        for e in json.loads(f.read_text(encoding="utf-8"))["non_bh"]:
-            texts.append(re.sub(r"\{[A-Za-z]+\}", lambda m: PRONOUNS.get(m.group(0), "he"), e["text"]))
-    return texts
+from generate import PRONOUNS, load_banks  # noqa: E402
 
 
-def concept_spans(texts: list[str], rules_dir: str | None) -> list[set[tuple[int, int, str]]]:
-    return [{(s, e, c) for s, e, c, _neg in doc._.concepts} for doc in process_batch(texts, rules_dir)]
+def bank_incidents() -> list[str]:
+    """The ordinary incidents of every bank, pronoun placeholders filled as the generator does."""
+    fill = PRONOUNS["m"]
+    return [re.sub(r"\{[A-Za-z]+\}", lambda m: fill.get(m.group(0), "he"), e["text"])
+            for bank in load_banks() for e in bank["non_bh"]]
+
+
+def concept_spans(docs) -> list[set[tuple[int, int, str]]]:
+    return [{(s, e, c) for s, e, c, _neg in doc._.concepts} for doc in docs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.data:
         texts = [json.loads(line)["text"] for line in open(args.data, encoding="utf-8") if line.strip()]
     else:
-        texts = bank_incidents(ROOT / "training_data_synthetic" / "banks")
-    old, new = concept_spans(texts, args.base), concept_spans(texts, args.rules_dir)
+        texts = bank_incidents()
     docs = list(process_batch(texts, args.rules_dir))
+    old, new = concept_spans(process_batch(texts, args.base)), concept_spans(docs)
     counts: collections.Counter = collections.Counter()
     example: dict = {}
     for i, (o, n) in enumerate(zip(old, new)):
