@@ -60,7 +60,7 @@ def test_same_seed_gives_a_byte_identical_file_in_another_process(tmp_path):
 
 def test_committed_data_is_what_the_generator_makes():
     if generate.source_digest() != COMMITTED_SOURCES:
-        pytest.skip("the generator, the phrase banks or the wrapping changed since notes.jsonl.gz was made; "
+        pytest.fail("the generator, the phrase banks or the wrapping changed since notes.jsonl.gz was made; "
                     "regenerate it with `python training_data_synthetic/generate.py` and set COMMITTED_SOURCES "
                     "in tests/test_generator.py to the sources= digest it prints")
     notes = generate.generate()  # defaults = what produced the committed file
