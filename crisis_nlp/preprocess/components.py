@@ -130,7 +130,7 @@ def token_arrays(doc: Doc) -> np.ndarray:
 # -- rule tables ----------------------------------------------------------------------
 #: tables added after the first versions of model format 2: a version whose snapshot
 #: (``rules/``) predates one was trained without it and reads as if it were empty
-LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json"})
+LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json"})
 
 
 def _absent_later_table(rules_dir: str | Path | None, name: str) -> bool:

@@ -38,6 +38,7 @@ from .components import (  # (importing registers the factories)
 )
 from .budget import ReadingBudget
 from .identity import IdentityNormalizer  # noqa: F401  (registers crisis_nlp_identity)
+from .boilerplate import boilerplate_rules
 from .text import limit_runs, mask_pii, normalize_characters, normalize_spacing
 
 NEG_PREFIX = "neg_"
@@ -181,7 +182,7 @@ def reading_budget(rules_dir: str | None = None) -> ReadingBudget:
 
 
 def clean_text(text: str, rules_dir: str | None = None) -> str:
-    """Normalisation, the part of a long note that is read (:mod:`.budget`),
+    """CAD wrapping lines dropped (:mod:`.boilerplate`), normalisation, the part of a long note that is read (:mod:`.budget`),
     personal-data masking and capped runs without spaces: the text every later step sees,
     of bounded length and first-sight work (the tokenizer's work per chunk is bounded too).
     ``rules_dir``: the rule tables whose words the reading budget knows.
@@ -189,6 +190,7 @@ def clean_text(text: str, rules_dir: str | None = None) -> str:
     The budget reads the note between the two halves of :func:`normalize_text`, so the
     second half (age units, spaces) only runs on what is read; a note read whole gets
     exactly ``normalize_text``."""
+    text = boilerplate_rules(rules_dir).strip(text)
     read = reading_budget(rules_dir).select(normalize_characters(text))
     return limit_runs(mask_pii(normalize_spacing(read)))
 
