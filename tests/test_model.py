@@ -147,12 +147,13 @@ def test_type_rows_grow_without_changing_a_batch_view():
     assert full[rows.crow[1999]].toarray()[0, 1997 % 10] == 1997.0
 
 
-@pytest.mark.parametrize("concept_features,word_norm,length_cap,concept_value,concept_pairs",
-                         [("binary", "l1", None, 1.0, True), ("binary", "l2", 12, 3.0, True),
-                          ("binary", "l2", 12, 3.0, False), ("tfidf", "l1", None, 1.0, True),
-                          ("tfidf", "l2", 8, 1.0, False)])
+@pytest.mark.parametrize("concept_features,word_norm,length_cap,concept_value,concept_pairs,concept_cap",
+                         [("binary", "l1", None, 1.0, True, None), ("binary", "l2", 12, 3.0, True, None),
+                          ("binary", "l2", 12, 3.0, False, None), ("tfidf", "l1", None, 1.0, True, None),
+                          ("tfidf", "l2", 8, 1.0, False, None), ("binary", "l2", 12, 3.0, False, 2)])
 def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, concept_features, word_norm,
-                                                                 length_cap, concept_value, concept_pairs):
+                                                                 length_cap, concept_value, concept_pairs,
+                                                                 concept_cap):
     """The inference scorer (single note and batch) does the featurizer's arithmetic for
     each way of normalising, after a round trip through the version's files."""
     from crisis_nlp.model.artifact import ModelArrays
@@ -161,7 +162,8 @@ def test_scorer_matches_the_estimator_for_every_feature_setting(xy, tmp_path, co
 
     X, Y = xy
     clf = CrisisClassifier(concept_features=concept_features, word_norm=word_norm, length_cap=length_cap,
-                           concept_value=concept_value, concept_pairs=concept_pairs, **FAST).fit(X[:600], Y[:600])
+                           concept_value=concept_value, concept_pairs=concept_pairs, concept_cap=concept_cap,
+                           **FAST).fit(X[:600], Y[:600])
     ModelArrays.from_classifier(clf).write(tmp_path)
     scorer = LinearScorer(ModelArrays.read(tmp_path))
     feats = note_features(X[600:700])
@@ -209,6 +211,26 @@ def test_a_length_cap_bounds_what_many_words_add_up_to(xy):
         assert float(np.sqrt(words @ words)) == pytest.approx(np.sqrt(min(1.0, 10 / m)), rel=1e-4)
 
 
+def test_a_concept_cap_bounds_what_many_concepts_add_up_to(xy):
+    """With ``concept_cap`` K, a note of k > K concepts has each at concept_value * K / k:
+    the channel's total stays at K concepts' worth; a note of at most K keeps full values."""
+    from crisis_nlp.model.artifact import is_concept_term
+    from crisis_nlp.preprocess import note_features
+
+    X, Y = xy
+    clf = CrisisClassifier(concept_features="binary", concept_value=3.0, concept_cap=4, **FAST).fit(X[:600], Y[:600])
+    concept = is_concept_term(clf.featurizer_.word_feature_names())
+    rows = clf.transform_features(note_features(X[:300] + [" ".join(X[:40])])).toarray()[:, concept]
+    k = (rows > 0).sum(axis=1)
+    assert k.max() > 4 and (k <= 4).any()
+    for row, n in zip(rows, k):
+        if n:
+            assert np.allclose(row[row > 0], 3.0 * min(1.0, 4 / n), rtol=1e-5)
+            assert row.sum() == pytest.approx(3.0 * min(n, 4), rel=1e-5)
+    with pytest.raises(InputError, match="concept_cap"):
+        CrisisClassifier(concept_features="tfidf", concept_cap=4, **FAST).fit(X[:100], Y[:100])
+
+
 def test_unknown_feature_settings_are_refused(xy):
     from crisis_nlp.model.artifact import ModelArrays
     from crisis_nlp.model.scorer import LinearScorer
@@ -221,6 +243,8 @@ def test_unknown_feature_settings_are_refused(xy):
     arrays = ModelArrays.from_classifier(CrisisClassifier(**FAST).fit(X[:200], Y[:200]))
     with pytest.raises(IncompatibleModelError, match="upgrade"):
         LinearScorer(dataclasses.replace(arrays, settings={"word_norm": "l3"}))
+    with pytest.raises(IncompatibleModelError, match="upgrade"):  # a setting of a newer crisis_nlp
+        LinearScorer(dataclasses.replace(arrays, settings={**arrays.settings, "concept_halo": 2}))
 
 
 def test_words_outside_the_vocabulary_share_one_empty_row(model):

@@ -39,7 +39,8 @@ CONCEPT_FEATURES = ("tfidf", "binary")
 WORD_NORMS = ("l2", "l1")
 # ``settings["length_cap"]``: None, or M: an L2 word channel of m > M distinct features is
 # further divided by sqrt(m / M) (see model/features.py); ``settings["concept_value"]``: the
-# value of a present concept in "binary" mode (1 when absent)
+# value of a present concept in "binary" mode (1 when absent); ``settings["concept_cap"]``:
+# None, or K: in a note of k > K concepts each concept's value is times K / k
 
 
 def is_concept_term(terms: Sequence[str]) -> np.ndarray:
@@ -85,7 +86,8 @@ class ModelArrays:
             intercept=np.asarray(clf.classifier_.intercept_, dtype=np.float32),
             calibration=calibration,
             settings={"concept_features": fz.concept_features, "word_norm": fz.word_norm,
-                      "length_cap": fz.length_cap, "concept_value": float(fz.concept_value)},
+                      "length_cap": fz.length_cap, "concept_value": float(fz.concept_value),
+                      **({"concept_cap": fz.concept_cap} if getattr(fz, "concept_cap", None) is not None else {})},
         )
 
     @property

@@ -144,6 +144,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         length_cap: int | None = None,
         concept_value: float = 1.0,
         concept_pairs: bool = True,
+        concept_cap: int | None = None,
         label_consistency: int | None = None,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
@@ -164,6 +165,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.length_cap = length_cap
         self.concept_value = concept_value
         self.concept_pairs = concept_pairs
+        self.concept_cap = concept_cap
         self.label_consistency = label_consistency
         self.thresholds = thresholds
         self.n_jobs = n_jobs
@@ -211,6 +213,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             length_cap=self.length_cap,
             concept_value=self.concept_value,
             concept_pairs=self.concept_pairs,
+            concept_cap=self.concept_cap,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         mask = None

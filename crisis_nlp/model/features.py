@@ -11,7 +11,10 @@ about sqrt(n) * w, so a long post of ordinary words reads as a crisis. With
 ``word_norm="l1"`` the word channel scores the *mean* weight of its words, whatever the
 length, and with ``concept_features="binary"`` a concept the knowledge layer found
 (``C_SUICIDE``) counts 1 whether the note is one line or forty, so neither a long note
-nor an appended status line can dilute it. ``concept_value`` is the value a present
+nor an appended status line can dilute it. But a long page of everyday incidents finds
+many concepts, each of small weight, and binary values add them all up: with
+``concept_cap`` K, a note with k > K concepts has each concept's value scaled by K / k,
+so the concept channel's total is bounded like the word channel's. ``concept_value`` is the value a present
 concept takes there: the L2 penalty of the logistic regressions then costs a concept's
 weight ``concept_value``**2 times less than a word's of the same effect, so the model
 leans on what the lexicons know (which travels to other writers) more than on template
@@ -63,6 +66,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         length_cap: int | None = None,
         concept_value: float = 1.0,
         concept_pairs: bool = True,
+        concept_cap: int | None = None,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -77,6 +81,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.length_cap = length_cap
         self.concept_value = concept_value
         self.concept_pairs = concept_pairs
+        self.concept_cap = concept_cap
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
@@ -87,6 +92,10 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                              f"{WORD_NORMS}; got {self.concept_features!r}, {self.word_norm!r}.")
         if self.length_cap is not None and not (isinstance(self.length_cap, int) and self.length_cap >= 1):
             raise InputError(f"length_cap must be None or an integer >= 1; got {self.length_cap!r}.")
+        if self.concept_cap is not None and not (isinstance(self.concept_cap, int) and self.concept_cap >= 1
+                                                 and self.concept_features == "binary"):
+            raise InputError(f"concept_cap must be None or an integer >= 1, with concept_features='binary'; "
+                             f"got {self.concept_cap!r}.")
         if not (isinstance(self.concept_value, (int, float)) and 0 < self.concept_value <= 100):
             raise InputError(f"concept_value must be a number in (0, 100]; got {self.concept_value!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
@@ -133,7 +142,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
     def transform(self, X: Sequence[str]) -> sp.csr_matrix:
         check_is_fitted(self, "word_vectorizer_")
         parts = [normalise_words(self.word_vectorizer_.transform(X), self.concept_columns_, self.word_norm,
-                                 self.length_cap, self.concept_value)]
+                                 self.length_cap, self.concept_value, self.concept_cap)]
         if self.char_vectorizer_ is not None:
             parts.append(self.char_vectorizer_.transform(X))
         return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -145,10 +154,12 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
 
 
 def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: str,
-                    length_cap: int | None = None, concept_value: float = 1.0) -> sp.csr_matrix:
+                    length_cap: int | None = None, concept_value: float = 1.0,
+                    concept_cap: int | None = None) -> sp.csr_matrix:
     """Raw word-channel TF-IDF rows -> their features: concept columns set to ``concept_value`` (when
-    ``concept_columns`` marks them), every other column divided by its row's ``norm``
-    (for L2 with ``length_cap`` M, times sqrt(m / M) when the row has m > M such columns)."""
+    ``concept_columns`` marks them; times K / k in a row of k > K = ``concept_cap`` concepts),
+    every other column divided by its row's ``norm`` (for L2 with ``length_cap`` M, times
+    sqrt(m / M) when the row has m > M such columns)."""
     X = sp.csr_matrix(X, dtype=np.float64, copy=True)
     rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
     is_con = concept_columns[X.indices] if concept_columns is not None else np.zeros(X.nnz, dtype=bool)
@@ -161,6 +172,9 @@ def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: 
             total *= np.sqrt(np.maximum(1.0, m / length_cap))
     total[total == 0] = 1.0
     X.data = np.where(is_con, float(concept_value), X.data / total[rows])
+    if concept_cap is not None and is_con.any():
+        k = np.bincount(rows[is_con], minlength=X.shape[0])
+        X.data[is_con] *= np.minimum(1.0, concept_cap / np.maximum(k, 1))[rows[is_con]]
     return X.astype(np.float32)
 
 

@@ -160,6 +160,11 @@ def _rows_then(a: np.ndarray, a_lens: np.ndarray, b: np.ndarray, b_lens: np.ndar
     return out
 
 
+#: the feature settings this scorer reads (a version with any other was made by a newer
+#: crisis_nlp and would be scored wrongly, so it is refused)
+KNOWN_SETTINGS = frozenset({"concept_features", "word_norm", "length_cap", "concept_value", "concept_cap"})
+
+
 class LinearScorer:
     """Scores one feature string with plain dictionaries and one small dot product.
 
@@ -184,7 +189,9 @@ class LinearScorer:
         self.word_norm = arrays.settings.get("word_norm", "l2")
         self.length_cap = arrays.settings.get("length_cap")
         self.concept_value = float(arrays.settings.get("concept_value", 1.0))
-        if self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS:
+        self.concept_cap = arrays.settings.get("concept_cap")
+        if (self.concept_features not in CONCEPT_FEATURES or self.word_norm not in WORD_NORMS
+                or not set(arrays.settings) <= KNOWN_SETTINGS):
             raise IncompatibleModelError(
                 f"feature settings {arrays.settings} are not known to this crisis_nlp; upgrade the package.")
         # True at the word columns that are concept tokens counted 0/1 (None: no such columns)
@@ -263,6 +270,9 @@ class LinearScorer:
         if self.concept_col is not None:
             is_con = self.concept_col[cols[:k]]
             words[is_con] = self.concept_value
+            n_concepts = int(is_con.sum())
+            if self.concept_cap is not None and n_concepts > self.concept_cap:
+                words[is_con] *= self.concept_cap / n_concepts
             plain = ~is_con
             total = self._word_total(words[plain])
             if total:
@@ -393,7 +403,12 @@ class LinearScorer:
         norms[norms == 0] = 1.0
         X.data /= norms.ravel()[key]
         if self.concept_col is not None:
-            X.data[channel == 1] = self.concept_value
+            is_con = channel == 1
+            X.data[is_con] = self.concept_value
+            if self.concept_cap is not None:
+                row = key[is_con] // 3
+                k = np.bincount(row, minlength=n_rows)
+                X.data[is_con] *= np.minimum(1.0, self.concept_cap / np.maximum(k, 1))[row]
         return X
 
     def _type_row(self, word: str) -> tuple[np.ndarray, np.ndarray]:
