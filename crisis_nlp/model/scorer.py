@@ -160,9 +160,11 @@ def _rows_then(a: np.ndarray, a_lens: np.ndarray, b: np.ndarray, b_lens: np.ndar
     return out
 
 
-#: the feature settings this scorer reads (a version with any other was made by a newer
-#: crisis_nlp and would be scored wrongly, so it is refused)
-KNOWN_SETTINGS = frozenset({"concept_features", "word_norm", "length_cap", "concept_value", "concept_cap"})
+#: the settings a version may hold: the scorer's feature settings and the knowledge layer's
+#: (a version with any other was made by a newer crisis_nlp and would be scored wrongly,
+#: so it is refused)
+KNOWN_SETTINGS = frozenset({"concept_features", "word_norm", "length_cap", "concept_value", "concept_cap",
+                            "label_floors", "label_ceilings"})
 
 
 class LinearScorer:
