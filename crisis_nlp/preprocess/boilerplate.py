@@ -35,12 +35,15 @@ _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{
 _STATUS_FILLER = frozenset({"ALL", "UNIT", "UNITS", "AT", "-", "--", ":", "&"})
 # the value of a record line: numbers, dates, times ("2021-000123", "08/18/2019 04:35:35",
 # "1 of 2", "14:02 hrs"), at least one digit
-_RECORD_VALUE = r"(?=[^\d]*\d)(?:[\d:/.\-#,]+|of|am|pm|hrs?|\s)+"
+# (one character or word per repetition: a nested "+" here backtracked exponentially on a
+# long line that failed to match)
+_RECORD_VALUE = r"(?=[^\d]*\d)(?:[\d:/.\-#,\s]|of|am|pm|hrs?)+"
 _FRAME = ("*", "=", "#", "~", "-")
 _BANNER_EDGE = re.compile(r"^[*=#~\-\s]+|[*=#~\-\s]+$")
 _NOT_BANNER = re.compile(r"[^A-Za-z\s:.!/()'-]")  # a digit or any other sign: not a banner
 _WORD = re.compile(r"[a-z]+")
 _MAX_STATUS_CHARS = 200  # a status line is short; a longer line is words
+_MAX_BANNER_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class BoilerplateRules:
             return False
         if self.footer is not None and self.footer.match(line):
             return True
+        if len(line) > _MAX_STATUS_CHARS:  # every other shape is short
+            return False
         if self.record is not None and self.record.fullmatch(line):
             return True
         if self.unit_list is not None:
@@ -97,7 +102,7 @@ class BoilerplateRules:
         """A line of unit ids, status words, times and dates only, with at least one status
         word (or a status 10-code right after a unit id): 'M7 ONSCN', 'ASSGN / ENRT 06:17 /
         06:20', '[22:41] E12 AVAIL', 'AMB24 10-98'."""
-        if len(line) > _MAX_STATUS_CHARS or not self.status_words:
+        if not self.status_words:
             return False
         status = False
         previous_unit = False
@@ -120,9 +125,11 @@ class BoilerplateRules:
     def _is_banner(self, line: str) -> bool:
         """'*** CAD PAGE ***', '--- End of CAD page ---', 'END OF MESSAGE': banner words
         only, framed or at least two of them."""
-        if not self.banner_words:
+        if not self.banner_words or len(line) > _MAX_BANNER_CHARS:
             return False
         framed = line.startswith(_FRAME) and line.endswith(_FRAME)
+        if not framed and line.split(None, 1)[0].lower() not in self.banner_words:
+            return False  # the cheap test that turns away almost every line of words
         inner = _BANNER_EDGE.sub("", line)
         words = _WORD.findall(inner.lower())
         return ((framed or len(words) >= 2) and bool(words) and all(w in self.banner_words for w in words)
@@ -131,8 +138,8 @@ class BoilerplateRules:
     def strip(self, text: str) -> str:
         """``text`` without its boilerplate lines (and the separator before each). A note
         that is nothing but boilerplate, or has none, is returned unchanged."""
-        if self.empty:
-            return text
+        if self.empty or ("\n" not in text and "\r" not in text and " | " not in text):
+            return text  # one piece: dropped whole or kept, the note stays as it is
         parts = _PIECES.split(text)
         pieces, separators = parts[0::2], parts[1::2]
         drop = [self.is_boilerplate(p) for p in pieces]
