@@ -21,7 +21,7 @@ WRAPPING = [
     "CALL # 2021-000123", "Call Date/Time: 08/18/2019 04:35:35", "INC 21-000123 // 14:02",
     "CAD INCIDENT NUMBER: 12345678", "Date/Time Rcvd: 01/03/2021 16:29:53", "Page 1 of 2",
     # banners and machine tails
-    "*** CAD PAGE ***", "--- End of CAD page ---", "==== END OF MESSAGE ====", "END OF MESSAGE",
+    "*** CAD PAGE ***", "--- End of CAD page ---", "==== END OF MESSAGE ====", "END OF MESSAGE", "--- End of",
     "*** FOR OFFICIAL USE ONLY ***",
     "CONFIDENTIALITY NOTICE: This e-mail message, including any attachments, is for the sole use "
     "of the intended recipient(s).",

@@ -128,7 +128,8 @@ class BoilerplateRules:
         if not self.banner_words or len(line) > _MAX_BANNER_CHARS:
             return False
         framed = line.startswith(_FRAME) and line.endswith(_FRAME)
-        if not framed and line.split(None, 1)[0].lower() not in self.banner_words:
+        head = line.lstrip("*=#~- ").split(None, 1)
+        if not framed and (not head or head[0].lower() not in self.banner_words):
             return False  # the cheap test that turns away almost every line of words
         inner = _BANNER_EDGE.sub("", line)
         words = _WORD.findall(inner.lower())
