@@ -23,10 +23,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20, help="times the gold set is repeated for throughput")
     ap.add_argument("--single", type=int, default=3000, help="single-note calls to time")
     ap.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after loading, as the service does")
+    ap.add_argument("--model", default=None, help="model spec (default: the registry's default), e.g. default@2.6.0")
     args = ap.parse_args()
 
     code = ("import time; t=time.perf_counter(); import crisis_nlp; t1=time.perf_counter(); "
-            "m=crisis_nlp.load_model(); m.classify('warm up'); t2=time.perf_counter(); "
+            f"m=crisis_nlp.load_model({args.model!r}); m.classify('warm up'); t2=time.perf_counter(); "
             "print(t1-t, t2-t1)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     print(f"import crisis_nlp: {float(out[0]) * 1000:.0f} ms; load_model() + first note: {float(out[1]) * 1000:.0f} ms")
@@ -34,7 +35,7 @@ def main() -> int:
     from crisis_nlp import load_model
     from crisis_nlp.preprocess import note_features
 
-    model = load_model()
+    model = load_model(args.model)
     gold = [json.loads(x)["text"] for name in ("gold.jsonl", "gold_cad.jsonl")
             for x in (ROOT / "tests/data" / name).read_text().splitlines() if x.strip()]
     words = [len(t.split()) for t in gold]
