@@ -133,7 +133,7 @@ def token_arrays(doc: Doc) -> np.ndarray:
 LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json"})
 
 
-def _absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
+def absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
     """True when a version's snapshot predates table ``name``: read it as empty."""
     return name in LATER_TABLES and rules_dir is not None and not (Path(rules_dir) / name).exists()
 
@@ -386,7 +386,7 @@ class ConceptMatcher:
         blocks: dict[str, list[str]] = {}
         self.protocols: dict[int, tuple[str, ...]] = {}
         for table in lexicons:
-            if _absent_later_table(rules_dir, table):
+            if absent_later_table(rules_dir, table):
                 continue
             data = read_rules_json(rules_dir, table)
             for key, items in data.get("concepts", {}).items():
@@ -448,7 +448,7 @@ class ConceptMatcher:
                 known.add(k)
                 known.update(v.lower().split())
         for table in [typo_exclude] if isinstance(typo_exclude, str) else typo_exclude:
-            if _absent_later_table(rules_dir, table):
+            if absent_later_table(rules_dir, table):
                 continue
             known.update(w.strip().lower() for w in read_rules(rules_dir, table).splitlines()
                          if w.strip() and not w.startswith("#"))
