@@ -87,6 +87,8 @@ class ModelArrays:
             calibration=calibration,
             settings={"concept_features": fz.concept_features, "word_norm": fz.word_norm,
                       "length_cap": fz.length_cap, "concept_value": float(fz.concept_value),
+                      # only when set, so versions without it keep their settings; getattr: a
+                      # featurizer unpickled by `models convert` predates the parameter
                       **({"concept_cap": fz.concept_cap} if getattr(fz, "concept_cap", None) is not None else {})},
         )
 

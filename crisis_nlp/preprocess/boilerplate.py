@@ -27,6 +27,8 @@ from .components import absent_later_table, read_rules_json
 _PIECES = re.compile(r"(\r\n|\r|\n| \| )")
 # tokens of a status line: separated by spaces, slashes, commas, semicolons; brackets off
 _STATUS_SPLIT = re.compile(r"[\s/,;]+")
+# unit ids of a paging list ("M7, E12 / BC2 & L19"); a word such as "and" keeps the line
+_UNIT_LIST_SPLIT = re.compile(r"[\s,;/&]+")
 _UNIT = re.compile(r"(?:[A-Z]{1,6}\d{1,4}[A-Z]{0,2}|\d{1,2}[A-Z]{1,3}\d{1,3})")
 # an emergency-dispatch determinant code (protocol, level, number: 25C01, 1A12) is content
 # (lexicon_dispatch.json reads it), never a unit id, though some beat units look the same
@@ -95,7 +97,7 @@ class BoilerplateRules:
         return self._is_status(line) or self._is_banner(line)
 
     def _units_only(self, text: str) -> bool:
-        tokens = [t for t in re.split(r"[\s,;/&]+|\band\b", text.upper()) if t]
+        tokens = [t for t in _UNIT_LIST_SPLIT.split(text.upper()) if t]
         return bool(tokens) and all(_UNIT.fullmatch(t) and not _DETERMINANT.fullmatch(t) for t in tokens)
 
     def _is_status(self, line: str) -> bool:
