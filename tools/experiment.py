@@ -26,9 +26,30 @@ def _save_then_apply(P, features, settings, outputs, thresholds):
                         outputs=np.array(outputs), thresholds=json.dumps(thresholds))
     return _orig_apply(P, features, settings, outputs, thresholds)
 _train.apply_to_features = _save_then_apply
+# ... and the tuning folds' (0-1) calibrated scores, the first call of _thresholds, with their
+# feature strings, so a rule setting can be chosen on folds 0-1 and reported on folds 2-3
+_seen = {}
+_orig_features, _orig_thresholds = _train.note_features, _train._thresholds
+def _keep_features(*a, **k):
+    _seen["feats"] = _orig_features(*a, **k)
+    return _seen["feats"]
+def _keep_tune(Y, P, outputs):
+    th = _orig_thresholds(Y, P, outputs)
+    if "tune" not in _seen:
+        _seen["tune"] = (Y, P, th)
+    return th
+_train.note_features, _train._thresholds = _keep_features, _keep_tune
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2,
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl"],
               progress=lambda m: print(" ", m, flush=True))
+from crisis_nlp.training.labelled import load_labelled
+_fold = np.full(len(_seen["feats"]), -1)
+for _k, _tr, _te, _ in _train.family_folds(load_labelled(data), 0):
+    _fold[_te] = _k
+_tidx = np.flatnonzero(np.isin(_fold, [0, 1]))
+np.savez_compressed(reg / "tune_pre_rules.npz", Y=_seen["tune"][0], P=_seen["tune"][1], idx=_tidx,
+                    features=np.array([_seen["feats"][i] for i in _tidx], dtype=object).astype(str),
+                    thresholds=json.dumps(_seen["tune"][2]))
 man = json.loads((Path(entry.path) / "manifest.json").read_text())
 ev = man["evaluation"]
 def row(tag, m):

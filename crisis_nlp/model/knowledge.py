@@ -10,6 +10,12 @@ data in a version's ``model.json`` settings and hashed with the rest:
   house", "no plan, safe at home"), so a pistol in one clause of a long note, or "suicidal
   thoughts" beside three denials, scores low. When the lexicon finds the concept and ConText finds it neither denied,
   historical nor hypothetical, the label is on: its score is raised to the threshold.
+  A floor may ask for some learned evidence too (``settings["label_floor_shares"]``: label
+  -> share; since 2.8.0 ``violence``: 0.5): it then holds only when the calibrated score is
+  at least that share of the threshold. Why: the violence lexicon is right about the word
+  and often wrong about the call ("DV shelter", "assaulted last year", "shoot me a
+  message"); on held-out families the hard violence floor rescued 8 true notes and made
+  108 false ones.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
   tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
   to jump", "gun to his own head"), but "threatening" is a strong violence word in the
@@ -40,6 +46,12 @@ DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {
     "suicidal": ("C_SUICIDE",),
     "violence": ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS"),
 }
+
+#: the floor shares ``train`` writes unless told otherwise (since 2.8.0): the violence floor
+#: holds only when the learned score is at least half the threshold; chosen by F2 on the
+#: tuning folds' out-of-family predictions (README, "What 2.8.0 changed"). Weapon and
+#: suicide floors stay hard: their recall on the gold sets depends on them.
+DEFAULT_FLOOR_SHARES: dict[str, float] = {"violence": 0.5}
 
 #: a threat or a weapon aimed at the person themself (patterns_targets.json) ...
 SELF_DIRECTED = ("C_THREAT_SELF", "C_WEAPON_SELF")
@@ -81,6 +93,18 @@ def check_floors(floors: Mapping[str, Sequence[str]], outputs: Sequence[str]) ->
     return out
 
 
+def check_floor_shares(shares: Mapping[str, float], floors: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """``shares`` as stored: each names a label that has a floor, with a share in [0, 1)."""
+    out = {}
+    for label, share in shares.items():
+        if label not in floors:
+            raise InputError(f"label_floor_shares names {label!r}, which has no floor; floored labels: {sorted(floors)}.")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+            raise InputError(f"label_floor_shares[{label!r}] must be a number in [0, 1); got {share!r}.")
+        out[label] = float(share)
+    return out
+
+
 def check_ceilings(ceilings: Mapping[str, Mapping[str, Sequence[str]]],
                    outputs: Sequence[str]) -> dict[str, dict[str, list[str]]]:
     """``ceilings`` as stored: known outputs, each with affirmed ``when`` and ``unless`` tokens."""
@@ -108,10 +132,12 @@ class KnowledgeRules:
         def cols(tokens: Sequence[str]) -> np.ndarray:
             return np.array(sorted(col[t] for t in tokens if t in col), dtype=np.intp)
 
-        floors = [(out[label], cols(tokens)) for label, tokens in (settings.get("label_floors") or {}).items()]
+        shares = settings.get("label_floor_shares") or {}
+        floors = [(out[label], cols(tokens), float(shares.get(label, 0.0)))
+                  for label, tokens in (settings.get("label_floors") or {}).items()]
         ceilings = [(out[label], cols(rule["when"]), cols(rule["unless"]))
                     for label, rule in (settings.get("label_ceilings") or {}).items()]
-        self.floors = [(j, when) for j, when in floors if len(when)]  # (output, concept columns)
+        self.floors = [(j, when, share) for j, when, share in floors if len(when)]  # (output, concept columns, share)
         self.ceilings = [(j, when, unless) for j, when, unless in ceilings if len(when)]
         self.thresholds = np.asarray(thresholds, dtype=float)
 
@@ -124,7 +150,7 @@ class KnowledgeRules:
         def any_of(c: np.ndarray) -> bool:
             return bool(np.isin(c, cols, assume_unique=True).any())
 
-        held = [any_of(when) for _j, when in self.floors]
+        held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) and not any_of(unless) for _j, when, unless in self.ceilings]
         return self.apply_many(p[None, :], np.array([held], dtype=bool))[0]
 
@@ -134,7 +160,7 @@ class KnowledgeRules:
         def any_of(c: np.ndarray) -> np.ndarray:
             return X[:, c].getnnz(axis=1) > 0 if len(c) else np.zeros(X.shape[0], dtype=bool)
 
-        held = [any_of(when) for _j, when in self.floors]
+        held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) & ~any_of(unless) for _j, when, unless in self.ceilings]
         return np.column_stack(held) if held else np.zeros((X.shape[0], 0), dtype=bool)
 
@@ -142,8 +168,9 @@ class KnowledgeRules:
         """Many notes: ``P`` (calibrated, rows x outputs) with the rules that ``hits`` found
         applied, in place. The one place that says what a floor and a ceiling do."""
         k = 0
-        for j, _when in self.floors:
-            P[hits[:, k], j] = np.maximum(P[hits[:, k], j], self.thresholds[j])
+        for j, _when, share in self.floors:
+            rows = hits[:, k] & (P[:, j] >= share * self.thresholds[j])
+            P[rows, j] = np.maximum(P[rows, j], self.thresholds[j])
             k += 1
         for j, _when, _unless in self.ceilings:
             P[hits[:, k], j] = np.minimum(P[hits[:, k], j], CEILING_SHARE * self.thresholds[j])
@@ -171,12 +198,15 @@ def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[
 
 
 def with_rules(arrays, floors: Mapping[str, Sequence[str]] | None = None,
-               ceilings: Mapping[str, Mapping[str, Sequence[str]]] | None = None):
-    """``arrays`` (a :class:`~crisis_nlp.model.artifact.ModelArrays`) with ``floors`` and
-    ``ceilings`` recorded in its settings (none given: unchanged)."""
+               ceilings: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+               floor_shares: Mapping[str, float] | None = None):
+    """``arrays`` (a :class:`~crisis_nlp.model.artifact.ModelArrays`) with ``floors``,
+    ``ceilings`` and ``floor_shares`` recorded in its settings (none given: unchanged)."""
     settings = dict(arrays.settings)
     if floors:
         settings["label_floors"] = check_floors(floors, arrays.outputs)
+        if floor_shares:
+            settings["label_floor_shares"] = check_floor_shares(floor_shares, settings["label_floors"])
     if ceilings:
         settings["label_ceilings"] = check_ceilings(ceilings, arrays.outputs)
     return arrays if settings == arrays.settings else dataclasses.replace(arrays, settings=settings)

@@ -247,10 +247,10 @@ def retrain(
 
     base_model = model_from_entry(base)
     # the base's knowledge rules (floors, ceilings) carry over: they are about concepts, not data
-    knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings")
+    knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings", "label_floor_shares")
                  if base_model.arrays.settings.get(k)}
     arrays = with_rules(ModelArrays.from_classifier(final), knowledge.get("label_floors"),
-                        knowledge.get("label_ceilings"))
+                        knowledge.get("label_ceilings"), knowledge.get("label_floor_shares"))
     new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)
     baseline = _evaluate(base_model, held_out)

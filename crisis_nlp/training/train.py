@@ -26,7 +26,8 @@ from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
-from ..model.knowledge import DEFAULT_CEILINGS, DEFAULT_FLOORS, apply_to_features, check_ceilings, check_floors, with_rules
+from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features, check_ceilings,
+                               check_floor_shares, check_floors, with_rules)
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess import note_features
 from ..registry.versions import ModelEntry, save_version, sha256_file
@@ -195,6 +196,7 @@ def train(
     rules_dir: str | Path | None = None,
     label_floors: dict[str, Sequence[str]] | None = DEFAULT_FLOORS,
     label_ceilings: dict[str, dict[str, Sequence[str]]] | None = DEFAULT_CEILINGS,
+    label_floor_shares: dict[str, float] | None = DEFAULT_FLOOR_SHARES,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
     """Train on a labelled file with style/bank families and write ``name@version``.
@@ -203,12 +205,15 @@ def train(
     are snapshotted into the version, which reads them from there ever after.
     ``label_floors``: label -> affirmed concept tokens that set it whatever the score;
     ``label_ceilings``: label -> ``{"when": tokens, "unless": tokens}`` that turn it off
-    (see :mod:`crisis_nlp.model.knowledge`); ``None`` for none."""
+    (see :mod:`crisis_nlp.model.knowledge`); ``label_floor_shares``: label -> the share of
+    its threshold the learned score must reach for its floor to hold; ``None`` for none."""
     t_start = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     floors = check_floors(label_floors or {}, DEFAULT_OUTPUTS)
     ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
-    knowledge = {"label_floors": floors, "label_ceilings": ceilings}
+    # a share belongs to a floor: with no floors (label_floors=None) there are none
+    shares = check_floor_shares(label_floor_shares or {}, floors) if floors else {}
+    knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares}
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
     texts = [r["text"] for r in records]
@@ -255,7 +260,7 @@ def train(
     final.fit_features(feats, Y, groups=banks, families=families)
     t_fit = time.perf_counter() - t0
 
-    arrays = with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings)
+    arrays = with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings, shares)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_sets = {}
     from ..api import CrisisModel
@@ -282,6 +287,7 @@ def train(
         "params": stored_params(final),
         "label_floors": floors,
         "label_ceilings": ceilings,
+        "label_floor_shares": shares,
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
         "evaluation": {
