@@ -146,9 +146,12 @@ class KnowledgeRules:
 
     def apply_one(self, p: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """One note: ``p`` (calibrated, every output) with the rules applied; ``cols`` are
-        the note's sorted feature columns."""
+        the note's feature columns."""
+        # a set, not np.isin: six isin calls on a few columns took 13% of a note (stop 25)
+        present = set(cols.tolist())
+
         def any_of(c: np.ndarray) -> bool:
-            return bool(np.isin(c, cols, assume_unique=True).any())
+            return not present.isdisjoint(c.tolist())
 
         held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) and not any_of(unless) for _j, when, unless in self.ceilings]
