@@ -11,7 +11,7 @@ from crisis_nlp import load_model
 from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
 from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FLOORS, apply_to_features, check_ceilings,
-                                       check_floors, with_rules)
+                                       check_floor_shares, check_floors, with_rules)
 from crisis_nlp.preprocess import note_features
 
 # a long ordinary-sounding page with one clause that holds a pistol (2.1.0 scores it low)
@@ -165,3 +165,49 @@ def test_a_denied_suicide_or_assault_is_no_floor(pair, note, label):
     base, floored = pair
     assert (label in floored.classify(note).categories + floored.classify(note).flags) == \
         (label in base.classify(note).categories + base.classify(note).flags)
+
+
+# -- floor shares -------------------------------------------------------------------------
+# notes where the violence lexicon finds an affirmed concept (C_VIOLENCE) whatever the call
+VIOLENCE_WORDS = ["DV shelter advocate requests a standby while a former resident picks up a TV",
+                  "she was assaulted in the parking garage an hour ago, shaking and crying",
+                  "DOM IN PROG // F RP WHISPERING ADV BF PUNCHING HER NOW, 2 KIDS IN HOME",
+                  "shoot me a message if you want the baby clothes, all free",
+                  "two males fighting in the lot, one has a bat"]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.9])
+def test_a_floor_share_asks_for_that_much_learned_evidence(pair, share):
+    """With a share s the violence floor holds only where the calibrated score is at least
+    s x the threshold; elsewhere the flag is the learned one."""
+    base, _ = pair
+    floors = {"violence": DEFAULT_FLOORS["violence"]}
+    model = CrisisModel(with_rules(base.arrays, floors, floor_shares={"violence": share}), base.policy, base.version)
+    j = base.arrays.outputs.index("violence")
+    t = float(base.arrays.thresholds[j])
+    raw = base.proba_all(VIOLENCE_WORDS)[:, j]
+    hit = ["C_VIOLENCE" in f.split() for f in note_features(VIOLENCE_WORDS, base.rules_dir)]
+    assert any(hit)
+    expect = [bool(r >= t or (h and r >= share * t)) for r, h in zip(raw, hit)]
+    assert ["violence" in r.flags for r in model.classify_batch(VIOLENCE_WORDS)] == expect
+    assert ["violence" in model.classify(n).flags for n in VIOLENCE_WORDS] == expect
+
+
+def test_a_high_share_turns_off_floors_that_a_low_share_keeps(pair):
+    """The share is not a no-op on these notes: some floor holds at 0 and not at 0.9."""
+    base, _ = pair
+    floors = {"violence": DEFAULT_FLOORS["violence"]}
+    got = {}
+    for share in (0.0, 0.9):
+        model = CrisisModel(with_rules(base.arrays, floors, floor_shares={"violence": share}), base.policy,
+                            base.version)
+        got[share] = sum("violence" in r.flags for r in model.classify_batch(VIOLENCE_WORDS))
+    assert got[0.0] > got[0.9]
+
+
+def test_floor_shares_name_a_floored_label_and_a_share_below_one():
+    floors = {"violence": ["C_VIOLENCE"]}
+    assert check_floor_shares({"violence": 0.5}, floors) == {"violence": 0.5}
+    for bad in ({"weapon": 0.5}, {"violence": 1.0}, {"violence": -0.1}, {"violence": "half"}, {"violence": True}):
+        with pytest.raises(InputError, match="label_floor_shares"):
+            check_floor_shares(bad, floors)

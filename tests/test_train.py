@@ -28,6 +28,10 @@ def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file)
     assert m.version == "0.1.0"
     r = m.classify("pt says he wants to kill himself")
     assert r.model_version == "0.1.0"
+    # the knowledge rules train writes by default travel in the version's settings
+    assert a.manifest["label_floor_shares"] == {"violence": 0.5}
+    assert m.arrays.settings["label_floor_shares"] == {"violence": 0.5}
+    assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence"}
     # held-out folds share neither bank nor style with their training part
     for fold in a.manifest["evaluation"]["folds"]:
         assert fold["n_test"] > 0 and fold["n_train"] > 0
@@ -44,7 +48,8 @@ def test_full_retrain_reproduces_the_shipped_version(tmp_path):
     golds = [ROOT / "tests" / "data" / name for name in m["evaluation"]["gold_sets"]]
     entry = train(ROOT / "training_data_synthetic" / "notes.jsonl.gz", version=shipped.version,
                   registry=tmp_path, gold_path=golds, seed=m["seed"], params=m["params"],
-                  label_floors=m.get("label_floors"), label_ceilings=m.get("label_ceilings"))
+                  label_floors=m.get("label_floors"), label_ceilings=m.get("label_ceilings"),
+                  label_floor_shares=m.get("label_floor_shares"))
     assert entry.manifest["thresholds"] == m["thresholds"]
     for key in ("heldout_families", "gold_sets", "folds"):
         assert entry.manifest["evaluation"][key] == m["evaluation"][key], key
