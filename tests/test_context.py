@@ -194,3 +194,48 @@ def test_crisis_nlp_and_negspacy_in_one_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "[True] ['NEG_C_MEDICAL', 'NEG_C_SUICIDE']"  # negspacy's entity and ours, both negated
     assert "NEG_C_SUICIDE" in out[1]
+
+
+@pytest.mark.skipif(shutil.which("true") is None, reason="needs a shell")
+def test_crisis_nlp_medspacy_and_negspacy_in_one_process():
+    """Issue 12, medspaCy too: its default pipeline (PyRuSH sentences, target matcher, its
+    own ConText), negspacy's Negex in a blank pipeline, and crisis_nlp's components (in
+    medspaCy's pipeline, behind its ConText), preprocessing and model, all in one process.
+    medspaCy 1.3.1 brings spaCy 3.7.5 and numpy 1.26 on Python 3.11 (the `medspacy` extra;
+    .ci/run's second step); in the main test environment (no medspaCy) it skips."""
+    pytest.importorskip("medspacy")
+    pytest.importorskip("negspacy")
+    code = (
+        "import spacy, crisis_nlp, negspacy, medspacy\n"
+        "from medspacy.ner import TargetRule\n"
+        "from negspacy.negation import Negex\n"
+        "from crisis_nlp.preprocess import analyze\n"
+        "note = 'pt denies suicidal ideation, no weapons'\n"
+        "med = medspacy.load()\n"
+        "med.get_pipe('medspacy_target_matcher').add([TargetRule('suicidal ideation', 'PROBLEM')])\n"
+        "for name in ('crisis_nlp_shorthand', 'crisis_nlp_concepts', 'crisis_nlp_context'):\n"
+        "    med.add_pipe(name)\n"
+        "doc = med(note)\n"
+        "print(med.pipe_names)\n"
+        "print([(e.text, e._.is_negated) for e in doc.ents], doc._.concept_features)\n"
+        "neg = spacy.blank('en')\n"
+        "neg.add_pipe('sentencizer')\n"
+        "neg.add_pipe('entity_ruler').add_patterns([{'label': 'SYMPTOM', 'pattern': 'suicidal ideation'}])\n"
+        "neg.add_pipe('negex')\n"
+        "print([(e.text, e._.negex) for e in neg(note).ents])\n"
+        "print(analyze(note).features)\n"
+        "r = crisis_nlp.load_model(None).classify('caller says her son is going to kill himself tonight, has a gun')\n"
+        "print(r.categories)\n"
+        "print(r.flags)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout.splitlines()
+    assert out[0] == str(["medspacy_pyrush", "medspacy_target_matcher", "medspacy_context",
+                          "crisis_nlp_shorthand", "crisis_nlp_concepts", "crisis_nlp_context"])
+    # medspaCy's ConText negates its target, and crisis_nlp's ConText in the same Doc its concept
+    assert out[1] == "[('suicidal ideation', True)] ['NEG_C_SUICIDE', 'NEG_C_SUICIDE', 'NEG_C_WEAPON']"
+    assert out[2] == "[('suicidal ideation', True)]"  # negspacy
+    words = out[3].split()
+    assert "NEG_C_SUICIDE" in words and "C_SUICIDE" not in words
+    assert "'suicidal'" in out[4] and "'weapon'" in out[5], out[4:]  # the model, in the same process

@@ -193,7 +193,10 @@ def test_context_without_the_concept_matcher_marks_negated_words():
 def test_tokenizer_keeps_more_chunks_than_spacys_default():
     from crisis_nlp.preprocess.pipeline import TOKENIZER_CACHE
 
-    assert build_nlp().tokenizer.max_cache_size == TOKENIZER_CACHE > 10_000
+    tokenizer = build_nlp().tokenizer
+    if not hasattr(tokenizer, "max_cache_size"):
+        pytest.skip("spaCy 3.7's tokenizer cache has no bound to raise (the medspaCy venv)")
+    assert tokenizer.max_cache_size == TOKENIZER_CACHE > 10_000
 
 
 def test_a_new_word_costs_its_lookups_once_however_often_it_repeats(monkeypatch):

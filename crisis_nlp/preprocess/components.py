@@ -59,8 +59,9 @@ key, see :func:`_ext_key`); the hot path reads that dict directly, because each
 (measured, spaCy 3.8), which is several per cent of a 0.3 ms note.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations` here: spaCy 3.7 (what medspaCy 1.3.1 brings on
+# Python 3.11) validates a factory's arguments with pydantic v1, which cannot resolve the
+# string annotation 'Language' (ConfigError: field "nlp" not yet prepared; spaCy issue 7344)
 import itertools
 import json
 import re

@@ -19,8 +19,9 @@ Colour words are race only before a person ('black male', 'white 30s female'), n
 (``resources/identity_terms.json``); ``crisis_nlp.training.fairness`` measures what is left.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations` here: spaCy 3.7 (what medspaCy 1.3.1 brings on
+# Python 3.11) validates a factory's arguments with pydantic v1, which cannot resolve the
+# string annotation 'Language' (ConfigError: field "nlp" not yet prepared; spaCy issue 7344)
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any

@@ -69,7 +69,8 @@ def build_nlp(rules_dir: str | None = None) -> Language:
     """
     with _lock:
         nlp = spacy.blank("en")
-        nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
+        if hasattr(nlp.tokenizer, "max_cache_size"):  # spaCy 3.8+; 3.7's (medspaCy's) cache has no bound
+            nlp.tokenizer.max_cache_size = TOKENIZER_CACHE
         add_upper_case_exceptions(nlp)
         for name in PIPE_NAMES:
             nlp.add_pipe(name, config={"rules_dir": rules_dir})
