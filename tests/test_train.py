@@ -29,8 +29,8 @@ def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file)
     r = m.classify("pt says he wants to kill himself")
     assert r.model_version == "0.1.0"
     # the knowledge rules train writes by default travel in the version's settings
-    assert a.manifest["label_floor_shares"] == {"violence": 0.5}
-    assert m.arrays.settings["label_floor_shares"] == {"violence": 0.5}
+    assert a.manifest["label_floor_shares"] == {}  # every floor hard unless an agency asks
+    assert "label_floor_shares" not in m.arrays.settings
     assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence"}
     # held-out folds share neither bank nor style with their training part
     for fold in a.manifest["evaluation"]["folds"]:

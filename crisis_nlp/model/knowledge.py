@@ -11,11 +11,10 @@ data in a version's ``model.json`` settings and hashed with the rest:
   thoughts" beside three denials, scores low. When the lexicon finds the concept and ConText finds it neither denied,
   historical nor hypothetical, the label is on: its score is raised to the threshold.
   A floor may ask for some learned evidence too (``settings["label_floor_shares"]``: label
-  -> share; since 2.8.0 ``violence``: 0.5): it then holds only when the calibrated score is
-  at least that share of the threshold. Why: the violence lexicon is right about the word
-  and often wrong about the call ("DV shelter", "assaulted last year", "shoot me a
-  message"); on held-out families the hard violence floor rescued 8 true notes and made
-  108 false ones.
+  -> share; none by default): it then holds only when the calibrated score is at least that
+  share of the threshold. Why one would: the violence lexicon is right about the word and
+  often wrong about the call ("DV shelter", "assaulted an hour ago", "shoot me a message");
+  on held-out families the hard violence floor rescued 8 true notes and made 108 false ones.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
   tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
   to jump", "gun to his own head"), but "threatening" is a strong violence word in the
@@ -47,13 +46,13 @@ DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {
     "violence": ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS"),
 }
 
-#: the floor shares ``train`` writes unless told otherwise (since 2.8.0): the violence floor
-#: holds only when the learned score is at least half the threshold, the same share a
-#: ceiling caps at. On out-of-family predictions F2 rises with the share all the way to no
-#: floor (README, "What 2.8.0 changed"); half keeps the floor for the long note whose other
-#: words pull one clause of assault below the threshold. Weapon and suicide floors stay
-#: hard: their recall on the gold sets depends on them.
-DEFAULT_FLOOR_SHARES: dict[str, float] = {"violence": 0.5}
+#: the floor shares ``train`` writes unless told otherwise: none, every floor is hard. A
+#: share of 0.5 for ``violence`` was measured at stop 25 (README, "Soft floors"): on two
+#: data draws it raised violence precision on both gold sets (0.641 -> 0.660, 0.688 ->
+#: 0.711 on CAD pages) and cost one true note of each, which put recall under 0.92 on one
+#: draw. A missed assault costs more than a false flag, so it is an agency's choice
+#: (``train(..., label_floor_shares={"violence": 0.5})``), not the default.
+DEFAULT_FLOOR_SHARES: dict[str, float] = {}
 
 #: a threat or a weapon aimed at the person themself (patterns_targets.json) ...
 SELF_DIRECTED = ("C_THREAT_SELF", "C_WEAPON_SELF")
