@@ -18,7 +18,7 @@ def affirmed(text):
 
 
 @pytest.mark.parametrize("name", ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json",
-                                  "lexicon_dispatch.json", "lexicon_everyday.json", "lexicon_distress.json",
+                                  "lexicon_dispatch.json", "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json",
                                   "patterns_ingestion.json", "patterns_targets.json", "context_rules.json"])
 def test_every_json_table_says_where_its_knowledge_comes_from(name):
     table = json.loads(read_text(name))
