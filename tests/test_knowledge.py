@@ -353,3 +353,43 @@ def test_apostrophe_free_forms_only_for_tables_that_ask_for_them(tmp_path):
     text = ["he doesnt want to live anymore"]
     assert "C_SUICIDE" in note_features(text)[0].split()
     assert "C_SUICIDE" not in note_features(text, str(tmp_path))[0].split()
+
+
+# -- suicide warning signs said indirectly (lexicon_warning_signs.json, since 2.8.0) --------
+@pytest.mark.parametrize("text", [
+    "RP states her dad texted 'take care of mom for me' and now wont answer",
+    "caller says her brother is checking out for good, gave the dog to the neighbour",
+    "pt told sister this is the last time you'll hear from me",
+    "per wife he looked up how many pills it takes last night",
+    "roommate found out she has been stockpiling her meds",
+])
+def test_suicide_said_indirectly_is_a_warning_sign(text):
+    assert "SUICIDE_WARNING" in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "her cat is sitting on the ledge outside the 3rd floor window",
+    "says he would rather die than miss his grandson's game, excited",
+    "hotel guest checking out late, dispute over the bill",
+    "caller is moving out, gave the couch to the neighbour",
+])
+def test_everyday_words_are_no_warning_sign(text):
+    assert "SUICIDE_WARNING" not in affirmed(text)
+
+
+def test_a_denied_warning_sign_is_negated():
+    toks = tokens("no goodbye texts, no giving stuff away per wife, she just cant reach him")
+    assert "NEG_C_SUICIDE_WARNING" in toks and "C_SUICIDE_WARNING" not in toks
+
+
+def test_versions_before_the_warning_signs_do_not_read_them():
+    """A snapshot without lexicon_warning_signs.json (2.7.0 and older) reads it as empty."""
+    from pathlib import Path
+
+    from crisis_nlp.preprocess import note_features
+
+    rules = Path(__file__).resolve().parents[1] / "models" / "default" / "2.7.0" / "rules"
+    assert not (rules / "lexicon_warning_signs.json").exists()
+    text = "RP states her dad texted 'take care of mom for me' and now wont answer"
+    assert "C_SUICIDE_WARNING" not in note_features([text], str(rules))[0].split()
+    assert "C_SUICIDE_WARNING" in note_features([text])[0].split()
