@@ -25,7 +25,7 @@ GOLD_DIR = ROOT / "tests" / "data"
 # measured on default@2.8.0 (see README 'Measured accuracy'), rounded down (up for rates of
 # false alarms); suicidal recall on CAD pages keeps one note of slack
 FLOORS = {
-    # measured: 0.824 (2.7.0: 0.822), 0.896 (2.7.0: 0.895), 0.913 (weapon; violence 0.980,
+    # measured: 0.824 (2.7.0: 0.822), 0.896 (60 of 67, as 2.7.0), 0.913 (weapon; violence 0.980,
     # medical 1.000), 0.750 (2.7.0: 0.746), 0.110 (10 of 91; 2.7.0: 11)
     "gold.jsonl": {"category_micro_f1": 0.82, "suicidal_recall": 0.89, "flag_recall": 0.91,
                    "response_mode_accuracy": 0.75, "other_calls_labelled_crisis": 0.12},
