@@ -211,8 +211,7 @@ def train(
     params = {**DEFAULT_PARAMS, **(params or {})}
     floors = check_floors(label_floors or {}, DEFAULT_OUTPUTS)
     ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
-    # a share belongs to a floor: with no floors (label_floors=None) there are none
-    shares = check_floor_shares(label_floor_shares or {}, floors) if floors else {}
+    shares = check_floor_shares(label_floor_shares or {}, floors)  # a share names a floored label
     knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares}
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
