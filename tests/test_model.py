@@ -94,6 +94,32 @@ def test_tune_thresholds_favours_recall_on_high_risk_labels():
     assert rec(th["suicidal"]) >= rec(th["grief_loss"])
 
 
+def test_low_risk_categories_share_one_threshold_high_risk_keep_their_own():
+    """Two low-risk categories whose own best thresholds differ get one threshold, the
+    best micro-F1 over both; a high-risk label with the same scores keeps its own."""
+    rng = np.random.default_rng(1)
+    y1, y2 = rng.random(3000) < 0.3, rng.random(3000) < 0.3
+    p1 = np.where(y1, rng.uniform(0.4, 1.0, 3000), rng.uniform(0, 0.6, 3000))   # own best F1 near 0.6
+    p2 = np.where(y2, rng.uniform(0.15, 0.55, 3000), rng.uniform(0, 0.3, 3000))  # own best F1 near 0.3
+    Y = np.stack([y1, y2, y1], axis=1)
+    P = np.stack([p1, p2, p1], axis=1)
+    names = ["grief_loss", "veteran", "self_harm"]
+    alone = {n: tune_thresholds(Y[:, [j]], P[:, [j]], [n])[n] for j, n in enumerate(names)}
+    assert alone["grief_loss"] - alone["veteran"] >= 0.2
+    th = tune_thresholds(Y, P, names)
+    assert th["grief_loss"] == th["veteran"]
+    assert th["grief_loss"] != alone["grief_loss"] or th["veteran"] != alone["veteran"]
+    grid = np.round(np.arange(0.05, 0.91, 0.01), 2)
+
+    def micro(t):
+        pred = P[:, :2] >= t
+        tp, fp, fn = (pred & Y[:, :2]).sum(), (pred & ~Y[:, :2]).sum(), (~pred & Y[:, :2]).sum()
+        return 2 * tp / (2 * tp + fp + fn)
+    assert micro(th["grief_loss"]) == max(micro(t) for t in grid)
+    assert th["self_harm"] == alone["self_harm"]  # high-risk: its own F2 threshold
+    assert tune_thresholds(Y, P, names, shared=()) == alone
+
+
 def test_negation_is_understood_not_memorised(xy):
     """A model trained on notes where negation cues never precede a weapon word still
     does not flag "denies having a <weapon>": negation is decided by rule."""

@@ -34,7 +34,7 @@ from ..errors import InputError, RegistryError
 from .evaluate import compute_metrics, label_matrix
 from .labelled import load_labelled
 from ..labels import CUES, SCHEMA_VERSION
-from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
+from ..model.estimator import DEFAULT_OUTPUTS, SHARED_THRESHOLD, CrisisClassifier, tune_thresholds
 from ..model.knowledge import with_rules
 from ..model.policy import ResponsePolicy
 from ..preprocess import note_features
@@ -118,10 +118,16 @@ def _tune(Y: np.ndarray, P: np.ndarray, is_local: np.ndarray) -> dict[str, float
     outputs = DEFAULT_OUTPUTS
     everywhere = tune_thresholds(Y, P, outputs)
     local = tune_thresholds(Y[is_local], P[is_local], outputs) if is_local.any() else everywhere
+    # the categories that share one threshold take it together, from the agency's rows
+    # when those hold enough positives of the group
+    group = [j for j, o in enumerate(outputs) if o in SHARED_THRESHOLD]
+    shared_local = Y[np.ix_(is_local, group)].sum() >= MIN_TUNING_POSITIVES
     out = {}
     for j, o in enumerate(outputs):
         if o in CUES:
             out[o] = 0.5
+        elif o in SHARED_THRESHOLD:
+            out[o] = local[o] if shared_local else everywhere[o]
         elif Y[is_local, j].sum() >= MIN_TUNING_POSITIVES:
             out[o] = local[o]
         else:

@@ -291,7 +291,8 @@ def train(
         "seed": seed,
         "evaluation": {
             "protocol": "4 cross-fitted folds, each holding out one phrase bank AND a group of styles; "
-                        "Platt calibration and thresholds fitted on folds 0-1, metrics on folds 2-3; shipped "
+                        "Platt calibration and thresholds fitted on folds 0-1 (F2 for each high-risk label, "
+                        "one F1 threshold shared by the other categories, cues at 0.5), metrics on folds 2-3; shipped "
                         "model refit on all data with calibration and thresholds from all out-of-family "
                         "predictions; gold sets only scored, never tuned on",
             "folds": fold_info,
