@@ -19,7 +19,7 @@ def affirmed(text):
 
 @pytest.mark.parametrize("name", ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json",
                                   "lexicon_dispatch.json", "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json",
-                                  "patterns_ingestion.json", "patterns_targets.json", "context_rules.json"])
+                                  "lexicon_weapons.json", "patterns_ingestion.json", "patterns_targets.json", "context_rules.json"])
 def test_every_json_table_says_where_its_knowledge_comes_from(name):
     table = json.loads(read_text(name))
     assert table.get("description")
@@ -393,3 +393,68 @@ def test_versions_before_the_warning_signs_do_not_read_them():
     text = "RP states her dad texted 'take care of mom for me' and now wont answer"
     assert "C_SUICIDE_WARNING" not in note_features([text], str(rules))[0].split()
     assert "C_SUICIDE_WARNING" in note_features([text])[0].split()
+
+
+# -- weapons written the way call-takers write them (lexicon_weapons.json, after 2.8.0) ---------
+@pytest.mark.parametrize("text", [
+    "RP states husband has a .30-06 in the truck",
+    "son took his dads 30-06 from the safe",
+    "male has a 12 gauge, unk if loaded",
+    "subj w/ 12ga in vehicle",
+    "caller says bf carries a .40 cal",
+    "RP hears bf loading his 9 mil",
+    "subj has an AK and a SKS in the home",
+    "subj has a sawed-off in his trunk",
+    "MAN W/ BAT SWINGING AT CLERK",
+    "male with bat in the parking lot",
+    "subj w/ hatchet at the door",
+    "suspect with an axe in the yard",
+    "suspect swinging a shovel at neighbor",
+    "hit him with a bottle, bleeding from head",
+    "victim struck with a brick",
+    "son brandished a tire iron",
+    "he hit her over the head with a frying pan",
+    "ex tried to run her over in the lot",
+])
+def test_weapons_as_call_takers_write_them(text):
+    assert "WEAPON" in affirmed(text), analyze(text).features
+
+
+@pytest.mark.parametrize("text", [
+    "bat in the attic, caller wants animal control",
+    "needs help with a bat in the house",
+    "took a bottle of pills",
+    "drank a bottle of vodka",
+    "provided them with a bottle of water",
+    "pipe burst in basement",
+    "found a crack pipe in her room",
+    "nurse doing rounds found pt",
+    "loaded the dishwasher and fell",
+    "neighbor using a shovel for snow",
+    "borrowed a hammer for the fence",
+    "at the golf range swinging a golf club",
+    "20 gauge IV L AC, pt tolerating",
+    "12 gauge extension cord caught fire",
+    "M16 on scene",
+    "blew a .25 at the traffic stop",
+])
+def test_everyday_objects_are_no_weapon(text):
+    assert "WEAPON" not in affirmed(text), analyze(text).features
+
+
+def test_a_denied_weapon_written_the_new_way_is_negated():
+    toks = tokens("no 12 gauge in the home per wife, he was not hit with a brick")
+    assert "NEG_C_WEAPON" in toks and "C_WEAPON" not in toks
+
+
+def test_versions_before_the_weapons_table_do_not_read_it():
+    """A snapshot without lexicon_weapons.json (2.8.0 and older) reads it as empty."""
+    from pathlib import Path
+
+    from crisis_nlp.preprocess import note_features
+
+    rules = Path(__file__).resolve().parents[1] / "models" / "default" / "2.8.0" / "rules"
+    assert not (rules / "lexicon_weapons.json").exists()
+    text = "subj w/ 12ga in vehicle"
+    assert "C_WEAPON" not in note_features([text], str(rules))[0].split()
+    assert "C_WEAPON" in note_features([text])[0].split()

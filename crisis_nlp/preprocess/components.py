@@ -132,7 +132,7 @@ def token_arrays(doc: Doc) -> np.ndarray:
 #: tables added after the first versions of model format 2: a version whose snapshot
 #: (``rules/``) predates one was trained without it and reads as if it were empty
 LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json",
-                          "lexicon_warning_signs.json"})
+                          "lexicon_warning_signs.json", "lexicon_weapons.json"})
 
 
 def absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
@@ -323,7 +323,8 @@ class DispatchShorthand:
 
 # -- concepts ---------------------------------------------------------------------------
 PHRASE_LEXICONS = ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json", "lexicon_dispatch.json",
-                   "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json"]
+                   "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json",
+                   "lexicon_weapons.json"]
 _BLOCK = "BLOCK:"  # match-key prefix of the everyday phrases that block a concept inside them
 DRUG_LEXICON = "lexicon_drugs.tsv"
 PATTERN_TABLES = ["patterns_ingestion.json", "patterns_targets.json"]
