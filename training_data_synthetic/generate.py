@@ -68,6 +68,12 @@ STYLES = tuple(STYLE_WEIGHTS)
 CAD_STYLES = ("cad_page", "protocol_page", "pager_text")
 #: chance that an ordinary call carries a crisis header (the narrative says otherwise)
 CRISIS_HEADER_ON_ORDINARY = 0.1
+#: chance that a note carries a line on how the caller sounds or what they can see ("RP
+#: whispering", "several people on scene", "RP thinks it is the blue house"), drawn for any
+#: note: the words of psychosis phrases (whispering, talking, telling, people, thinks) in
+#: their everyday sense, so that none decides a label (stop 26: the learner had tied
+#: "whispering" to psychosis; 121 of the 127 whispering notes were psychosis notes)
+CALLER_CONTEXT_P = 0.1
 #: chance that a note of the style carries a call-type header
 HEADER_P = {"cad_page": 0.85, "protocol_page": 0.7, "pager_text": 0.9, "cad_terse": 0.35, "cad_caps": 0.35,
             "timestamped": 0.25, "officer_update": 0.2}
@@ -599,6 +605,8 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
     extra = [b.fill(f) for f in rng.sample(fill, rng.choices((0, 1, 2), weights=(50, 35, 15))[0])] if fill else []
     if rng.random() < 0.15:
         extra.append(fake_pii(rng))
+    if rng.random() < CALLER_CONTEXT_P:
+        extra.append(pick(rng, W["cad"]["caller_context"]))
     extra += [s for s in (ident.descriptor, ident.name) if s]
     rng.shuffle(extra)
     qsay = [f'{he} said "{q}"' if not self_call else f'"{q}"' for q in quotes]
