@@ -23,7 +23,7 @@ import generate  # noqa: E402
 
 #: generate.source_digest() of the generator, banks and wrapping that made the committed
 #: notes.jsonl.gz (``generate.py`` prints it as ``sources=``). Update it when regenerating.
-COMMITTED_SOURCES = "6acb6af594658ab757e50147e592b3b8850923de64356d28530d6ea14005c11d"
+COMMITTED_SOURCES = "c00ab96ac72f5d7a59ad0b2b13e94e00bcbe06ffaae34bf1a023d0d8a5fbad31"
 
 # a race/ethnicity descriptor as the generator writes one ("B/F 30s", "hispanic male")
 DESCRIPTOR = re.compile(
@@ -172,6 +172,8 @@ def _within(p_group, p_all, n_group, floor=0.03):
     r"paged|Notified:|Alerted:",  # pages
     r"Call Date/Time|Rcvd|Received:|Reported:",  # call times
     r"555-01\d\d",  # callback numbers
+    r"RP whisper|caller whisper|people on scene|people gathering|hard of hearing|bad reception|talking over CT"
+    r"|in the background|people standing around|RP thinks|caller thinks|caller believes|RP believes",  # caller context
 ])
 def test_wrapping_appears_with_and_without_a_crisis(sample, wrapping):
     rx = re.compile(wrapping, re.I)
@@ -375,6 +377,15 @@ def test_psychosis_notes_with_their_combinations(psychosis_notes):
     assert sum(1 for r in psy if "agitated_unknown_safety" in r["cues"]) / len(psy) > 0.2
     modes = Counter(r["response_mode"] for r in psy)
     assert {"co_responder", "mobile_crisis", "law_enforcement", "ems"} <= set(modes)
+
+
+def test_the_agency_code_heads_other_crisis_notes_too(sample):
+    """EDP / 10-96 heads crisis notes without psychosis as well (a suicidal EDP is
+    `suicidal`: the code alone is psychosis only when nothing more specific is said), so
+    the code never decides `psychosis` by itself."""
+    edp = [r for r in sample if r["call_type"] == "edp" and r["categories"]]
+    other = [r for r in edp if "psychosis" not in r["categories"]]
+    assert len(other) > 20 and len(other) / len(edp) > 0.2
 
 
 def test_psychosis_is_said_by_a_phrase_or_by_the_agency_code(psychosis_notes):

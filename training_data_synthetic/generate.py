@@ -72,7 +72,7 @@ CRISIS_HEADER_ON_ORDINARY = 0.1
 #: whispering", "several people on scene", "RP thinks it is the blue house"), drawn for any
 #: note: the words of psychosis phrases (whispering, talking, telling, people, thinks) in
 #: their everyday sense, so that none decides a label (stop 26: the learner had tied
-#: "whispering" to psychosis; 121 of the 127 whispering notes were psychosis notes)
+#: "whispering" to psychosis: 121 of the 202 notes with it were psychosis notes)
 CALLER_CONTEXT_P = 0.1
 #: chance that a note of the style carries a call-type header
 HEADER_P = {"cad_page": 0.85, "protocol_page": 0.7, "pager_text": 0.9, "cad_terse": 0.35, "cad_caps": 0.35,
