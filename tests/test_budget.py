@@ -41,7 +41,9 @@ FROZEN = {
     # (names_vocab.txt): "Las Vegas" is no longer masked as a name, nor "Nana" before it
     "long_everyday.jsonl": "0d9d1464b2732f5c6b163431685957c33e63b6498c96ce0e80c797b8c407f603",
     "long_cad.jsonl": "60495109e1e57d8eac0e70334b67f8993946cf29e55c3235398accd772575866",
-    "synthetic, first 3000": "35c37af07396e745666cbf763f0b789f54162b5e0e194371d1d28bb6072a4510",  # the data of stop 22
+    # the data of stop 26 (regenerated with a changed generator: this hash is the current
+    # code's, the one before it was checked against the code before the budget)
+    "synthetic, first 3000": "df5aeaca0cd39d359d97d22bf4287227520743ced274c3cb64ee04f77a50c79b",
 }
 
 

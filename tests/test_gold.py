@@ -22,17 +22,17 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.8.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# measured on default@2.9.0 (see README 'Measured accuracy'), rounded down (up for rates of
 # false alarms); suicidal recall on CAD pages keeps one note of slack
 FLOORS = {
-    # measured: 0.824 (2.7.0: 0.822), 0.896 (60 of 67, as 2.7.0), 0.913 (weapon; violence 0.980,
-    # medical 1.000), 0.750 (2.7.0: 0.746), 0.110 (10 of 91; 2.7.0: 11)
-    "gold.jsonl": {"category_micro_f1": 0.82, "suicidal_recall": 0.89, "flag_recall": 0.91,
-                   "response_mode_accuracy": 0.75, "other_calls_labelled_crisis": 0.12},
-    # measured: 0.885 (2.7.0: 0.887), 1.000, 0.971 (violence; weapon 0.979, medical 1.000),
-    # 0.908 (2.7.0: 0.903), 0.016 (3 of 193; 2.7.0: 5)
-    "gold_cad.jsonl": {"category_micro_f1": 0.88, "suicidal_recall": 0.98, "flag_recall": 0.97,
-                       "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.02},
+    # measured: 0.839 (2.8.0: 0.824), 0.910 (61 of 67; 2.8.0: 60), 0.922 (violence; weapon 0.978,
+    # medical 0.982), 0.788 (2.8.0: 0.750), 0.121 (11 of 91; 2.8.0: 10)
+    "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.91, "flag_recall": 0.92,
+                   "response_mode_accuracy": 0.78, "other_calls_labelled_crisis": 0.13},
+    # measured: 0.891 (2.8.0: 0.885), 1.000, 0.943 (violence; weapon 0.979, medical 0.985),
+    # 0.892 (2.8.0: 0.908), 0.026 (5 of 193; 2.8.0: 3)
+    "gold_cad.jsonl": {"category_micro_f1": 0.89, "suicidal_recall": 0.98, "flag_recall": 0.94,
+                       "response_mode_accuracy": 0.89, "other_calls_labelled_crisis": 0.03},
 }
 
 

@@ -395,7 +395,7 @@ def test_versions_before_the_warning_signs_do_not_read_them():
     assert "C_SUICIDE_WARNING" in note_features([text])[0].split()
 
 
-# -- weapons written the way call-takers write them (lexicon_weapons.json, after 2.8.0) ---------
+# -- weapons written the way call-takers write them (lexicon_weapons.json, since 2.9.0) ---------
 @pytest.mark.parametrize("text", [
     "RP states husband has a .30-06 in the truck",
     "son took his dads 30-06 from the safe",
