@@ -103,8 +103,10 @@ def render_model_card(manifest: dict[str, Any]) -> str:
             f"seed {m.get('seed')}"
             + (f"; measured against `{m['base_model']}`, the default when it was trained." if m.get("base_model")
                else "."),
-            "- Type: spaCy blank English preprocessing (shorthand, concepts, negation) -> TF-IDF word 1-2-grams and "
-            "character 3-5-grams -> one L2 logistic regression per label and policy cue -> per-label thresholds "
+            "- Type: spaCy blank English preprocessing (shorthand, concepts, negation) -> TF-IDF word 1-2-grams"
+            + (" and character n-grams" if (m.get("params") or {}).get("char_ngram_range") else "")
+            + (" and concept features" if (m.get("params") or {}).get("concept_features") else "")
+            + " -> one L2 logistic regression per label and policy cue -> thresholds "
             "-> response policy (TOML, stored with this version).",
             f"- Parameters: {', '.join(f'{k}={v}' for k, v in sorted((m.get('params') or {}).items()))}.",
             f"- Response policy: `{(m.get('policy') or {}).get('name', '?')}` version "
@@ -124,8 +126,9 @@ def render_model_card(manifest: dict[str, Any]) -> str:
             "- Labels with few examples (see support) are measured with wide uncertainty.", ""]
     out += ["## Metrics", "",
             "- Per-label precision, recall, F1 and support; micro-F1 over categories; response-mode accuracy.",
-            f"- Thresholds favour recall for the high-risk labels (* : {', '.join(HIGH_RISK)}; best F2), best F1 "
-            "for the others, 0.5 for policy cues.",
+            f"- Thresholds favour recall for the high-risk labels (* : {', '.join(HIGH_RISK)}; best F2 each); "
+            "the other categories share one threshold, the best micro-F1 over them (since 2.9.0; before, best F1 "
+            "each); 0.5 for policy cues.",
             f"- Protocol: {ev.get('protocol', 'not recorded')}.", ""]
     out += ["## Evaluation data", ""]
     if agency:
