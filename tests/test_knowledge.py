@@ -382,19 +382,6 @@ def test_a_denied_warning_sign_is_negated():
     assert "NEG_C_SUICIDE_WARNING" in toks and "C_SUICIDE_WARNING" not in toks
 
 
-def test_versions_before_the_warning_signs_do_not_read_them():
-    """A snapshot without lexicon_warning_signs.json (2.7.0 and older) reads it as empty."""
-    from pathlib import Path
-
-    from crisis_nlp.preprocess import note_features
-
-    rules = Path(__file__).resolve().parents[1] / "models" / "default" / "2.7.0" / "rules"
-    assert not (rules / "lexicon_warning_signs.json").exists()
-    text = "RP states her dad texted 'take care of mom for me' and now wont answer"
-    assert "C_SUICIDE_WARNING" not in note_features([text], str(rules))[0].split()
-    assert "C_SUICIDE_WARNING" in note_features([text])[0].split()
-
-
 # -- weapons written the way call-takers write them (lexicon_weapons.json, since 2.9.0) ---------
 @pytest.mark.parametrize("text", [
     "RP states husband has a .30-06 in the truck",
@@ -447,14 +434,20 @@ def test_a_denied_weapon_written_the_new_way_is_negated():
     assert "NEG_C_WEAPON" in toks and "C_WEAPON" not in toks
 
 
-def test_versions_before_the_weapons_table_do_not_read_it():
-    """A snapshot without lexicon_weapons.json (2.8.0 and older) reads it as empty."""
+# -- tables added after a shipped version ---------------------------------------------------
+@pytest.mark.parametrize("table, version, text, concept", [
+    ("lexicon_warning_signs.json", "2.7.0", "RP states her dad texted 'take care of mom for me' and now wont answer",
+     "C_SUICIDE_WARNING"),
+    ("lexicon_weapons.json", "2.8.0", "subj w/ 12ga in vehicle", "C_WEAPON"),
+])
+def test_versions_before_a_later_table_do_not_read_it(table, version, text, concept):
+    """A snapshot without a table added later (the warning signs at 2.8.0, the weapons at
+    2.9.0) reads it as empty, while the package's tables find the concept."""
     from pathlib import Path
 
     from crisis_nlp.preprocess import note_features
 
-    rules = Path(__file__).resolve().parents[1] / "models" / "default" / "2.8.0" / "rules"
-    assert not (rules / "lexicon_weapons.json").exists()
-    text = "subj w/ 12ga in vehicle"
-    assert "C_WEAPON" not in note_features([text], str(rules))[0].split()
-    assert "C_WEAPON" in note_features([text])[0].split()
+    rules = Path(__file__).resolve().parents[1] / "models" / "default" / version / "rules"
+    assert not (rules / table).exists()
+    assert concept not in note_features([text], str(rules))[0].split()
+    assert concept in note_features([text])[0].split()
