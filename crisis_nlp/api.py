@@ -20,6 +20,7 @@ from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
     NEG_PREFIX,
     doc_features,
+    doc_windows,
     feature_table,
     iter_docs,
     process,
@@ -28,6 +29,7 @@ from .preprocess.pipeline import (
 from .registry.versions import POLICY, RULES, ModelEntry, entry_from_folder, load_arrays, resolve
 from .result import ClassificationResult
 from .model.scorer import LinearScorer
+from .model.stretches import local_scores
 
 BATCH = 2048  # notes per step of the bulk path
 EXPLAIN_WORDS = 2
@@ -58,6 +60,7 @@ class CrisisModel:
         self._out_index = idx
         self._thresholds = arrays.thresholds
         self._scorer = LinearScorer(arrays)
+        self._window = arrays.settings.get("window_tokens")  # None: every note read only whole
         self._knowledge = KnowledgeRules(arrays.settings, arrays.outputs, arrays.word_vocab, arrays.thresholds)
         self._decisions: dict[bytes, tuple] = {}
         self._word_names = arrays.word_vocab
@@ -118,7 +121,11 @@ class CrisisModel:
     # -- internals --------------------------------------------------------------------
     def _result(self, doc) -> ClassificationResult:
         cols, vals = self._scorer.vector(doc_features(doc))
-        p = self.arrays.calibrate(self._scorer.proba(cols, vals))
+        p = self._scorer.proba(cols, vals)
+        windows = doc_windows(doc, self._window)
+        if windows:
+            p = local_scores(p[None], self._scorer.proba_matrix(self._scorer.matrix(windows)), [len(windows)])[0]
+        p = self.arrays.calibrate(p)
         if self._knowledge:
             p = self._knowledge.apply_one(p, cols)
         on = p >= self._thresholds
@@ -143,9 +150,16 @@ class CrisisModel:
         out, hits = [], []
         for i in range(0, len(texts), BATCH):  # bounded: a batch's Docs are held in memory
             with _collector_paused():
-                table = feature_table(process_batch(texts[i:i + BATCH], self.rules_dir))
-                X = self._scorer.matrix_table(table)
-                out.append(self._scorer.proba_matrix(X))
+                docs = process_batch(texts[i:i + BATCH], self.rules_dir)
+                X = self._scorer.matrix_table(feature_table(docs))
+                P = self._scorer.proba_matrix(X)
+                if self._window is not None:
+                    windows = [doc_windows(d, self._window) for d in docs]
+                    flat = [w for ws in windows for w in ws]
+                    if flat:
+                        P_windows = self._scorer.proba_matrix(self._scorer.matrix(flat))
+                        P = local_scores(P, P_windows, [len(ws) for ws in windows])
+                out.append(P)
                 hits.append(self._knowledge.hits(X))
         P = self.arrays.calibrate(np.concatenate(out))
         return self._knowledge.apply_many(P, np.concatenate(hits)) if self._knowledge else P

@@ -40,7 +40,9 @@ WORD_NORMS = ("l2", "l1")
 # ``settings["length_cap"]``: None, or M: an L2 word channel of m > M distinct features is
 # further divided by sqrt(m / M) (see model/features.py); ``settings["concept_value"]``: the
 # value of a present concept in "binary" mode (1 when absent); ``settings["concept_cap"]``:
-# None, or K: in a note of k > K concepts each concept's value is times K / k
+# None, or K: in a note of k > K concepts each concept's value is times K / k;
+# ``settings["window_tokens"]``: None (absent), or W: a note of more than W tokens is also read
+# in stretches of W and scored by the lower of the whole and its best stretch (model/stretches.py)
 
 
 def is_concept_term(terms: Sequence[str]) -> np.ndarray:

@@ -134,26 +134,70 @@ def _cached_words(norm_hash: int, negated: bool, strings) -> tuple[str, ...]:
     return w
 
 
-def doc_words(doc: Doc) -> list[str]:
-    """The feature tokens of a processed ``Doc`` (see :func:`doc_features`).
-
-    One array read, per-hash caches and C-level filtering instead of one Python step per
-    token: this is the hot path of every note.
-    """
-    data = doc.user_data
-    negated = data[NEGATED]
+def _token_words(doc: Doc) -> tuple[list[tuple[str, ...]], list[bool]]:
+    """Per token, the feature words it contributes, and whether it is kept (punctuation
+    and whitespace make no feature). One array read, per-hash caches and C-level
+    filtering instead of one Python step per token: this is the hot path of every note."""
+    negated = doc.user_data[NEGATED]
     arr = token_arrays(doc)
     hashes = arr[:, NORM_COL].tolist()
-    drop = (arr[:, PUNCT_COL] | arr[:, SPACE_COL]).tolist()  # punctuation and whitespace make no feature
+    keep = list(map(operator.not_, (arr[:, PUNCT_COL] | arr[:, SPACE_COL]).tolist()))
     words = list(map(_NORM_WORDS.get, hashes))
     if None in words:
         _fill(_NORM_WORDS, hashes, words, doc.vocab.strings)
     if True in negated:
         for i in itertools.compress(range(len(negated)), negated):
             words[i] = _cached_words(hashes[i], True, doc.vocab.strings)
-    out = list(itertools.chain.from_iterable(itertools.compress(words, map(operator.not_, drop))))
+    return words, keep
+
+
+def doc_words(doc: Doc) -> list[str]:
+    """The feature tokens of a processed ``Doc`` (see :func:`doc_features`)."""
+    words, keep = _token_words(doc)
+    out = list(itertools.chain.from_iterable(itertools.compress(words, keep)))
     out.extend(_concept_features(doc))
     return out
+
+
+def doc_windows(doc: Doc, size: int | None) -> list[str]:
+    """The feature strings of the stretches a note longer than ``size`` tokens is also
+    read in (see :mod:`crisis_nlp.model.stretches`): ``size`` kept tokens each, every one
+    starting half a stretch after the last and the last ending with the note, each with
+    the concepts that start in it (read in the context of the whole note: a denial
+    stays a denial). ``[]`` for a note of at most ``size`` tokens, or ``size=None``."""
+    if size is None:
+        return []
+    words, keep = _token_words(doc)
+    kept = list(itertools.compress(range(len(words)), keep))
+    n = len(kept)
+    if n <= size:
+        return []
+    concepts = doc.user_data.get(CONCEPTS) or []
+    groups = _concept_groups(_concept_features(doc), len(concepts))
+    starts = list(range(0, n - size, max(1, size // 2))) + [n - size]
+    out = []
+    for s in starts:
+        first, last = kept[s], kept[s + size - 1]
+        toks = list(itertools.chain.from_iterable(words[i] for i in kept[s:s + size]))
+        if groups is None:  # concept tokens that cannot be told apart: every stretch has them all
+            toks.extend(_concept_features(doc))
+        else:
+            toks.extend(itertools.chain.from_iterable(g for c, g in zip(concepts, groups) if first <= c.start <= last))
+        out.append(" ".join(toks))
+    return out
+
+
+def _concept_groups(tokens: Sequence[str], n_concepts: int) -> list[list[str]] | None:
+    """The concept tokens split per concept match, in match order: a concept gives one
+    token, or two when it is uncertain (``C_X UNC_C_X``, see ``concept_tokens``); None
+    when the split does not give one group per match."""
+    groups: list[list[str]] = []
+    for t in tokens:
+        if t.startswith("UNC_") and groups:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups if len(groups) == n_concepts else None
 
 
 def _concept_features(doc: Doc) -> list[str]:
@@ -241,6 +285,17 @@ def note_features(texts: Iterable[str], rules_dir: str | None = None) -> list[st
     """Feature strings for many notes (with the rule tables in ``rules_dir``, default the
     package's)."""
     return [doc_features(d) for d in iter_docs(texts, rules_dir=rules_dir)]
+
+
+def note_features_and_windows(texts: Iterable[str], rules_dir: str | None = None,
+                              window: int | None = None) -> tuple[list[str], list[list[str]]]:
+    """:func:`note_features` and, per note, its stretches' feature strings
+    (:func:`doc_windows`), from one pass of the pipeline."""
+    feats, windows = [], []
+    for d in iter_docs(texts, rules_dir=rules_dir):
+        feats.append(doc_features(d))
+        windows.append(doc_windows(d, window))
+    return feats, windows
 
 
 @dataclass(frozen=True)

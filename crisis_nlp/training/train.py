@@ -29,7 +29,8 @@ from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features, check_ceilings,
                                check_floor_shares, check_floors, with_rules)
 from ..model.policy import ResponsePolicy, split_outputs
-from ..preprocess import note_features
+from ..preprocess.pipeline import note_features_and_windows
+from ..model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, fold_scores, with_window
 from ..registry.versions import ModelEntry, save_version, sha256_file
 from ..resources import read_text, rule_files
 
@@ -197,6 +198,7 @@ def train(
     label_floors: dict[str, Sequence[str]] | None = DEFAULT_FLOORS,
     label_ceilings: dict[str, dict[str, Sequence[str]]] | None = DEFAULT_CEILINGS,
     label_floor_shares: dict[str, float] | None = DEFAULT_FLOOR_SHARES,
+    window_tokens: int | None = DEFAULT_WINDOW_TOKENS,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
     """Train on a labelled file with style/bank families and write ``name@version``.
@@ -206,13 +208,16 @@ def train(
     ``label_floors``: label -> affirmed concept tokens that set it whatever the score;
     ``label_ceilings``: label -> ``{"when": tokens, "unless": tokens}`` that turn it off
     (see :mod:`crisis_nlp.model.knowledge`); ``label_floor_shares``: label -> the share of
-    its threshold the learned score must reach for its floor to hold; ``None`` for none."""
+    its threshold the learned score must reach for its floor to hold; ``None`` for none.
+    ``window_tokens``: a note longer than this is also read in stretches of this many
+    tokens (:mod:`crisis_nlp.model.stretches`); ``None``: every note read only whole."""
     t_start = time.perf_counter()
     params = {**DEFAULT_PARAMS, **(params or {})}
     floors = check_floors(label_floors or {}, DEFAULT_OUTPUTS)
     ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
     shares = check_floor_shares(label_floor_shares or {}, floors)  # a share names a floored label
     knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares}
+    check_window_tokens(window_tokens)
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
     texts = [r["text"] for r in records]
@@ -220,7 +225,8 @@ def train(
     Y = label_matrix(records, outputs)
     progress(f"preprocessing {len(texts):,} notes")
     t0 = time.perf_counter()
-    feats = note_features(texts, str(rules_dir) if rules_dir is not None else None)
+    feats, windows = note_features_and_windows(texts, str(rules_dir) if rules_dir is not None else None,
+                                               window_tokens)
     t_pre = time.perf_counter() - t0
     policy_toml = read_text("policy_default.toml")
     policy = ResponsePolicy.from_toml(policy_toml)
@@ -235,7 +241,7 @@ def train(
                  f"({len(te):,} test, {len(tr):,} train)")
         clf = CrisisClassifier(outputs=outputs, n_jobs=n_jobs, **params)
         clf.fit_features([feats[i] for i in tr], Y[tr], groups=banks[tr], families=families[tr])
-        oof[te] = clf.predict_proba_matrix(clf.transform_features([feats[i] for i in te]))
+        oof[te] = fold_scores(clf, [feats[i] for i in te], [windows[i] for i in te])
         fold_of[te] = k
         fold_info.append({"fold": k, "bank": bank, "styles": styles, "n_train": int(len(tr)), "n_test": int(len(te))})
     # calibration and thresholds from folds 0-1, measured on folds 2-3 (never on a gold set)
@@ -259,7 +265,8 @@ def train(
     final.fit_features(feats, Y, groups=banks, families=families)
     t_fit = time.perf_counter() - t0
 
-    arrays = with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings, shares)
+    arrays = with_window(with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings,
+                                    shares), window_tokens)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_sets = {}
     from ..api import CrisisModel
