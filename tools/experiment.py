@@ -29,17 +29,19 @@ _train.apply_to_features = _save_then_apply
 # ... and the tuning folds' (0-1) calibrated scores, the first call of _thresholds, with their
 # feature strings, so a rule setting can be chosen on folds 0-1 and reported on folds 2-3
 _seen = {}
-_orig_features, _orig_thresholds = _train.note_features, _train._thresholds
+_orig_features, _orig_thresholds = _train.note_features_and_windows, _train._thresholds
 def _keep_features(*a, **k):
-    _seen["feats"] = _orig_features(*a, **k)
-    return _seen["feats"]
+    out = _orig_features(*a, **k)
+    _seen["feats"] = out[0]
+    return out
 def _keep_tune(Y, P, outputs):
     th = _orig_thresholds(Y, P, outputs)
     if "tune" not in _seen:
         _seen["tune"] = (Y, P, th)
     return th
-_train.note_features, _train._thresholds = _keep_features, _keep_tune
-entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2,
+_train.note_features_and_windows, _train._thresholds = _keep_features, _keep_tune
+_window = params.pop("window_tokens", 64)
+entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2, window_tokens=_window,
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl"],
               progress=lambda m: print(" ", m, flush=True))
 from crisis_nlp.training.labelled import load_labelled
