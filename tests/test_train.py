@@ -5,6 +5,7 @@ import json
 import pytest
 
 from crisis_nlp import load_model
+from crisis_nlp.model.stretches import DEFAULT_WINDOW_TOKENS
 from crisis_nlp.training.train import train
 
 from conftest import GOLD, ROOT
@@ -32,6 +33,8 @@ def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file)
     assert a.manifest["label_floor_shares"] == {}  # every floor hard unless an agency asks
     assert "label_floor_shares" not in m.arrays.settings
     assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence"}
+    # and so does the stretch length long notes are also read in (model/stretches.py)
+    assert m.arrays.settings["window_tokens"] == a.manifest["window_tokens"] == DEFAULT_WINDOW_TOKENS
     # held-out folds share neither bank nor style with their training part
     for fold in a.manifest["evaluation"]["folds"]:
         assert fold["n_test"] > 0 and fold["n_train"] > 0
@@ -49,7 +52,7 @@ def test_full_retrain_reproduces_the_shipped_version(tmp_path):
     entry = train(ROOT / "training_data_synthetic" / "notes.jsonl.gz", version=shipped.version,
                   registry=tmp_path, gold_path=golds, seed=m["seed"], params=m["params"],
                   label_floors=m.get("label_floors"), label_ceilings=m.get("label_ceilings"),
-                  label_floor_shares=m.get("label_floor_shares"))
+                  label_floor_shares=m.get("label_floor_shares"), window_tokens=m.get("window_tokens"))
     assert entry.manifest["thresholds"] == m["thresholds"]
     for key in ("heldout_families", "gold_sets", "folds"):
         assert entry.manifest["evaluation"][key] == m["evaluation"][key], key

@@ -107,7 +107,10 @@ def render_model_card(manifest: dict[str, Any]) -> str:
             + (" and character n-grams" if (m.get("params") or {}).get("char_ngram_range") else "")
             + (" and concept features" if (m.get("params") or {}).get("concept_features") else "")
             + " -> one L2 logistic regression per label and policy cue -> thresholds "
-            "-> response policy (TOML, stored with this version).",
+            "-> response policy (TOML, stored with this version)."
+            + (f" A note longer than {m['window_tokens']} tokens is also read in stretches of that length, and "
+               "each score is the lower of the whole note's and the best stretch's (evidence must be local)."
+               if m.get("window_tokens") else ""),
             f"- Parameters: {', '.join(f'{k}={v}' for k, v in sorted((m.get('params') or {}).items()))}.",
             f"- Response policy: `{(m.get('policy') or {}).get('name', '?')}` version "
             f"{(m.get('policy') or {}).get('version', '?')} from `{(m.get('policy') or {}).get('source', '?')}`.",

@@ -294,6 +294,7 @@ def train(
         "label_floors": floors,
         "label_ceilings": ceilings,
         "label_floor_shares": shares,
+        "window_tokens": window_tokens,
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
         "evaluation": {
