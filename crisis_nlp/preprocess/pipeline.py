@@ -165,13 +165,14 @@ def doc_windows(doc: Doc, size: int | None) -> list[str]:
     starting half a stretch after the last and the last ending with the note, each with
     the concepts that start in it (read in the context of the whole note: a denial
     stays a denial). ``[]`` for a note of at most ``size`` tokens, or ``size=None``."""
-    if size is None:
+    if size is None or len(doc) <= size:  # (most notes: no per-token work)
         return []
-    words, keep = _token_words(doc)
-    kept = list(itertools.compress(range(len(words)), keep))
+    arr = token_arrays(doc)
+    kept = np.flatnonzero((arr[:, PUNCT_COL] | arr[:, SPACE_COL]) == 0).tolist()
     n = len(kept)
     if n <= size:
         return []
+    words, _keep = _token_words(doc)
     concepts = doc.user_data.get(CONCEPTS) or []
     groups = _concept_groups(_concept_features(doc), len(concepts))
     starts = list(range(0, n - size, max(1, size // 2))) + [n - size]
