@@ -161,18 +161,19 @@ def doc_words(doc: Doc) -> list[str]:
 
 def doc_windows(doc: Doc, size: int | None) -> list[str]:
     """The feature strings of the stretches a note longer than ``size`` tokens is also
-    read in (see :mod:`crisis_nlp.model.stretches`): ``size`` kept tokens each, every one
+    read in (see :mod:`crisis_nlp.model.stretches`): ``size`` word-bearing tokens each, every one
     starting half a stretch after the last and the last ending with the note, each with
     the concepts that start in it (read in the context of the whole note: a denial
     stays a denial). ``[]`` for a note of at most ``size`` tokens, or ``size=None``."""
     if size is None or len(doc) <= size:  # (most notes: no per-token work)
         return []
-    arr = token_arrays(doc)
-    kept = np.flatnonzero((arr[:, PUNCT_COL] | arr[:, SPACE_COL]) == 0).tolist()
+    words, keep = _token_words(doc)
+    # counted in tokens that make a feature word: a time stamp or a unit number (no word)
+    # must not move where the stretches start
+    kept = [i for i in itertools.compress(range(len(words)), keep) if words[i]]
     n = len(kept)
     if n <= size:
         return []
-    words, _keep = _token_words(doc)
     concepts = doc.user_data.get(CONCEPTS) or []
     groups = _concept_groups(_concept_features(doc), len(concepts))
     starts = list(range(0, n - size, max(1, size // 2))) + [n - size]
