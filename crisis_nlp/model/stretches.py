@@ -62,12 +62,14 @@ def with_window(arrays, window_tokens: int | None):
     return dataclasses.replace(arrays, settings={**arrays.settings, "window_tokens": window_tokens})
 
 
-def fold_scores(clf, features: Sequence[str], windows: Sequence[Sequence[str]]) -> np.ndarray:
+def fold_scores(clf, features: Sequence[str], windows: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
     """A fitted :class:`~crisis_nlp.model.estimator.CrisisClassifier`'s scores of notes
-    (their feature strings and their stretches'), read as inference reads them, so that
-    thresholds and calibration are tuned on the scores the shipped model gives."""
+    (their feature strings and their stretches'): read whole, and read as inference reads
+    them. Training tunes calibration and thresholds on the first, like the knowledge rules
+    the stretches come after the tuning (tuned on the second, the thresholds moved with the
+    draw of the data and cost short notes; see the README), and reports on the second."""
     P = clf.predict_proba_matrix(clf.transform_features(list(features)))
     flat = [w for ws in windows for w in ws]
     if not flat:
-        return P
-    return local_scores(P, clf.predict_proba_matrix(clf.transform_features(flat)), [len(ws) for ws in windows])
+        return P, P
+    return P, local_scores(P, clf.predict_proba_matrix(clf.transform_features(flat)), [len(ws) for ws in windows])

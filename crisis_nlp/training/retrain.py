@@ -37,8 +37,8 @@ from ..labels import CUES, SCHEMA_VERSION
 from ..model.estimator import DEFAULT_OUTPUTS, SHARED_THRESHOLD, CrisisClassifier, tune_thresholds
 from ..model.knowledge import with_rules
 from ..model.policy import ResponsePolicy
-from ..preprocess.pipeline import note_features_and_windows
-from ..model.stretches import fold_scores, with_window
+from ..preprocess import note_features
+from ..model.stretches import with_window
 from ..registry.versions import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
 from ..resources import read_text, rule_files
 from .train import DEFAULT_PARAMS, stored_params
@@ -226,8 +226,7 @@ def retrain(
              f"{len(held_out):,} agency notes held out)")
     t0 = time.perf_counter()
     rules = str(rules_dir) if rules_dir is not None else None
-    window = base_model.arrays.settings.get("window_tokens")  # read as the base reads: whole, and in stretches
-    feats, windows = note_features_and_windows([r["text"] for r in rows], rules, window)
+    feats = note_features([r["text"] for r in rows], rules)
     t_pre = time.perf_counter() - t0
 
     keys = [("local:" if loc else "synthetic:") + k for loc, k in zip(is_local, stratify_key(rows))]
@@ -239,7 +238,7 @@ def retrain(
         progress(f"cross-fit {k + 1}/{cv_folds} for threshold tuning ({len(tr):,} train, {len(te):,} predicted)")
         clf = CrisisClassifier(outputs=outputs, n_jobs=n_jobs, **params)
         clf.fit_features([feats[i] for i in tr], Y[tr], W[tr])
-        oof[te] = fold_scores(clf, [feats[i] for i in te], [windows[i] for i in te])
+        oof[te] = clf.predict_proba_matrix(clf.transform_features([feats[i] for i in te]))  # whole, as train tunes
     t_cv = time.perf_counter() - t0
     thresholds = _tune(Y, oof, is_local)
 
@@ -255,7 +254,8 @@ def retrain(
     knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings", "label_floor_shares")
                  if base_model.arrays.settings.get(k)}
     arrays = with_window(with_rules(ModelArrays.from_classifier(final), knowledge.get("label_floors"),
-                                    knowledge.get("label_ceilings"), knowledge.get("label_floor_shares")), window)
+                                    knowledge.get("label_ceilings"), knowledge.get("label_floor_shares")),
+                         base_model.arrays.settings.get("window_tokens"))  # read long notes as the base does
     new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)
     baseline = _evaluate(base_model, held_out)

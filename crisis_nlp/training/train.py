@@ -233,7 +233,8 @@ def train(
 
     banks = np.array([r.get("bank", "") for r in records])
     families = np.array([f'{r.get("style", "")}|{r.get("bank", "")}' for r in records])
-    oof = np.full(Y.shape, np.nan)
+    oof = np.full(Y.shape, np.nan)  # each note read whole: calibration and thresholds come from these
+    oof_local = np.full(Y.shape, np.nan)  # and as inference reads it (whole and in stretches): the report
     fold_info = []
     fold_of = np.full(len(records), -1)
     for k, tr, te, (bank, styles) in family_folds(records, seed):
@@ -241,14 +242,14 @@ def train(
                  f"({len(te):,} test, {len(tr):,} train)")
         clf = CrisisClassifier(outputs=outputs, n_jobs=n_jobs, **params)
         clf.fit_features([feats[i] for i in tr], Y[tr], groups=banks[tr], families=families[tr])
-        oof[te] = fold_scores(clf, [feats[i] for i in te], [windows[i] for i in te])
+        oof[te], oof_local[te] = fold_scores(clf, [feats[i] for i in te], [windows[i] for i in te])
         fold_of[te] = k
         fold_info.append({"fold": k, "bank": bank, "styles": styles, "n_train": int(len(tr)), "n_test": int(len(te))})
     # calibration and thresholds from folds 0-1, measured on folds 2-3 (never on a gold set)
     tune_idx = np.flatnonzero(np.isin(fold_of, [0, 1]))
     report_idx = np.flatnonzero(np.isin(fold_of, [2, 3]))
     cal_half = calibration_table(Y[tune_idx], oof[tune_idx], outputs)
-    P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof[report_idx], cal_half)
+    P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof_local[report_idx], cal_half)
     th_half = _thresholds(Y[tune_idx], P_tune, outputs)
     P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half)
     pred = decide(P_report, th_half, outputs, policy)
