@@ -123,8 +123,9 @@ class CrisisModel:
         cols, vals = self._scorer.vector(doc_features(doc))
         p = self._scorer.proba(cols, vals)
         windows = doc_windows(doc, self._window)
-        if windows:
-            p = local_scores(p[None], self._scorer.proba_matrix(self._scorer.matrix(windows)), [len(windows)])[0]
+        if windows:  # one vector per stretch: for 2-3 stretches half the time of one batch matrix (measured)
+            P_windows = np.array([self._scorer.proba(*self._scorer.vector(w)) for w in windows])
+            p = local_scores(p[None], P_windows, [len(windows)])[0]
         p = self.arrays.calibrate(p)
         if self._knowledge:
             p = self._knowledge.apply_one(p, cols)
