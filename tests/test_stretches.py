@@ -9,7 +9,7 @@ import pytest
 from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
 from crisis_nlp.model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, local_scores
-from crisis_nlp.preprocess.pipeline import doc_features, doc_windows, process
+from crisis_nlp.preprocess.pipeline import doc_features, doc_features_and_windows, doc_windows, process
 
 ORDINARY = ("RP advises the neighbor's car alarm has been going off for an hour, no one around, "
             "requests a unit to check the lot. ")
@@ -99,3 +99,11 @@ def test_tokens_without_words_do_not_move_the_stretches():
     number (no word) leaves them as they were (a behaviour check appends both)."""
     note = "he denies thoughts of suicide. " + ORDINARY * 5
     assert doc_windows(process(note), 24) == doc_windows(process(note + " [23:14] E12 1412"), 24)
+
+
+def test_features_and_stretches_read_together_are_those_read_apart():
+    """The single-note path reads a doc's words once for both (doc_features_and_windows)."""
+    for note in ("pt took 30 of her xanax pills", "he denies thoughts of suicide. " + ORDINARY * 5):
+        doc = process(note)
+        for size in (None, 16, 64):
+            assert doc_features_and_windows(doc, size) == (doc_features(doc), doc_windows(doc, size))

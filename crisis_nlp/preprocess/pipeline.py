@@ -167,7 +167,20 @@ def doc_windows(doc: Doc, size: int | None) -> list[str]:
     stays a denial). ``[]`` for a note of at most ``size`` tokens, or ``size=None``."""
     if size is None or len(doc) <= size:  # (most notes: no per-token work)
         return []
+    return _windows(doc, *_token_words(doc), size)
+
+
+def doc_features_and_windows(doc: Doc, size: int | None) -> tuple[str, list[str]]:
+    """:func:`doc_features` and :func:`doc_windows` of one ``Doc``, its tokens' words read once."""
+    if size is None or len(doc) <= size:
+        return doc_features(doc), []
     words, keep = _token_words(doc)
+    features = list(itertools.chain.from_iterable(itertools.compress(words, keep)))
+    features.extend(_concept_features(doc))
+    return " ".join(features), _windows(doc, words, keep, size)
+
+
+def _windows(doc: Doc, words: list[tuple[str, ...]], keep: list[bool], size: int) -> list[str]:
     # counted in tokens that make a feature word: a time stamp or a unit number (no word)
     # must not move where the stretches start
     kept = [i for i in itertools.compress(range(len(words)), keep) if words[i]]
@@ -293,11 +306,8 @@ def note_features_and_windows(texts: Iterable[str], rules_dir: str | None = None
                               window: int | None = None) -> tuple[list[str], list[list[str]]]:
     """:func:`note_features` and, per note, its stretches' feature strings
     (:func:`doc_windows`), from one pass of the pipeline."""
-    feats, windows = [], []
-    for d in iter_docs(texts, rules_dir=rules_dir):
-        feats.append(doc_features(d))
-        windows.append(doc_windows(d, window))
-    return feats, windows
+    pairs = [doc_features_and_windows(d, window) for d in iter_docs(texts, rules_dir=rules_dir)]
+    return [f for f, _ in pairs], [w for _, w in pairs]
 
 
 @dataclass(frozen=True)
