@@ -403,3 +403,30 @@ def test_psychosis_is_said_by_a_phrase_or_by_the_agency_code(psychosis_notes):
     assert len(code_only) > 5
     assert all(PSYCH_CODE_HEADERS.search(r["text"]) for r in code_only)
     assert len(unsaid) - len(code_only) <= 0.05 * len(psy)  # the rest lost a letter of the phrase to a typo
+
+
+# -- entries written but not used (training_data_synthetic/candidates/) ----------------------
+
+def test_candidate_entries_are_well_formed():
+    """Stop 28's entries are kept for a later stop, not trained on (the generator reads
+    banks/*.json only); each is one the bank format accepts: a fragment that may gain only
+    the medical flag, or an ordinary incident with taxonomy flags, no violence, and a call
+    kind the wrapping knows."""
+    cand = json.loads((ROOT / "training_data_synthetic" / "candidates" / "stop28_everyday_words.json").read_text())
+    kinds = set(generate.load_wrapping()["cad"]["kinds"])
+    banks = {b["source"] for b in generate.load_banks()}
+    assert set(cand["banks"]) <= banks
+    n = 0
+    for bank, lists in cand["banks"].items():
+        assert set(lists) <= {"violence.hard_neg", "weapon.hard_neg", "non_bh"}, bank
+        for key, entries in lists.items():
+            for e in entries:
+                n += 1
+                text, also = generate.entry(e)
+                assert text.strip() and not re.sub(r"\{(?:he|his|him|himself|He|His)\}", "", text).count("{"), (bank, text)
+                if key == "non_bh":
+                    assert set(e["flags"]) <= {"weapon", "violence", "medical"} and "violence" not in e["flags"], e
+                    assert e.get("kind") in kinds, e
+                else:
+                    assert set(also) <= {"medical"}, e  # a hard negative may gain a flag, never a category
+    assert n == 651
