@@ -153,7 +153,10 @@ def _token_words(doc: Doc) -> tuple[list[tuple[str, ...]], list[bool]]:
 
 def doc_words(doc: Doc) -> list[str]:
     """The feature tokens of a processed ``Doc`` (see :func:`doc_features`)."""
-    words, keep = _token_words(doc)
+    return _words_and_concepts(doc, *_token_words(doc))
+
+
+def _words_and_concepts(doc: Doc, words: list[tuple[str, ...]], keep: list[bool]) -> list[str]:
     out = list(itertools.chain.from_iterable(itertools.compress(words, keep)))
     out.extend(_concept_features(doc))
     return out
@@ -175,9 +178,7 @@ def doc_features_and_windows(doc: Doc, size: int | None) -> tuple[str, list[str]
     if size is None or len(doc) <= size:
         return doc_features(doc), []
     words, keep = _token_words(doc)
-    features = list(itertools.chain.from_iterable(itertools.compress(words, keep)))
-    features.extend(_concept_features(doc))
-    return " ".join(features), _windows(doc, words, keep, size)
+    return " ".join(_words_and_concepts(doc, words, keep)), _windows(doc, words, keep, size)
 
 
 def _windows(doc: Doc, words: list[tuple[str, ...]], keep: list[bool], size: int) -> list[str]:
@@ -188,14 +189,15 @@ def _windows(doc: Doc, words: list[tuple[str, ...]], keep: list[bool], size: int
     if n <= size:
         return []
     concepts = doc.user_data.get(CONCEPTS) or []
-    groups = _concept_groups(_concept_features(doc), len(concepts))
+    concept_feats = _concept_features(doc)
+    groups = _concept_groups(concept_feats, len(concepts))
     starts = list(range(0, n - size, max(1, size // 2))) + [n - size]
     out = []
     for s in starts:
         first, last = kept[s], kept[s + size - 1]
         toks = list(itertools.chain.from_iterable(words[i] for i in kept[s:s + size]))
         if groups is None:  # concept tokens that cannot be told apart: every stretch has them all
-            toks.extend(_concept_features(doc))
+            toks.extend(concept_feats)
         else:
             toks.extend(itertools.chain.from_iterable(g for c, g in zip(concepts, groups) if first <= c.start <= last))
         out.append(" ".join(toks))
