@@ -417,6 +417,8 @@ class ConceptMatcher:
         anchors: set[str] = set()  # the words a token pattern can start with
         drug_words = sorted({w for w in phrases.get("DRUG", []) if " " not in w})
         for table in patterns:
+            if absent_later_table(rules_dir, table):
+                continue
             data = read_rules_json(rules_dir, table)
             sets = {"DRUG": drug_words, **data.get("sets", {})}
             for words in data.get("sets", {}).values():
