@@ -6,6 +6,7 @@ import json
 import pytest
 
 from crisis_nlp.preprocess import analyze, build_nlp
+from crisis_nlp.preprocess.components import PATTERN_TABLES
 from crisis_nlp.resources import read_text
 
 
@@ -19,7 +20,8 @@ def affirmed(text):
 
 @pytest.mark.parametrize("name", ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json",
                                   "lexicon_dispatch.json", "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json",
-                                  "lexicon_weapons.json", "patterns_ingestion.json", "patterns_targets.json", "context_rules.json"])
+                                  "lexicon_weapons.json", "patterns_ingestion.json", "patterns_targets.json", "patterns_psychosis.json",
+                                  "context_rules.json"])
 def test_every_json_table_says_where_its_knowledge_comes_from(name):
     table = json.loads(read_text(name))
     assert table.get("description")
@@ -257,12 +259,12 @@ def test_token_patterns_agree_with_spacys_matcher():
     with gzip.open(root / "training_data_synthetic/notes.jsonl.gz", "rt") as f:
         notes = [json.loads(x)["text"] for _, x in zip(range(1500), f)]
     notes += [json.loads(x)["text"] for x in (root / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
-    notes += ["took 30 of her sertraline", "threatening to cut his wife w/ a knife", "narcan x2 given",
+    notes += ["took 30 of her sertraline", "says the CIA put a chip in his head", "yelling at people who aren't there", "threatening to cut his wife w/ a knife", "narcan x2 given",
               "gun to his own head, threatening to shoot himself", "pills are missing, swallowed unk amount"]
     matcher = Matcher(nlp.vocab)
     drug_words = sorted({w for w in concepts.phrases["DRUG"] if " " not in w})
     k = 0
-    for table in ("patterns_ingestion.json", "patterns_targets.json"):
+    for table in PATTERN_TABLES:
         data = json.loads(read_text(table))
         sets = {"DRUG": drug_words, **data["sets"]}
         from crisis_nlp.preprocess.components import _resolve_sets
@@ -283,6 +285,38 @@ def test_token_patterns_agree_with_spacys_matcher():
         assert ours == sorted((k, s, e) for (k, s), e in longest.items()), note
         found += len(ours)
     assert found > 100
+
+
+# -- psychosis written as what the person believes, hears or sees (patterns_psychosis.json) -----
+@pytest.mark.parametrize("text", [
+    "says the government put a chip in his head", "thinks the TV is sending her messages",
+    "swinging at things that were not there", "the voices tell him to hurt himself",
+    "yelling at someone who isn't there", "believes her husband has been replaced by an impostor",
+    "says she is god and can stop traffic", "convinced the neighbors are spies", "thinks he is jesus",
+    "the FBI is watching her through the outlets", "says bugs are crawling under his skin",
+    "someone is reading her thoughts", "the devil told him to do it", "everyone is out to get her",
+    "sees shadow people in the corner", "says he is the son of god", "yelling at the sky",
+    "rapid speech, jumping from topic to topic",
+])
+def test_delusions_and_hallucinations_in_plain_words_are_psychosis(text):
+    assert "PSYCHOSIS" in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "arguing with her ex, he is not there now", "2 males fighting, they were not there on arrival",
+    "RP believes the suspect went toward the park", "everyone is inside, no injuries",
+    "caller thinks oh god he is not breathing", "thinks the dog was poisoned", "radio says his unit is enroute",
+    "hearing aid device in his ear", "kids yelling at the fire trucks", "noise complaint, loud voices upstairs",
+    "the news is talking about the fire", "son of the homeowner called", "hasn't slept in 2 days from worrying about rent",
+    "racing thoughts, can't slow her breathing", "ex keeps sending her messages", "my ex is following me again",
+])
+def test_everyday_look_alikes_of_the_psychosis_patterns_are_not_psychosis(text):
+    assert "PSYCHOSIS" not in affirmed(text)
+
+
+def test_a_denied_delusion_is_negated():
+    assert "PSYCHOSIS" not in affirmed("no voices telling him to hurt anyone")
+    assert "PSYCHOSIS" not in affirmed("does not believe she is god")
 
 
 def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
