@@ -473,10 +473,12 @@ def test_a_denied_weapon_written_the_new_way_is_negated():
     ("lexicon_warning_signs.json", "2.7.0", "RP states her dad texted 'take care of mom for me' and now wont answer",
      "C_SUICIDE_WARNING"),
     ("lexicon_weapons.json", "2.8.0", "subj w/ 12ga in vehicle", "C_WEAPON"),
+    ("patterns_psychosis.json", "2.10.0", "thinks the TV is sending him messages", "C_PSYCHOSIS"),
 ])
 def test_versions_before_a_later_table_do_not_read_it(table, version, text, concept):
     """A snapshot without a table added later (the warning signs at 2.8.0, the weapons at
-    2.9.0) reads it as empty, while the package's tables find the concept."""
+    2.9.0, the psychosis patterns at 2.11.0) reads it as empty, while the package's tables
+    find the concept."""
     from pathlib import Path
 
     from crisis_nlp.preprocess import note_features
