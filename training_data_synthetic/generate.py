@@ -68,12 +68,6 @@ STYLES = tuple(STYLE_WEIGHTS)
 CAD_STYLES = ("cad_page", "protocol_page", "pager_text")
 #: chance that an ordinary call carries a crisis header (the narrative says otherwise)
 CRISIS_HEADER_ON_ORDINARY = 0.1
-#: the share of psychosis-only notes that say nothing but the agency's code (EDP, 10-96,
-#: PSYCH, MENTAL) and the wrapping: the taxonomy reads such a page as psychosis, and real
-#: pages are often only that (../shared/cad-genre.md: a header "in front of or instead of
-#: a sentence"). At 0.2, with a cue always added, 2.10.0 read 23 of 96 header-only pages
-#: as a behavioural-health call (stop 29)
-CODE_ONLY_SHARE = 0.4
 #: chance that a note carries a line on how the caller sounds or what they can see ("RP
 #: whispering", "several people on scene", "RP thinks it is the blue house"), drawn for any
 #: note: the words of psychosis phrases (whispering, talking, telling, people, thinks) in
@@ -248,7 +242,7 @@ def sample_bh(rng: random.Random, b: NoteBuilder, W: dict) -> None:
     if "psychosis" in chosen and "substance_use" in pool and "substance_use" not in chosen and rng.random() < 0.25:
         chosen.append("substance_use")  # drug-induced psychosis
     # the agency's code alone (EDP, 10-96, PSYCH) with nothing more specific is psychosis (taxonomy 1.1)
-    code_only = chosen == ["psychosis"] and not talk and rng.random() < CODE_ONLY_SHARE
+    code_only = chosen == ["psychosis"] and not talk and rng.random() < 0.2
     if rng.random() < 0.15 and "veteran" in ph and not code_only:  # veteran status only ever accompanies another category
         chosen.append("veteran")
     for c in chosen:
@@ -299,8 +293,8 @@ def sample_bh(rng: random.Random, b: NoteBuilder, W: dict) -> None:
     if rng.random() < (0.2 if psych else 0.10):
         b.add("cue", pick(rng, cues["confused_unsafe"]))
         b.cues.add("confused_unsafe")
-    if code_only and not any(k in ("content", "quote", "cue") for k, _ in b.parts) and rng.random() < 0.5:
-        b.add("cue", pick(rng, cues["private_place"]))  # else a page that is only the code and its wrapping
+    if code_only and not any(k in ("content", "quote", "cue") for k, _ in b.parts):
+        b.add("cue", pick(rng, cues["private_place"]))
     if "agitated_unknown_safety" not in b.cues and rng.random() < 0.25:
         b.cues.add("caller_is_person")
         if rng.random() < 0.4:
