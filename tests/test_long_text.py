@@ -26,21 +26,22 @@ from conftest import GOLD
 
 DATA = GOLD.parent
 # Floors: what default@2.4.0 measured, rounded to leave one note of slack at most, and for
-# posts, long crisis pages and joined pages what default@2.10.0 measured: 6 of 90 posts (6.7%;
-# 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7, 2.4.0: 6, 2.3.0: 20, 2.2.0: 15, 2.1.0: 13);
-# 0 of 25 ordinary long pages; 13 of 15 crisis pages found (2.9.0: 14, which it found only
-# through a false self_harm on a psychosis page). Joined pages: 18 of 300 (6.0%; 2.9.0: 52,
+# posts, long crisis pages and joined pages what default@2.11.0 measured: 6 of 90 posts (6.7%;
+# 2.10.0: 6, 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7, 2.4.0: 6, 2.3.0: 20, 2.2.0: 15, 2.1.0: 13);
+# 0 of 25 ordinary long pages; 13 of 15 crisis pages found (as 2.10.0; 2.9.0: 14, which it found
+# only through a false self_harm on a psychosis page). Joined pages: 14 of 300 (4.7%; 2.10.0:
+# 18, 2.9.0: 52,
 # 2.8.0: 43, 2.7.0: 45, 2.6.0: 63, 2.5.0: 51, 2.4.0: 50, 2.3.0: 54, 2.2.0: 37): since 2.10.0 a
 # note over 64 tokens is also read in stretches and each score is the lower of the whole
 # and the best stretch (crisis_nlp/model/stretches.py). The posts figure is partly in-sample:
 # four of the 2.4.0 table fixes ("in the end it", "came up with a plan", "jumper" as a sweater
 # or a pin) were found on these posts. The targets set with these sets (posts <= 10%, joined
-# pages <= 5%): posts met, joined pages not (6.0%).
+# pages <= 5%): both met (joined pages since 2.11.0, with little room: 14 of at most 15).
 FLOORS = {
     "everyday_posts_labelled_crisis": 0.10,
     "long_cad_other_labelled_crisis": 0.04,
     "long_cad_crisis_found": 0.86,
-    "joined_clean_notes_labelled_crisis": 0.06,
+    "joined_clean_notes_labelled_crisis": 0.05,
 }
 
 
