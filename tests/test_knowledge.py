@@ -6,7 +6,7 @@ import json
 import pytest
 
 from crisis_nlp.preprocess import analyze, build_nlp
-from crisis_nlp.preprocess.components import PATTERN_TABLES
+from crisis_nlp.preprocess.components import PATTERN_TABLES, PHRASE_LEXICONS
 from crisis_nlp.resources import read_text
 
 
@@ -18,10 +18,7 @@ def affirmed(text):
     return {w[2:] for w in tokens(text) if w.startswith("C_")}
 
 
-@pytest.mark.parametrize("name", ["concepts.json", "lexicon_psychosis.json", "lexicon_surveillance.json",
-                                  "lexicon_dispatch.json", "lexicon_everyday.json", "lexicon_distress.json", "lexicon_warning_signs.json",
-                                  "lexicon_weapons.json", "patterns_ingestion.json", "patterns_targets.json", "patterns_psychosis.json",
-                                  "context_rules.json"])
+@pytest.mark.parametrize("name", PHRASE_LEXICONS + PATTERN_TABLES + ["context_rules.json"])
 def test_every_json_table_says_where_its_knowledge_comes_from(name):
     table = json.loads(read_text(name))
     assert table.get("description")
