@@ -58,6 +58,48 @@ def test_a_conditional_threat_stays_a_threat():
     assert not [w for w in words if w.startswith(("HYP_", "NEG_"))]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wife removed all the firearms from the house last week, he is crying",
+        "REMOVED ALL MEDS AND GUNS, PT SUICIDAL",
+        "guns removed from the home by family, pt alone",
+        "his rifles were removed by his brother",
+        "the knives have been removed from the kitchen",
+        "he threw away his razor blades yesterday",
+        "she got rid of her pistol after the last attempt",
+        "brother took away his guns last month",
+        "pd confiscated the knife, pt calm now",
+        "knife confiscated by security",
+        "firearms secured at his sisters house",
+    ],
+)
+def test_a_weapon_taken_out_of_reach_is_absent(text):
+    """Lethal-means removal: a weapon someone removed, gave up or had confiscated is not
+    'present, held or within reach' (taxonomy), so the weapon floor must not raise it."""
+    words = concept_words(text)
+    assert "NEG_C_WEAPON" in words, words
+    assert "C_WEAPON" not in words, words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he has taken the shotgun out of the safe and is on the porch",
+        "pt has a gun, rp tried to take it away from him",
+        "mom trying to get the knife away from him",
+        "subj threw away the pills and grabbed a knife",
+        "he was taken away by ambulance earlier, now son has a knife",
+        "the guns were taken by police last week. he bought a new pistol today",
+        "removed a knife from the kitchen drawer and locked himself in",
+    ],
+)
+def test_taking_a_weapon_or_trying_to_remove_it_keeps_it(text):
+    """The removal rules read completed acts only: getting a weapon, trying to take it
+    away, or a removal of something else keep the weapon affirmed."""
+    assert "C_WEAPON" in concept_words(text)
+
+
 def test_uncertain_words_are_not_negated_words():
     words = analyze("no answer, poss OD").features.split()
     assert "possible" in words and "overdose" in words and "neg_overdose" not in words
