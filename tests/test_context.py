@@ -100,6 +100,51 @@ def test_taking_a_weapon_or_trying_to_remove_it_keeps_it(text):
     assert "C_WEAPON" in concept_words(text)
 
 
+@pytest.mark.parametrize(
+    "text, negated",
+    [
+        ("RP has not been threatened", "NEG_C_VIOLENCE"),  # an auxiliary is no content word
+        ("pt has not been drinking", "NEG_C_SUBSTANCE"),
+        ("has not hurt or threatened anyone per RA", "NEG_C_VIOLENCE"),  # 'or' joins two denied acts
+        ("not suicidal or homicidal", "NEG_C_VIOLENCE"),
+    ],
+)
+def test_a_denial_reaches_past_been_and_or(text, negated):
+    words = concept_words(text)
+    assert negated in words and negated[4:] not in words, words
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["denies SI and threatened to kill his wife", "denies SI, threatened wife w/ knife",
+     "no weapons seen, he threatened to kill her"],
+)
+def test_a_new_clause_still_ends_a_denial(text):
+    """'and' and a comma still end the scope: the threat after them is affirmed."""
+    assert "C_VIOLENCE" in concept_words(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no one hurt, no one threatened", "meter reads HI (over 500)", "threatened to call the county on the neighbor",
+     "DV shelter staff calling for a bed", "took pills after a fight w/ her bf", "shooting pain down his leg",
+     "doesnt feel threatened, just wants him gone", "anx attack in line at the store"],
+)
+def test_everyday_uses_of_violence_words_are_no_violence(text):
+    """Violence phrases the synthetic notes showed without the label (a glucose meter that
+    reads HI, a threat to call the county, a DV shelter's services) are blocked."""
+    words = concept_words(text)
+    assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
+
+
+def test_barricaded_is_agitation_not_violence():
+    """A person barricaded alone is agitation with unknown scene safety (policy rule 4),
+    not violence toward others; a hostage still is."""
+    words = concept_words("barricaded in her room saying the walls are talking")
+    assert "C_AGITATED" in words and "C_VIOLENCE" not in words, words
+    assert "C_VIOLENCE" in concept_words("holding his wife hostage in the apartment")
+
+
 def test_uncertain_words_are_not_negated_words():
     words = analyze("no answer, poss OD").features.split()
     assert "possible" in words and "overdose" in words and "neg_overdose" not in words

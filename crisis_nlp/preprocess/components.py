@@ -762,7 +762,9 @@ class ConText:
     A rule's literal opens a scope forward or backward; pseudo rules ('no further', 'not
     sure') modify nothing; the scope ends at a terminator ('but', sentence punctuation, a
     timestamp), at a comma that opens a longer clause, at a clause starter once it holds
-    a content word, at another rule's literal, or after a window of tokens. A literal
+    a content word (an auxiliary, 'been', is none; a clause starter right after a
+    coordinator, 'or', continues the scope), at another rule's literal, or after a window
+    of tokens. A literal
     inside a multi-token concept phrase ('not breathing', "doesn't want to live") is part
     of that phrase and modifies nothing.
     """
@@ -778,6 +780,9 @@ class ConText:
         self.list_item_max = int(rules["list_item_max_tokens"])
         self.terminators = frozenset(forms.words(rules["terminators"]))
         self.clause_starters = frozenset(forms.words(rules["clause_starters"]))
+        # (both since 2.12.0; a version whose table lacks them reads its notes as before)
+        self.auxiliaries = frozenset(forms.words(rules.get("auxiliaries", [])))
+        self.coordinators = frozenset(forms.words(rules.get("coordinators", [])))
         self.strings = nlp.vocab.strings
         literals: dict[str, list[str]] = {}
         patterns: dict[str, list[list[dict]]] = {}
@@ -915,9 +920,12 @@ class ConText:
                 limit = min(n, limit + 1)
                 j += 1
                 continue
-            if content and low in self.clause_starters:
+            # 'has not hurt or threatened anyone': a clause starter right after 'or' is
+            # the second item of the denial, not a new clause
+            if content and low in self.clause_starters and lowers[j - 1] not in self.coordinators:
                 return
-            if not puncts[j] and low not in self.clause_starters:
+            # 'has not been threatened': an auxiliary is no content word of the scope
+            if not puncts[j] and low not in self.clause_starters and low not in self.auxiliaries:
                 content += 1
             mask[j] |= bit
             j += 1
