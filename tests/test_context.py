@@ -137,6 +137,13 @@ def test_everyday_uses_of_violence_words_are_no_violence(text):
     assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
 
 
+def test_the_assault_protocol_title_names_no_weapon():
+    """MPDS protocol 4 is titled 'Assault / Sexual Assault / Stun Gun': on every such page;
+    a stun gun the note says was used is still a weapon."""
+    assert "C_WEAPON" not in concept_words("CHIEF COMPLAINT: ASSAULT / SEXUAL ASSAULT / STUN GUN / CODE: 04D02")
+    assert "C_WEAPON" in concept_words("he tased her with a stun gun")
+
+
 def test_barricaded_is_agitation_not_violence():
     """A person barricaded alone is agitation with unknown scene safety (policy rule 4),
     not violence toward others; a hostage still is."""
