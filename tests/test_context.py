@@ -137,6 +137,23 @@ def test_everyday_uses_of_violence_words_are_no_violence(text):
     assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["states she has no plan and no intent to kill herself", "no plan to kill herself per student",
+     "niega pensamientos suicidas", "DENYS WANTING TO JUMP"],
+)
+def test_no_plan_to_and_misspelt_or_spanish_denials_negate(text):
+    """'no plan' was a TALK phrase, and a literal inside a concept phrase modifies
+    nothing, so 'no plan to kill herself' kept its suicide; it is a plain denial now."""
+    words = concept_words(text)
+    assert "NEG_C_SUICIDE" in words and "C_SUICIDE" not in words, words
+
+
+def test_a_plan_is_still_a_plan():
+    assert "C_SUICIDE" in concept_words("she has a plan to kill herself")
+    assert "C_SUICIDE" in concept_words("has no means, no plan, wants to die")
+
+
 def test_the_assault_protocol_title_names_no_weapon():
     """MPDS protocol 4 is titled 'Assault / Sexual Assault / Stun Gun': on every such page;
     a stun gun the note says was used is still a weapon."""
