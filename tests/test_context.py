@@ -149,6 +149,11 @@ def test_no_plan_to_and_misspelt_or_spanish_denials_negate(text):
     assert "NEG_C_SUICIDE" in words and "C_SUICIDE" not in words, words
 
 
+@pytest.mark.parametrize("text", ["male cutting on his forearms with a box cutter", "CUT HIS FOREARM", "i cut my wrists again"])
+def test_cutting_the_forearms_is_self_harm(text):
+    assert "C_SELF_HARM" in concept_words(text)
+
+
 def test_a_plan_is_still_a_plan():
     assert "C_SUICIDE" in concept_words("she has a plan to kill herself")
     assert "C_SUICIDE" in concept_words("has no means, no plan, wants to die")
