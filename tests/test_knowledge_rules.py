@@ -182,7 +182,8 @@ def test_a_floor_share_asks_for_that_much_learned_evidence(pair, share):
     s x the threshold; elsewhere the flag is the learned one."""
     base, _ = pair
     floors = {"violence": DEFAULT_FLOORS["violence"]}
-    model = CrisisModel(with_rules(base.arrays, floors, floor_shares={"violence": share}), base.policy, base.version)
+    model = CrisisModel(with_rules(base.arrays, floors, floor_shares={"violence": share}), base.policy, base.version,
+                        rules_dir=base.rules_dir)  # the version's own tables, as `hit` reads them
     j = base.arrays.outputs.index("violence")
     t = float(base.arrays.thresholds[j])
     raw = base.proba_all(VIOLENCE_WORDS)[:, j]
@@ -200,7 +201,7 @@ def test_a_high_share_turns_off_floors_that_a_low_share_keeps(pair):
     got = {}
     for share in (0.0, 0.9):
         model = CrisisModel(with_rules(base.arrays, floors, floor_shares={"violence": share}), base.policy,
-                            base.version)
+                            base.version, rules_dir=base.rules_dir)
         got[share] = sum("violence" in r.flags for r in model.classify_batch(VIOLENCE_WORDS))
     assert got[0.0] > got[0.9]
 

@@ -26,22 +26,22 @@ from conftest import GOLD
 
 DATA = GOLD.parent
 # Floors: what default@2.4.0 measured, rounded to leave one note of slack at most, and for
-# posts, long crisis pages and joined pages what default@2.11.0 measured: 6 of 90 posts (6.7%;
-# 2.10.0: 6, 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7, 2.4.0: 6, 2.3.0: 20, 2.2.0: 15, 2.1.0: 13);
-# 0 of 25 ordinary long pages; 13 of 15 crisis pages found (as 2.10.0; 2.9.0: 14, which it found
-# only through a false self_harm on a psychosis page). Joined pages: 14 of 300 (4.7%; 2.10.0:
-# 18, 2.9.0: 52,
-# 2.8.0: 43, 2.7.0: 45, 2.6.0: 63, 2.5.0: 51, 2.4.0: 50, 2.3.0: 54, 2.2.0: 37): since 2.10.0 a
-# note over 64 tokens is also read in stretches and each score is the lower of the whole
-# and the best stretch (crisis_nlp/model/stretches.py). The posts figure is partly in-sample:
-# four of the 2.4.0 table fixes ("in the end it", "came up with a plan", "jumper" as a sweater
-# or a pin) were found on these posts. The targets set with these sets (posts <= 10%, joined
-# pages <= 5%): both met (joined pages since 2.11.0, with little room: 14 of at most 15).
+# posts, long crisis pages and joined pages what default@2.12.0 measured: 5 of 90 posts (5.6%;
+# 2.11.0: 6, 2.10.0: 6, 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7, 2.4.0: 6, 2.3.0: 20,
+# 2.2.0: 15, 2.1.0: 13); 0 of 25 ordinary long pages; 14 of 15 crisis pages found (2.11.0 and
+# 2.10.0: 13). Joined pages, since stop 30 four samples of 300 (one sample moved by up to six
+# pages between two models of equal ranking): 76 of 1,200 (6.3%; 2.11.0: 67, 5.6%; on the
+# first sample alone 23 and 14 of 300). Since 2.10.0 a note over 64 tokens is also read in
+# stretches and each score is the lower of the whole and the best stretch
+# (crisis_nlp/model/stretches.py). The posts figure is partly in-sample: four of the 2.4.0
+# table fixes ("in the end it", "came up with a plan", "jumper" as a sweater or a pin) were
+# found on these posts. The targets set with these sets: posts <= 10% (met); joined pages
+# <= 5%: NOT met (2.11.0 met it on the first sample only; README, "Length is not evidence").
 FLOORS = {
     "everyday_posts_labelled_crisis": 0.10,
     "long_cad_other_labelled_crisis": 0.04,
-    "long_cad_crisis_found": 0.86,
-    "joined_clean_notes_labelled_crisis": 0.05,
+    "long_cad_crisis_found": 0.93,
+    "joined_clean_notes_labelled_crisis": 0.065,
 }
 
 
@@ -82,8 +82,10 @@ def test_ordinary_notes_joined_stay_ordinary(model):
     alone = model.classify_batch([g["text"] for g in gold], explain=False)
     clean = [g["text"] for g, r in zip(gold, alone) if not r.categories]
     assert len(clean) >= 200
-    rng = random.Random(0)
-    pages = ["\n".join(rng.sample(clean, 6)) for _ in range(300)]
+    pages = []
+    for seed in range(4):  # one sample of 300 is too few: it moved by up to six pages between models
+        rng = random.Random(seed)
+        pages += ["\n".join(rng.sample(clean, 6)) for _ in range(300)]
     called = sum(1 for r in model.classify_batch(pages, explain=False) if r.categories)
     assert called / len(pages) <= FLOORS["joined_clean_notes_labelled_crisis"]
 
