@@ -123,6 +123,17 @@ def test_a_denial_reaches_past_been_and_or(text, negated):
     assert negated in words and negated[4:] not in words, words
 
 
+def test_a_version_without_the_scope_lists_reads_as_before():
+    """2.11.0's snapshot has no 'auxiliaries' or 'coordinators': its notes read as it was
+    trained on them (scores of an unchanged model must not move)."""
+    from crisis_nlp import load_model
+    from crisis_nlp.preprocess import note_features
+
+    old = load_model("default@2.11.0").rules_dir
+    words = [w for w in note_features(["RP has not been threatened"], old)[0].split() if "C_" in w]
+    assert "C_VIOLENCE" in words and "NEG_C_VIOLENCE" not in words, words
+
+
 @pytest.mark.parametrize(
     "text",
     ["denies SI and threatened to kill his wife", "denies SI, threatened wife w/ knife",
