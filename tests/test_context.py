@@ -82,12 +82,11 @@ def test_a_weapon_taken_out_of_reach_is_absent(text):
     assert "C_WEAPON" not in words, words
 
 
-@pytest.mark.xfail(strict=True, reason="known defect of the 2.12.0 tables (context_rules.json, README 'What is "
-                   "bad'): the passive removal literals ('were taken', 'was removed', 'removed from') are not limited "
-                   "to weapons; removing them changes training features, so it waits for the next training")
 @pytest.mark.parametrize("text", ["30 pills were taken an hour ago, pt drowsy",
                                   "his insulin was removed from the fridge and he injected all of it"])
 def test_removal_literals_leave_an_ingestion_alone(text):
+    """The passive removal rules modify weapons only (allowed_types): pills that 'were
+    taken' were swallowed, not removed (a defect of the 2.12.0 tables)."""
     assert not [w for w in concept_words(text) if w.startswith("NEG_")]
 
 

@@ -757,7 +757,7 @@ def make_context(nlp: Language, name: str, rules_dir: str | None, table: str, id
 class ConText:
     """ConText-style context (Harkema et al. 2009; NegEx, Chapman et al. 2001) tuned for
     dispatch notes, with medspaCy's rule format (literal, category, direction, optional
-    pattern and max_scope).
+    pattern, max_scope and allowed_types: the concepts a rule may modify, all if unset).
 
     A rule's literal opens a scope forward or backward; pseudo rules ('no further', 'not
     sure') modify nothing; the scope ends at a terminator ('but', sentence punctuation, a
@@ -786,8 +786,9 @@ class ConText:
         self.strings = nlp.vocab.strings
         literals: dict[str, list[str]] = {}
         patterns: dict[str, list[list[dict]]] = {}
-        # match id -> (category bit, direction, forward window, backward window)
-        self._rule: dict[int, tuple[int, str, int, int]] = {}
+        # match id -> (category bit, direction, forward window, backward window, the
+        # concepts it may modify or None for all: medspaCy's allowed_types)
+        self._rule: dict[int, tuple[int, str, int, int, frozenset[str] | None]] = {}
         for rule in rules["rules"]:
             category, direction = rule["category"].upper(), rule["direction"].upper()
             if direction not in DIRECTIONS:
@@ -797,10 +798,11 @@ class ConText:
                 raise CrisisNLPError(f"{table}: rule for {rule.get('literal')!r} has unknown category "
                                      f"{category!r}; use one of {', '.join(CATEGORIES)}")
             scope = rule.get("max_scope")
-            key = f"context:{category}:{direction}:{scope}"
+            allowed = frozenset(t.upper() for t in rule["allowed_types"]) if rule.get("allowed_types") else None
+            key = f"context:{category}:{direction}:{scope}" + (f":{','.join(sorted(allowed))}" if allowed else "")
             fwd = int(scope) if scope else self.window_forward
             bwd = int(scope) if scope else self.window_backward
-            self._rule[self.strings.add(key)] = (_BIT.get(category, 0), direction, fwd, bwd)
+            self._rule[self.strings.add(key)] = (_BIT.get(category, 0), direction, fwd, bwd, allowed)
             if rule.get("pattern"):
                 patterns.setdefault(key, []).append(forms.pattern(rule["pattern"]))
             else:
@@ -866,13 +868,24 @@ class ConText:
         if None in lowers:
             lowers = self._lowers_filled(hashes, lowers)
         mask = [0] * n
+        limited = []  # the scopes of rules that modify some concepts only, with those concepts
         starts = {s for s, _e, _r in triggers}
-        for s, e, (bit, direction, fwd, bwd) in triggers:
+        for s, e, (bit, direction, fwd, bwd, allowed) in triggers:
+            scope = mask if allowed is None else [0] * n
             if direction in ("FORWARD", "BIDIRECTIONAL"):
-                self._scope_forward(e, n, fwd, bit, lowers, puncts, starts, mask)
+                self._scope_forward(e, n, fwd, bit, lowers, puncts, starts, scope)
             if direction in ("BACKWARD", "BIDIRECTIONAL"):
-                self._scope_backward(s, bwd, bit, lowers, puncts, starts, mask)
+                self._scope_backward(s, bwd, bit, lowers, puncts, starts, scope)
+            if allowed is not None:
+                limited.append((scope, allowed))
         bits = [_or(mask[c.start:c.end]) for c in concepts]
+        for scope, allowed in limited:  # 'the guns were removed': the guns, never '30 pills were taken'
+            for k, c in enumerate(concepts):
+                b = _or(scope[c.start:c.end]) if c.name in allowed else 0
+                if b:
+                    bits[k] |= b
+                    for t in range(c.start, c.end):
+                        mask[t] |= b
         data[NEGATED] = [bool(m & _NEG) for m in mask]
         data[CONCEPTS] = [c._replace(negated=bool(b & _NEG)) if b & _NEG else c for c, b in zip(concepts, bits)]
         names = self._names
