@@ -14,7 +14,7 @@ from .errors import ModelError
 from .notes import MAX_NOTE_CHARS, check_note  # noqa: F401  (MAX_NOTE_CHARS: public here too)
 from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
-from .model.knowledge import KnowledgeRules
+from .model.knowledge import KnowledgeRules, function_words
 from .model.policy import ResponsePolicy, split_outputs
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
@@ -61,7 +61,9 @@ class CrisisModel:
         self._thresholds = arrays.thresholds
         self._scorer = LinearScorer(arrays)
         self._window = arrays.settings.get("window_tokens")  # None: every note read only whole
-        self._knowledge = KnowledgeRules(arrays.settings, arrays.outputs, arrays.word_vocab, arrays.thresholds)
+        self._knowledge = KnowledgeRules(arrays.settings, arrays.outputs, arrays.word_vocab, arrays.thresholds,
+                                         function_words(self.rules_dir) if arrays.settings.get("label_fallbacks")
+                                         else frozenset())
         self._decisions: dict[bytes, tuple] = {}
         self._word_names = arrays.word_vocab
         # which word features may appear in an explanation: not concepts, placeholders,

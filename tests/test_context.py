@@ -156,6 +156,39 @@ def test_everyday_uses_of_violence_words_are_no_violence(text):
     assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
 
 
+def test_a_rule_with_allowed_types_modifies_those_concepts_only():
+    """medspaCy's allowed_types: 'were removed' reads the weapon in its scope as absent
+    and leaves the pills beside it alone (since 2.13.0)."""
+    words = concept_words("his rifles and his pills were removed")
+    assert "NEG_C_WEAPON" in words and "C_WEAPON" not in words, words
+    assert "C_DRUG" in words and "NEG_C_DRUG" not in words, words
+    a = analyze("his rifles and his pills were removed")  # the weapon's words are negated, the pills' not
+    assert [t for t, neg in zip(a.tokens, a.negated) if neg] == ["rifles"], list(zip(a.tokens, a.negated))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["BRUSH FIRE, no structures threatened at this time", "target shooters up on the ridge, horses spooked",
+     "hunter shooting at deer from the road", "THE NEIGHBORS DOG BIT MY DAUGHTER ON THE HAND",
+     "A CAR HIT A WOMAN IN THE CROSSWALK", "2 loose dogs attacking the sheep"],
+)
+def test_fire_hunting_animal_and_traffic_wording_is_no_violence(text):
+    """Genre wording of fire, hunting, animal-bite and traffic calls (MPDS 3, 29): a dog
+    that bit a child or a car that hit a woman is a call type, not an assault."""
+    words = concept_words(text)
+    assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
+
+
+@pytest.mark.parametrize("text", ["he hit his wife in the face", "the man bit the officer", "she attacked her neighbor"])
+def test_a_person_hitting_a_person_is_still_violence(text):
+    assert {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(concept_words(text))
+
+
+def test_shop_razors_are_no_weapon_but_a_razor_blade_is():
+    assert not {"C_WEAPON", "C_SELF_HARM"} & set(concept_words("shoplifter took 3 packs razor cartridges and formula"))
+    assert "C_WEAPON" in concept_words("cutting her thighs with a razor blade")
+
+
 @pytest.mark.parametrize(
     "text",
     ["states she has no plan and no intent to kill herself", "no plan to kill herself per student",

@@ -2,7 +2,8 @@
 `weapon` whatever the learned score; a denied one does not. Ceilings: harm aimed only at
 oneself turns `violence` and the against-others cues off; harm aimed at anyone else keeps
 the learned score. Versions without rules are unchanged; training's feature-string view of
-the rules agrees with the model's."""
+the rules agrees with the model's. Fallbacks: an agency's psych code on a bare page is
+psychosis."""
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from crisis_nlp import load_model
 from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
-from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FLOORS, apply_to_features, check_ceilings,
-                                       check_floor_shares, check_floors, with_rules)
+from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOORS, apply_to_features,
+                                       check_ceilings, check_fallbacks, check_floor_shares, check_floors,
+                                       function_words, with_rules)
 from crisis_nlp.preprocess import note_features
 
 # a long ordinary-sounding page with one clause that holds a pistol (2.1.0 scores it low)
@@ -212,3 +214,67 @@ def test_floor_shares_name_a_floored_label_and_a_share_below_one():
     for bad in ({"weapon": 0.5}, {"violence": 1.0}, {"violence": -0.1}, {"violence": "half"}, {"violence": True}):
         with pytest.raises(InputError, match="label_floor_shares"):
             check_floor_shares(bad, floors)
+
+
+# -- fallbacks (since 2.13.0) ---------------------------------------------------------------
+BARE = ["10-96 // 1200 ELM ST APT 4", "EDP - 400 N MAIN ST / 3RD AVE - CB 555-0100", "MENTAL SUBJ // 88 OAK AVE, UNIT 2"]
+CODE_AND_MORE = [
+    "10-96 // rp states her neighbor has been mowing the lawn at night again and parking across the driveway, "
+    "wants an officer to talk to him about the noise and the car, no one hurt, no threats",
+    "EDP // male on the bridge railing says he is going to jump, crying",
+]
+
+
+@pytest.fixture(scope="module")
+def fallback():
+    base = load_model("default@2.12.0")  # shipped without fallbacks
+    model = CrisisModel(with_rules(base.arrays, fallbacks=DEFAULT_FALLBACKS), base.policy, base.version,
+                        rules_dir=base.rules_dir)
+    return base, model
+
+
+def test_a_psych_code_on_a_bare_page_is_psychosis(fallback):
+    """Taxonomy: an agency's EDP code is psychosis when the note says nothing more specific."""
+    base, model = fallback
+    before = [base.classify(n).categories for n in BARE]
+    assert any("psychosis" not in c for c in before)  # what the fallback is for
+    assert all(model.classify(n).categories == ["psychosis"] for n in BARE)
+
+
+def test_a_code_with_more_to_say_keeps_the_learned_reading(fallback):
+    """An ordinary complaint under a psych code, or a note with a crisis of its own, is read
+    as before: too many words, or a category already on."""
+    base, model = fallback
+    for note in CODE_AND_MORE:
+        assert model.classify(note).categories == base.classify(note).categories
+    assert "psychosis" not in model.classify(CODE_AND_MORE[0]).categories
+    assert "suicidal" in model.classify(CODE_AND_MORE[1]).categories
+
+
+def test_single_bulk_and_training_views_apply_the_same_fallbacks(fallback):
+    base, model = fallback
+    notes = BARE + CODE_AND_MORE + [LONG, DENIED]
+    single = [model.classify(n) for n in notes]
+    bulk = model.classify_batch(notes, explain=False)
+    assert [r.categories for r in single] == [r.categories for r in bulk]
+    outputs = base.arrays.outputs
+    raw = CrisisModel(base.arrays, base.policy, base.version, rules_dir=base.rules_dir)
+    P = raw.proba_all(notes)
+    thresholds = dict(zip(outputs, base.arrays.thresholds.tolist()))
+    got = apply_to_features(P, note_features(notes, base.rules_dir), model.arrays.settings, outputs, thresholds,
+                            function_words(base.rules_dir))
+    assert np.allclose(got, model.proba_all(notes))
+    assert not np.allclose(got, P)
+
+
+def test_fallbacks_name_outputs_concepts_and_a_word_count():
+    outputs = ("psychosis", "suicidal")
+    good = {"psychosis": {"when": ["C_PSYCH_CODE"], "max_words": 10}}
+    assert check_fallbacks(good, outputs) == good
+    for bad in ({"nope": {"when": ["C_PSYCH_CODE"], "max_words": 10}},
+                {"psychosis": {"when": ["psych"], "max_words": 10}},
+                {"psychosis": {"when": ["C_PSYCH_CODE"], "max_words": -1}},
+                {"psychosis": {"when": ["C_PSYCH_CODE"], "max_words": True}},
+                {"psychosis": {"when": ["C_PSYCH_CODE"]}}):
+        with pytest.raises(InputError, match="label_fallbacks"):
+            check_fallbacks(bad, outputs)

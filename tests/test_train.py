@@ -52,7 +52,8 @@ def test_full_retrain_reproduces_the_shipped_version(tmp_path):
     entry = train(ROOT / "training_data_synthetic" / "notes.jsonl.gz", version=shipped.version,
                   registry=tmp_path, gold_path=golds, seed=m["seed"], params=m["params"],
                   label_floors=m.get("label_floors"), label_ceilings=m.get("label_ceilings"),
-                  label_floor_shares=m.get("label_floor_shares"), window_tokens=m.get("window_tokens"))
+                  label_floor_shares=m.get("label_floor_shares"), label_fallbacks=m.get("label_fallbacks"),
+                  window_tokens=m.get("window_tokens"))
     assert entry.manifest["thresholds"] == m["thresholds"]
     for key in ("heldout_families", "gold_sets", "folds"):
         assert entry.manifest["evaluation"][key] == m["evaluation"][key], key

@@ -23,7 +23,18 @@ data in a version's ``model.json`` settings and hashed with the rest:
   sign of harm aimed at someone else), the label is off: its score is capped at half the
   threshold.
 
-Floors are applied first, then ceilings. Versions without the keys have no rules.
+- **Fallbacks** (``settings["label_fallbacks"]``: label -> ``{"when": tokens,
+  "max_words": n}``, since 2.13.0). Why: the taxonomy counts an agency's code for an
+  emotionally disturbed person (EDP, 10-96, PSYCH) as ``psychosis`` "when the note says
+  nothing more specific", and a real CAD page is often that code, an address and a unit
+  ("10-96 // BUS SHELTER IFO 4700 N BROADWAY"); the learner never saw such a bare page
+  (an ordinary synthetic note with a code says more), and scores it
+  low. When a ``when`` concept is found, the note holds at most ``max_words`` distinct
+  known content words (the vocabulary's single words; not concepts, numbers or the
+  version's ``function_words.txt``) and no category is on, the label is on.
+
+Floors are applied first, then ceilings, then fallbacks. Versions without the keys have
+no rules.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import InputError
+from ..labels import CATEGORIES
+from ..preprocess.components import read_rules
 
 #: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``,
 #: an affirmed suicide concept ``suicidal`` (since 2.3.0) and harm aimed at others
@@ -70,6 +83,17 @@ DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5
+
+#: the fallbacks ``train`` writes unless told otherwise (since 2.13.0): a psych code on a
+#: bare page is ``psychosis`` (taxonomy). 10 words: of the 4,035 committed synthetic notes
+#: with a code, the ordinary ones hold 11 distinct known content words or more (the rule
+#: holds on two notes, both psychosis); header-only pages such as "CALL TYPE: 10-96 / LOC:
+#: IFO SHELL STATION, 5TH AVE / 1 M UNK" hold up to 12
+DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
+    "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 10},
+}
+#: what a feature token that is no plain word starts with
+_CONCEPT_PREFIXES = ("C_", "NEG_C_", "UNC_C_", "HIST_C_", "HYP_C_", "OTHER_C_")
 
 
 def _check_tokens(tokens: Any, where: str) -> list[str]:
@@ -118,6 +142,21 @@ def check_ceilings(ceilings: Mapping[str, Mapping[str, Sequence[str]]],
     return out
 
 
+def check_fallbacks(fallbacks: Mapping[str, Mapping[str, Any]], outputs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``fallbacks`` as stored: known outputs, each with affirmed ``when`` tokens and a
+    whole ``max_words`` >= 0."""
+    out = {}
+    for label, rule in fallbacks.items():
+        _check_label(label, outputs, "label_fallbacks")
+        n = rule.get("max_words") if isinstance(rule, Mapping) else None
+        if not isinstance(rule, Mapping) or set(rule) != {"when", "max_words"} or isinstance(n, bool) \
+                or not isinstance(n, int) or n < 0:
+            raise InputError(f"label_fallbacks[{label!r}] must be {{'when': [...], 'max_words': n}} with a "
+                             f"whole n >= 0; got {rule!r}.")
+        out[label] = {"when": _check_tokens(rule["when"], f"label_fallbacks[{label!r}]['when']"), "max_words": n}
+    return out
+
+
 class KnowledgeRules:
     """The floors and ceilings of one version, as column ids of a vocabulary.
 
@@ -126,7 +165,7 @@ class KnowledgeRules:
     """
 
     def __init__(self, settings: Mapping[str, Any], outputs: Sequence[str], vocab: Sequence[str],
-                 thresholds: np.ndarray) -> None:
+                 thresholds: np.ndarray, ignore_words: frozenset[str] = frozenset()) -> None:
         col = {t: i for i, t in enumerate(vocab) if t.startswith("C_")}
         out = {o: j for j, o in enumerate(outputs)}
 
@@ -138,12 +177,20 @@ class KnowledgeRules:
                   for label, tokens in (settings.get("label_floors") or {}).items()]
         ceilings = [(out[label], cols(rule["when"]), cols(rule["unless"]))
                     for label, rule in (settings.get("label_ceilings") or {}).items()]
+        fallbacks = [(out[label], cols(rule["when"]), int(rule["max_words"]))
+                     for label, rule in (settings.get("label_fallbacks") or {}).items()]
         self.floors = [(j, when, share) for j, when, share in floors if len(when)]  # (output, concept columns, share)
         self.ceilings = [(j, when, unless) for j, when, unless in ceilings if len(when)]
+        self.fallbacks = [(j, when, n) for j, when, n in fallbacks if len(when)]  # (output, columns, max words)
         self.thresholds = np.asarray(thresholds, dtype=float)
+        # what a fallback counts: the vocabulary's single plain words, and the category outputs
+        self.is_word = np.array([bool(self.fallbacks) and " " not in t and not t.startswith(_CONCEPT_PREFIXES)
+                                 and t not in ignore_words and not t.isdigit() for t in vocab], dtype=bool)
+        self._word_set = frozenset(np.flatnonzero(self.is_word).tolist())
+        self.category_cols = np.array([out[c] for c in CATEGORIES if c in out], dtype=np.intp)
 
     def __bool__(self) -> bool:
-        return bool(self.floors or self.ceilings)
+        return bool(self.floors or self.ceilings or self.fallbacks)
 
     def apply_one(self, p: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """One note: ``p`` (calibrated, every output) with the rules applied; ``cols`` are
@@ -156,6 +203,9 @@ class KnowledgeRules:
 
         held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) and not any_of(unless) for _j, when, unless in self.ceilings]
+        if self.fallbacks:
+            n_words = sum(c in self._word_set for c in present)
+            held += [any_of(when) and n_words <= n for _j, when, n in self.fallbacks]
         return self.apply_many(p[None, :], np.array([held], dtype=bool))[0]
 
     def hits(self, X: sp.csr_matrix) -> np.ndarray:
@@ -166,6 +216,13 @@ class KnowledgeRules:
 
         held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) & ~any_of(unless) for _j, when, unless in self.ceilings]
+        if self.fallbacks:
+            X = sp.csr_matrix(X)
+            is_word = np.zeros(X.shape[1], dtype=bool)  # past the vocabulary: character columns
+            is_word[:len(self.is_word)] = self.is_word[:X.shape[1]]
+            n_words = np.bincount(np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)),
+                                  weights=is_word[X.indices], minlength=X.shape[0])
+            held += [any_of(when) & (n_words <= n) for _j, when, n in self.fallbacks]
         return np.column_stack(held) if held else np.zeros((X.shape[0], 0), dtype=bool)
 
     def apply_many(self, P: np.ndarray, hits: np.ndarray) -> np.ndarray:
@@ -179,16 +236,34 @@ class KnowledgeRules:
         for j, _when, _unless in self.ceilings:
             P[hits[:, k], j] = np.minimum(P[hits[:, k], j], CEILING_SHARE * self.thresholds[j])
             k += 1
+        if self.fallbacks:
+            cats = self.category_cols
+            no_category = ~(P[:, cats] >= self.thresholds[cats]).any(axis=1)
+            for j, _when, _n in self.fallbacks:
+                rows = hits[:, k] & no_category
+                P[rows, j] = np.maximum(P[rows, j], self.thresholds[j])
+                k += 1
         return P
 
 
+def function_words(rules_dir: str | None) -> frozenset[str]:
+    """The words a fallback does not count: the rule tables' ``function_words.txt``."""
+    return frozenset(w.strip() for w in read_rules(rules_dir, "function_words.txt").splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
 def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[str, Any],
-                      outputs: Sequence[str], thresholds: Mapping[str, float]) -> np.ndarray:
+                      outputs: Sequence[str], thresholds: Mapping[str, float],
+                      ignore_words: frozenset[str] = frozenset()) -> np.ndarray:
     """The same rules on feature strings, for training's held-out report (the predictions
     of fold models, each with its own vocabulary): a copy of ``P`` with them applied."""
     tokens = sorted({t for rule in (settings.get("label_floors") or {}).values() for t in rule}
-                    | {t for rule in (settings.get("label_ceilings") or {}).values() for k in rule for t in rule[k]})
-    rules = KnowledgeRules(settings, outputs, tokens, np.array([thresholds.get(o, 0.5) for o in outputs]))
+                    | {t for rule in (settings.get("label_ceilings") or {}).values() for k in rule for t in rule[k]}
+                    | {t for rule in (settings.get("label_fallbacks") or {}).values() for t in rule["when"]})
+    if settings.get("label_fallbacks"):  # a fallback counts plain words: here every one (a fold model's
+        # vocabulary is not at hand), which counts at least as many as a version does
+        tokens += sorted({w for f in features for w in f.split() if not w.startswith(_CONCEPT_PREFIXES)} - set(tokens))
+    rules = KnowledgeRules(settings, outputs, tokens, np.array([thresholds.get(o, 0.5) for o in outputs]), ignore_words)
     if not rules:
         return P.copy()
     col = {t: i for i, t in enumerate(tokens)}
@@ -203,9 +278,11 @@ def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[
 
 def with_rules(arrays, floors: Mapping[str, Sequence[str]] | None = None,
                ceilings: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
-               floor_shares: Mapping[str, float] | None = None):
+               floor_shares: Mapping[str, float] | None = None,
+               fallbacks: Mapping[str, Mapping[str, Any]] | None = None):
     """``arrays`` (a :class:`~crisis_nlp.model.artifact.ModelArrays`) with ``floors``,
-    ``ceilings`` and ``floor_shares`` recorded in its settings (none given: unchanged)."""
+    ``ceilings``, ``floor_shares`` and ``fallbacks`` recorded in its settings (none given:
+    unchanged)."""
     settings = dict(arrays.settings)
     if floors:
         settings["label_floors"] = check_floors(floors, arrays.outputs)
@@ -213,4 +290,6 @@ def with_rules(arrays, floors: Mapping[str, Sequence[str]] | None = None,
             settings["label_floor_shares"] = check_floor_shares(floor_shares, settings["label_floors"])
     if ceilings:
         settings["label_ceilings"] = check_ceilings(ceilings, arrays.outputs)
+    if fallbacks:
+        settings["label_fallbacks"] = check_fallbacks(fallbacks, arrays.outputs)
     return arrays if settings == arrays.settings else dataclasses.replace(arrays, settings=settings)

@@ -26,8 +26,9 @@ from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
-from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features, check_ceilings,
-                               check_floor_shares, check_floors, with_rules)
+from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features,
+                               check_ceilings, check_fallbacks, check_floor_shares, check_floors, function_words,
+                               with_rules)
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess.pipeline import note_features_and_windows
 from ..model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, fold_scores, with_window
@@ -198,6 +199,7 @@ def train(
     label_floors: dict[str, Sequence[str]] | None = DEFAULT_FLOORS,
     label_ceilings: dict[str, dict[str, Sequence[str]]] | None = DEFAULT_CEILINGS,
     label_floor_shares: dict[str, float] | None = DEFAULT_FLOOR_SHARES,
+    label_fallbacks: dict[str, dict[str, Any]] | None = DEFAULT_FALLBACKS,
     window_tokens: int | None = DEFAULT_WINDOW_TOKENS,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
@@ -208,7 +210,9 @@ def train(
     ``label_floors``: label -> affirmed concept tokens that set it whatever the score;
     ``label_ceilings``: label -> ``{"when": tokens, "unless": tokens}`` that turn it off
     (see :mod:`crisis_nlp.model.knowledge`); ``label_floor_shares``: label -> the share of
-    its threshold the learned score must reach for its floor to hold; ``None`` for none.
+    its threshold the learned score must reach for its floor to hold; ``label_fallbacks``:
+    label -> ``{"when": tokens, "max_words": n}`` that set it on a bare page with no
+    category on; ``None`` for none.
     ``window_tokens``: a note longer than this is also read in stretches of this many
     tokens (:mod:`crisis_nlp.model.stretches`); ``None``: every note read only whole."""
     t_start = time.perf_counter()
@@ -216,7 +220,9 @@ def train(
     floors = check_floors(label_floors or {}, DEFAULT_OUTPUTS)
     ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
     shares = check_floor_shares(label_floor_shares or {}, floors)  # a share names a floored label
-    knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares}
+    fallbacks = check_fallbacks(label_fallbacks or {}, DEFAULT_OUTPUTS)
+    knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares,
+                 "label_fallbacks": fallbacks}
     check_window_tokens(window_tokens)
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
@@ -251,7 +257,8 @@ def train(
     cal_half = calibration_table(Y[tune_idx], oof[tune_idx], outputs)
     P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof_local[report_idx], cal_half)
     th_half = _thresholds(Y[tune_idx], P_tune, outputs)
-    P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half)
+    P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half,
+                                 function_words(rules_dir))
     pred = decide(P_report, th_half, outputs, policy)
     heldout = compute_metrics([records[i] for i in report_idx], pred)
     heldout["calibration_error"] = calibration_errors(Y[report_idx], P_report, outputs)
@@ -267,7 +274,7 @@ def train(
     t_fit = time.perf_counter() - t0
 
     arrays = with_window(with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings,
-                                    shares), window_tokens)
+                                    shares, fallbacks), window_tokens)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_sets = {}
     from ..api import CrisisModel
@@ -295,6 +302,7 @@ def train(
         "label_floors": floors,
         "label_ceilings": ceilings,
         "label_floor_shares": shares,
+        "label_fallbacks": fallbacks,
         "window_tokens": window_tokens,
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
