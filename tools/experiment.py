@@ -20,11 +20,11 @@ t = time.time()
 import numpy as np
 import crisis_nlp.training.train as _train
 _orig_apply = _train.apply_to_features
-def _save_then_apply(P, features, settings, outputs, thresholds):
+def _save_then_apply(P, features, settings, outputs, thresholds, *rest):
     reg.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(reg / "heldout_pre_rules.npz", P=P, features=np.array(features, dtype=object).astype(str),
                         outputs=np.array(outputs), thresholds=json.dumps(thresholds))
-    return _orig_apply(P, features, settings, outputs, thresholds)
+    return _orig_apply(P, features, settings, outputs, thresholds, *rest)
 _train.apply_to_features = _save_then_apply
 # ... and the tuning folds' (0-1) calibrated scores, the first call of _thresholds, with their
 # feature strings, so a rule setting can be chosen on folds 0-1 and reported on folds 2-3
