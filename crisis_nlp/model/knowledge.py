@@ -158,7 +158,7 @@ def check_fallbacks(fallbacks: Mapping[str, Mapping[str, Any]], outputs: Sequenc
 
 
 class KnowledgeRules:
-    """The floors and ceilings of one version, as column ids of a vocabulary.
+    """The floors, ceilings and fallbacks of one version, as column ids of a vocabulary.
 
     A rule whose tokens are not in the vocabulary (the learner never saw the concept) can
     never hold and is left out.

@@ -250,7 +250,7 @@ def retrain(
 
     progress(f"measuring on {len(held_out):,} held-out agency notes")
     spec = f"{name}@{version}"
-    # the base's knowledge rules (floors, ceilings) carry over: they are about concepts, not data
+    # the base's knowledge rules (floors, ceilings, fallbacks) carry over: they are about concepts, not data
     knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings", "label_floor_shares",
                                                              "label_fallbacks") if base_model.arrays.settings.get(k)}
     arrays = with_window(with_rules(ModelArrays.from_classifier(final), knowledge.get("label_floors"),
