@@ -14,8 +14,9 @@ from .errors import ModelError
 from .notes import MAX_NOTE_CHARS, check_note  # noqa: F401  (MAX_NOTE_CHARS: public here too)
 from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
-from .model.knowledge import KnowledgeRules, function_words
+from .model.knowledge import KnowledgeRules
 from .model.policy import ResponsePolicy, split_outputs
+from .preprocess.components import function_words, read_word_list
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
     NEG_PREFIX,
@@ -225,10 +226,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _explain_skip(rules_dir: str | None) -> frozenset[str]:
-    from .preprocess.components import read_rules
-
-    return frozenset(w.strip() for w in read_rules(rules_dir, "explain_skip.txt").splitlines()
-                     if w.strip() and not w.startswith("#"))
+    return read_word_list(rules_dir, "explain_skip.txt")
 
 
 def model_from_entry(entry: ModelEntry) -> CrisisModel:

@@ -12,8 +12,8 @@ from crisis_nlp import load_model
 from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
 from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOORS, apply_to_features,
-                                       check_ceilings, check_fallbacks, check_floor_shares, check_floors,
-                                       function_words, with_rules)
+                                       check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
+from crisis_nlp.preprocess.components import function_words
 from crisis_nlp.preprocess import note_features
 
 # a long ordinary-sounding page with one clause that holds a pistol (2.1.0 scores it low)

@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError
 from ..preprocess import plain_words
+from ..preprocess.components import function_words
 from .artifact import CONCEPT_FEATURES, WORD_NORMS, is_concept_term
 
 
@@ -121,7 +122,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                 dtype=np.float32,
             ).fit(X)
         if self.drop_function_words:
-            self.word_vectorizer_ = _drop_terms(self.word_vectorizer_, X, _function_words())
+            self.word_vectorizer_ = _drop_terms(self.word_vectorizer_, X, function_words())
         if not self.concept_pairs:
             self.word_vectorizer_ = _refit_on(self.word_vectorizer_, X, [
                 t for t in self.word_vectorizer_.get_feature_names_out()
@@ -176,13 +177,6 @@ def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: 
         k = np.bincount(rows[is_con], minlength=X.shape[0])
         X.data[is_con] *= np.minimum(1.0, concept_cap / np.maximum(k, 1))[rows[is_con]]
     return X.astype(np.float32)
-
-
-def _function_words() -> frozenset[str]:
-    from ..resources import read_text
-
-    return frozenset(w.strip() for w in read_text("function_words.txt").splitlines()
-                     if w.strip() and not w.startswith("#"))
 
 
 def _drop_terms(vec: TfidfVectorizer, X: Sequence[str], drop: frozenset[str]) -> TfidfVectorizer:

@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from ..errors import InputError
 from ..labels import CATEGORIES
-from ..preprocess.components import read_rules
+from ..preprocess.pipeline import CONCEPT_PREFIXES
 
 #: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``,
 #: an affirmed suicide concept ``suicidal`` (since 2.3.0) and harm aimed at others
@@ -92,8 +92,6 @@ CEILING_SHARE = 0.5
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
     "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 10},
 }
-#: what a feature token that is no plain word starts with
-_CONCEPT_PREFIXES = ("C_", "NEG_C_", "UNC_C_", "HIST_C_", "HYP_C_", "OTHER_C_")
 
 
 def _check_tokens(tokens: Any, where: str) -> list[str]:
@@ -184,8 +182,8 @@ class KnowledgeRules:
         self.fallbacks = [(j, when, n) for j, when, n in fallbacks if len(when)]  # (output, columns, max words)
         self.thresholds = np.asarray(thresholds, dtype=float)
         # what a fallback counts: the vocabulary's single plain words, and the category outputs
-        self.is_word = np.array([bool(self.fallbacks) and " " not in t and not t.startswith(_CONCEPT_PREFIXES)
-                                 and t not in ignore_words and not t.isdigit() for t in vocab], dtype=bool)
+        self.is_word = np.array([" " not in t and not t.startswith(CONCEPT_PREFIXES) and t not in ignore_words
+                                 and not t.isdigit() for t in vocab] if self.fallbacks else [], dtype=bool)
         self._word_set = frozenset(np.flatnonzero(self.is_word).tolist())
         self.category_cols = np.array([out[c] for c in CATEGORIES if c in out], dtype=np.intp)
 
@@ -217,7 +215,6 @@ class KnowledgeRules:
         held = [any_of(when) for _j, when, _share in self.floors]
         held += [any_of(when) & ~any_of(unless) for _j, when, unless in self.ceilings]
         if self.fallbacks:
-            X = sp.csr_matrix(X)
             is_word = np.zeros(X.shape[1], dtype=bool)  # past the vocabulary: character columns
             is_word[:len(self.is_word)] = self.is_word[:X.shape[1]]
             n_words = np.bincount(np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)),
@@ -246,12 +243,6 @@ class KnowledgeRules:
         return P
 
 
-def function_words(rules_dir: str | None) -> frozenset[str]:
-    """The words a fallback does not count: the rule tables' ``function_words.txt``."""
-    return frozenset(w.strip() for w in read_rules(rules_dir, "function_words.txt").splitlines()
-                     if w.strip() and not w.startswith("#"))
-
-
 def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[str, Any],
                       outputs: Sequence[str], thresholds: Mapping[str, float],
                       ignore_words: frozenset[str] = frozenset()) -> np.ndarray:
@@ -262,7 +253,7 @@ def apply_to_features(P: np.ndarray, features: Sequence[str], settings: Mapping[
                     | {t for rule in (settings.get("label_fallbacks") or {}).values() for t in rule["when"]})
     if settings.get("label_fallbacks"):  # a fallback counts plain words: here every one (a fold model's
         # vocabulary is not at hand), which counts at least as many as a version does
-        tokens += sorted({w for f in features for w in f.split() if not w.startswith(_CONCEPT_PREFIXES)} - set(tokens))
+        tokens += sorted({w for f in features for w in f.split() if not w.startswith(CONCEPT_PREFIXES)} - set(tokens))
     rules = KnowledgeRules(settings, outputs, tokens, np.array([thresholds.get(o, 0.5) for o in outputs]), ignore_words)
     if not rules:
         return P.copy()

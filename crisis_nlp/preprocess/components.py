@@ -151,6 +151,18 @@ def read_rules(rules_dir: str | Path | None, name: str) -> str:
                              f"crisis_nlp/resources or leave rules_dir unset") from exc
 
 
+def read_word_list(rules_dir: str | Path | None, name: str) -> frozenset[str]:
+    """The words of a one-word-per-line table (``#`` starts a comment line)."""
+    return frozenset(w.strip() for w in read_rules(rules_dir, name).splitlines() if w.strip() and not w.startswith("#"))
+
+
+def function_words(rules_dir: str | Path | None = None) -> frozenset[str]:
+    """The closed-class words of ``function_words.txt`` in ``rules_dir`` (default the
+    package's tables): single-word features a model may drop, and words a knowledge
+    fallback does not count."""
+    return read_word_list(rules_dir, "function_words.txt")
+
+
 def read_rules_json(rules_dir: str | Path | None, name: str) -> Any:
     try:
         return json.loads(read_rules(rules_dir, name))

@@ -27,8 +27,8 @@ from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features,
-                               check_ceilings, check_fallbacks, check_floor_shares, check_floors, function_words,
-                               with_rules)
+                               check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
+from ..preprocess.components import function_words
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess.pipeline import note_features_and_windows
 from ..model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, fold_scores, with_window
