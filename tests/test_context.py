@@ -72,6 +72,8 @@ def test_a_conditional_threat_stays_a_threat():
         "pd confiscated the knife, pt calm now",
         "knife confiscated by security",
         "firearms secured at his sisters house",
+        "Firearms stored at his brother's since last yr",  # since 2.14.0
+        "guns stored with a friend since the divorce",
     ],
 )
 def test_a_weapon_taken_out_of_reach_is_absent(text):
@@ -106,6 +108,22 @@ def test_taking_a_weapon_or_trying_to_remove_it_keeps_it(text):
     """The removal rules read completed acts only: getting a weapon, trying to take it
     away, or a removal of something else keep the weapon affirmed."""
     assert "C_WEAPON" in concept_words(text)
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("rp doesnt know of any pills or weapons", True),
+    ("RP doesn't know of any guns in the house", True),
+    ("caller not aware of any weapons", True),
+    ("RP doesnt know if he has a gun", False),
+    ("unk if armed, doesn't know if he has guns", False),
+])
+def test_knowing_of_no_weapon_negates_and_not_knowing_whether_does_not(text, negated):
+    """'doesn't know of any weapons' says none are known, as 'no known weapons' does
+    (since 2.14.0); 'doesn't know if he has a gun' is uncertain, which is not negation
+    (taxonomy schema 1.1)."""
+    words = concept_words(text)
+    assert ("NEG_C_WEAPON" in words) is negated, words
+    assert ("C_WEAPON" in words) is (not negated), words
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,12 @@ def test_a_block_only_removes_its_own_concept():
         ("swung it at RP", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
         ("threw a knife at the case manager", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
         ("has the neighbor in a chokehold", {"VIOLENCE"}, set()),
+        # since 2.14.0: an armed approach is aimed at the people approached; a weapon stored at
+        # someone's house is aimed at no one
+        ("got out of his car holding a handgun, walking toward officers", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("has a knife, then ran at the officer", {"WEAPON_OTHERS"}, set()),
+        ("holding a knife, walking toward the door", set(), {"WEAPON_OTHERS"}),
+        ("GUNS NOW SECURED AT NEIGHBORS HOUSE", set(), {"WEAPON_OTHERS"}),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):

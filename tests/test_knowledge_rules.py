@@ -72,7 +72,9 @@ def test_floors_name_outputs_and_affirmed_concepts():
 # -- ceilings -----------------------------------------------------------------------------
 SELF_ONLY = ["rp states her brother is on the overpass threatening to jump, he is crying",
              "male with a knife to his own wrist threatening to cut, wont put it down",
-             "SUBJ THREATENING TO OVERDOSE ON HIS MEDS, WIFE ON SCENE"]
+             "SUBJ THREATENING TO OVERDOSE ON HIS MEDS, WIFE ON SCENE",
+             # since 2.14.0 a suicide or self-harm concept is enough, with no threat word
+             "wife adv husband is suicidal, texted her goodbye, told her he is going to end it tonight"]
 OTHERS_TOO = ["threatening to jump and punched his brother in the face",
               "says he wants to die, pointed the gun at his wife",
               "threatening to kill himself and his wife, has a rifle",
@@ -92,6 +94,7 @@ def ceiled():
 def test_harm_aimed_only_at_oneself_is_not_violence(ceiled):
     base, model = ceiled
     assert "violence" in base.classify(SELF_ONLY[0]).flags  # the misfire issue 11 names
+    assert "violence" in base.classify(SELF_ONLY[-1]).flags  # suicidal, no threat word (2.14.0)
     for note in SELF_ONLY:
         r = model.classify(note)
         assert "violence" not in r.flags, note
