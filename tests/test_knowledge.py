@@ -204,6 +204,19 @@ def test_a_block_only_removes_its_own_concept():
         ("has a knife, then ran at the officer", {"WEAPON_OTHERS"}, set()),
         ("holding a knife, walking toward the door", set(), {"WEAPON_OTHERS"}),
         ("GUNS NOW SECURED AT NEIGHBORS HOUSE", set(), {"WEAPON_OTHERS"}),
+        # since 2.14.0: harm aimed at others said as ideation, a voice's command, a thing thrown,
+        # a place to shoot up, a person held cornered; a modifier before the person
+        ("client disclosed thoughts of killing her stepfather", {"THREAT_OTHERS"}, {"THREAT_SELF"}),
+        ("says a voice is telling her to hurt her roommate", {"THREAT_OTHERS"}, set()),
+        ("voices telling him to jump off the ramp", set(), {"THREAT_OTHERS"}),
+        ("thoughts of killing himself", set(), {"THREAT_OTHERS"}),
+        ("throwing chairs at staff", {"THREAT_OTHERS"}, set()),
+        ("throwing dirt in the air at passing cars", set(), {"THREAT_OTHERS"}),
+        ("told the counselor he is going to shoot up the school", {"THREAT_OTHERS"}, set()),
+        ("shot up heroin in the bathroom", set(), {"THREAT_OTHERS"}),
+        ("inmate has a CO cornered in the dayroom", {"THREAT_OTHERS"}, set()),
+        ("pushed her elderly father down the stairs", {"THREAT_OTHERS"}, set()),
+        ("jabbing a broken bottle at other residents", {"WEAPON_OTHERS"}, set()),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):
