@@ -346,3 +346,20 @@ def test_label_consistency_keeps_words_that_predict_a_label_in_many_families():
     assert mask.shape == (1, len(names)) and not mask[0, names.index("attic")]
     with pytest.raises(InputError, match="families"):
         clone(clf).fit_features(notes, Y)
+
+
+def test_the_vocabulary_cut_breaks_ties_by_the_term_not_by_the_cpu():
+    """The max_features cut keeps the most frequent terms and, among equally frequent ones,
+    the first in term order, whatever order the notes come in. scikit-learn's own cut
+    breaks ties with numpy's unstable, CPU-dependent argsort: at stop 32 the same notes
+    gave 2.13.0 a different vocabulary on a machine without AVX-512."""
+    from crisis_nlp.model.features import NoteFeaturizer
+
+    rng = np.random.default_rng(0)
+    frequency = {f"t{i:03d}": int(n) for i, n in enumerate(rng.integers(1, 4, size=300))}
+    notes = [term for term, n in frequency.items() for _ in range(n)]
+    limit = sum(n == 3 for n in frequency.values()) + 17  # the cut falls inside the ties at 2
+    expected = sorted(sorted(frequency, key=lambda t: (-frequency[t], t))[:limit])
+    featurizer = NoteFeaturizer(max_word_features=limit, word_min_df=1, word_ngram_range=(1, 1), min_groups=1)
+    for order in (notes, notes[::-1], rng.permutation(notes).tolist()):
+        assert featurizer.fit(order).word_vectorizer_.get_feature_names_out().tolist() == expected

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError
@@ -105,11 +105,11 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             lowercase=False,
             ngram_range=tuple(self.word_ngram_range),
             min_df=self.word_min_df,
-            max_features=self.max_word_features,
             sublinear_tf=True,
             norm=None,  # normalised in transform(), channel by channel
             dtype=np.float32,
         ).fit(X)
+        self.word_vectorizer_ = _most_frequent(self.word_vectorizer_, X, self.max_word_features)
         self.char_vectorizer_ = None
         if self.char_ngram_range is not None:
             self.char_vectorizer_ = TfidfVectorizer(
@@ -117,10 +117,10 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                 preprocessor=plain_words,
                 ngram_range=tuple(self.char_ngram_range),
                 min_df=self.char_min_df,
-                max_features=self.max_char_features,
                 sublinear_tf=True,
                 dtype=np.float32,
             ).fit(X)
+            self.char_vectorizer_ = _most_frequent(self.char_vectorizer_, X, self.max_char_features)
         if self.drop_function_words:
             self.word_vectorizer_ = _drop_terms(self.word_vectorizer_, X, function_words())
         if not self.concept_pairs:
@@ -182,6 +182,29 @@ def normalise_words(X: sp.csr_matrix, concept_columns: np.ndarray | None, norm: 
 def _drop_terms(vec: TfidfVectorizer, X: Sequence[str], drop: frozenset[str]) -> TfidfVectorizer:
     """``vec`` refitted without the single-word terms in ``drop`` (pairs are kept)."""
     return _refit_on(vec, X, [t for t in vec.get_feature_names_out() if t not in drop])
+
+
+def _most_frequent(vec: TfidfVectorizer, X: Sequence[str], limit: int | None) -> TfidfVectorizer:
+    """``vec`` refitted on its ``limit`` most frequent terms, ties broken by the term.
+
+    Why not the vectorizer's own ``max_features``: scikit-learn cuts with an unstable
+    ``argsort``, and numpy's sort breaks ties by the CPU's vector instructions, so the
+    same notes gave a different vocabulary on an AVX-512 machine and on one without
+    (stop 32: 2.13.0 could not be retrained to itself on an AMD EPYC without AVX-512).
+    """
+    terms = vec.get_feature_names_out()
+    if limit is None or len(terms) <= limit:
+        return vec
+    counts = CountVectorizer(**{k: v for k, v in vec.get_params().items() if k in _COUNT_PARAMS},
+                             vocabulary=vec.vocabulary_).transform(X)
+    frequency = np.asarray(counts.sum(axis=0)).ravel()
+    order = np.lexsort((terms, -frequency))  # most frequent first; equal counts in term order
+    return _refit_on(vec, X, sorted(terms[order[:limit]].tolist()))
+
+
+#: the parameters a CountVectorizer shares with a TfidfVectorizer
+_COUNT_PARAMS = frozenset(("input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor",
+                           "tokenizer", "stop_words", "token_pattern", "ngram_range", "analyzer", "binary", "dtype"))
 
 
 def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
