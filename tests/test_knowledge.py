@@ -217,6 +217,11 @@ def test_a_block_only_removes_its_own_concept():
         ("inmate has a CO cornered in the dayroom", {"THREAT_OTHERS"}, set()),
         ("pushed her elderly father down the stairs", {"THREAT_OTHERS"}, set()),
         ("jabbing a broken bottle at other residents", {"WEAPON_OTHERS"}, set()),
+        ("he is pointing it out the front window at the neighbors", {"WEAPON_OTHERS"}, {"WEAPON_SELF"}),
+        ("says he keeps thinking about 'hurting him bad'", {"THREAT_OTHERS"}, set()),
+        # before 2.14.0 'at his' read as a person: a gun at one's own head was aimed at others
+        ("pointing the gun at his own head", {"WEAPON_SELF"}, {"WEAPON_OTHERS", "VIOLENCE"}),
+        ("pointing it at her head", {"WEAPON_SELF"}, {"WEAPON_OTHERS", "VIOLENCE"}),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):
