@@ -22,16 +22,16 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.13.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.13.0 read
+# measured on default@2.14.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.14.0 read
 # notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.843 (2.12.0: 0.841), 0.910 (61 of 67), 0.922 (violence; weapon 0.978,
-    # medical 0.982), 0.800 (2.12.0: 0.804), 0.099 (9 of 91; 2.12.0: 11)
+    # measured: 0.842 (2.13.0: 0.843), 0.910 (61 of 67), 0.941 (violence, 2.13.0: 0.922; weapon
+    # 0.978, medical 0.982), 0.823 (2.13.0: 0.800), 0.099 (9 of 91)
     "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.91, "flag_recall": 0.92,
-                   "response_mode_accuracy": 0.79, "other_calls_labelled_crisis": 0.10},
-    # measured: 0.905 (2.12.0: 0.900), 1.000, 0.943 (violence; weapon 0.979, medical 0.985),
-    # 0.900 (2.12.0: 0.894), 0.031 (6 of 193; 2.12.0: 7)
+                   "response_mode_accuracy": 0.81, "other_calls_labelled_crisis": 0.10},
+    # measured: 0.903 (2.13.0: 0.905), 1.000, 0.943 (violence; weapon 0.979, medical 0.985),
+    # 0.894 (2.13.0: 0.900), 0.031 (6 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.98, "flag_recall": 0.94,
                        "response_mode_accuracy": 0.89, "other_calls_labelled_crisis": 0.04},
 }
