@@ -110,6 +110,24 @@ def test_taking_a_weapon_or_trying_to_remove_it_keeps_it(text):
     assert "C_WEAPON" in concept_words(text)
 
 
+@pytest.mark.parametrize("text", [
+    "Burg past - pharmacy mgr found rear door pried, Xanax + oxy missing from CII safe",
+    "armed robbery at the pharmacy, suspect demanded oxycodone and fled",
+    "LARC - shoplifter stole 2 bottles of adderall",
+])
+def test_stolen_drugs_are_nobodys_use(text):
+    """Drugs named as stolen or demanded property belong to no one in crisis (since
+    2.14.0: the FAMILY, other-experiencer, category, limited to drug concepts)."""
+    words = concept_words(text)
+    assert "OTHER_C_DRUG" in words and "C_DRUG" not in words, words
+
+
+def test_a_stolen_drug_taken_is_still_an_ingestion():
+    words = concept_words("stole her moms xanax and took all of them, now drowsy")
+    assert "C_INGESTION" in words and "OTHER_C_DRUG" in words, words
+    assert "NEG_C_INGESTION" not in words and "OTHER_C_INGESTION" not in words, words
+
+
 @pytest.mark.parametrize("text, negated", [
     ("rp doesnt know of any pills or weapons", True),
     ("RP doesn't know of any guns in the house", True),
