@@ -184,6 +184,11 @@ def _drop_terms(vec: TfidfVectorizer, X: Sequence[str], drop: frozenset[str]) ->
     return _refit_on(vec, X, [t for t in vec.get_feature_names_out() if t not in drop])
 
 
+#: the parameters a CountVectorizer shares with a TfidfVectorizer
+_COUNT_PARAMS = frozenset(("input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor",
+                           "tokenizer", "stop_words", "token_pattern", "ngram_range", "analyzer", "binary", "dtype"))
+
+
 def _most_frequent(vec: TfidfVectorizer, X: Sequence[str], limit: int | None) -> TfidfVectorizer:
     """``vec`` refitted on its ``limit`` most frequent terms, ties broken by the term.
 
@@ -200,11 +205,6 @@ def _most_frequent(vec: TfidfVectorizer, X: Sequence[str], limit: int | None) ->
     frequency = np.asarray(counts.sum(axis=0)).ravel()
     order = np.lexsort((terms, -frequency))  # most frequent first; equal counts in term order
     return _refit_on(vec, X, sorted(terms[order[:limit]].tolist()))
-
-
-#: the parameters a CountVectorizer shares with a TfidfVectorizer
-_COUNT_PARAMS = frozenset(("input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor",
-                           "tokenizer", "stop_words", "token_pattern", "ngram_range", "analyzer", "binary", "dtype"))
 
 
 def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[object],
