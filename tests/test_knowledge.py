@@ -262,6 +262,29 @@ def test_known_words_are_never_corrected():
         assert concepts.correct(word) is None
 
 
+def test_token_patterns_not_in_excludes_only_the_listed_words():
+    """``NOT_IN`` (spaCy Matcher syntax) takes any word but the listed ones, and a ``$NAME``
+    reference to a word list that does not exist is an error, not a pattern that never fires."""
+    from crisis_nlp.errors import CrisisNLPError
+    from crisis_nlp.preprocess.components import LOWER_COL, PUNCT_COL, TokenPatterns, _resolve_sets, token_arrays
+
+    nlp = build_nlp()
+    sets = {"STORAGE": ["stored", "locked"]}
+    patterns = TokenPatterns()
+    patterns.add(_resolve_sets([{"LOWER": "gun"}, {"LOWER": {"NOT_IN": "$STORAGE"}}, {"LOWER": "at"}], sets, "t"))
+
+    def ends(text):
+        doc = nlp.make_doc(text)
+        arr = token_arrays(doc)
+        return [end - start for _k, start, end in patterns(doc, arr[:, LOWER_COL].tolist(), arr[:, PUNCT_COL].tolist())]
+
+    assert ends("gun pointed at rp") == [3]
+    assert ends("gun stored at neighbors") == []
+    assert ends("gun LOCKED at home") == []
+    with pytest.raises(CrisisNLPError, match=r"\$MISSING"):
+        _resolve_sets([{"LOWER": {"NOT_IN": "$MISSING"}}], sets, "t")
+
+
 def test_token_patterns_agree_with_spacys_matcher():
     """The concept matcher runs the pattern tables with its own small matcher (speed);
     spaCy's Matcher on the same patterns finds the same longest match per pattern and

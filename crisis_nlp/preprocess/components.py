@@ -369,16 +369,18 @@ def make_concepts(nlp: Language, name: str, rules_dir: str | None, lexicons: lis
 
 
 def _resolve_sets(pattern: list[dict], sets: dict[str, list[str]], table: str) -> list[dict]:
-    """A Matcher pattern with ``{"IN": "$NAME"}`` replaced by the word list ``sets[NAME]``."""
+    """A Matcher pattern with ``{"IN": "$NAME"}`` (or ``NOT_IN``) replaced by the word list
+    ``sets[NAME]``."""
     out = []
     for spec in pattern:
         spec = dict(spec)
         for attr, value in spec.items():
-            if isinstance(value, dict) and isinstance(value.get("IN"), str):
-                ref = value["IN"].lstrip("$")
-                if ref not in sets:
-                    raise CrisisNLPError(f"{table}: pattern refers to unknown word list ${ref}")
-                spec[attr] = {**value, "IN": sets[ref]}
+            for key in ("IN", "NOT_IN"):
+                if isinstance(value, dict) and isinstance(value.get(key), str):
+                    ref = value[key].lstrip("$")
+                    if ref not in sets:
+                        raise CrisisNLPError(f"{table}: pattern refers to unknown word list ${ref}")
+                    spec[attr] = value = {**value, key: sets[ref]}
         out.append(spec)
     return out
 
@@ -574,6 +576,7 @@ class _Spec(NamedTuple):
     """One token of a pattern: what it must be, and how often (low..high)."""
 
     words: frozenset[int] | None  # LOWER, LOWER IN: the words' string hashes (as in token_arrays)
+    not_words: frozenset[int] | None  # LOWER NOT_IN
     regex: re.Pattern[str] | None  # LOWER / TEXT REGEX
     regex_on_text: bool
     punct: bool | None  # IS_PUNCT
@@ -592,7 +595,7 @@ def _compile_spec(spec: dict, where: str) -> _Spec:
     if unknown:
         raise CrisisNLPError(f"{where}: token attribute {sorted(unknown)[0]!r} is not supported here; "
                              f"use LOWER, TEXT (REGEX), IS_PUNCT, LIKE_NUM and OP")
-    words = regex = None
+    words = not_words = regex = None
     on_text = False
     for attr in ("LOWER", "TEXT"):
         value = spec.get(attr)
@@ -602,11 +605,13 @@ def _compile_spec(spec: dict, where: str) -> _Spec:
             words = frozenset([hash_string(value.lower())])
         elif isinstance(value, dict) and set(value) == {"IN"} and attr == "LOWER":
             words = frozenset(hash_string(w.lower()) for w in value["IN"])
+        elif isinstance(value, dict) and set(value) == {"NOT_IN"} and attr == "LOWER":
+            not_words = frozenset(hash_string(w.lower()) for w in value["NOT_IN"])
         elif isinstance(value, dict) and set(value) == {"REGEX"}:
             regex, on_text = re.compile(value["REGEX"]), attr == "TEXT"
         else:
             raise CrisisNLPError(f"{where}: {attr} {value!r} is not supported here; use a word, "
-                                 f'{{"IN": [...]}} or {{"REGEX": ...}}')
+                                 f'{{"IN": [...]}}, {{"NOT_IN": [...]}} or {{"REGEX": ...}}')
     op = spec.get("OP", "1")
     bounds = {"1": (1, 1), "!": (1, 1), "?": (0, 1), "*": (0, _MANY), "+": (1, _MANY)}.get(op)
     if bounds is None:
@@ -617,12 +622,12 @@ def _compile_spec(spec: dict, where: str) -> _Spec:
         bounds = (low, int(m.group(3)) if m.group(3) else (_MANY if m.group(2) else low))
     punct, num = spec.get("IS_PUNCT"), spec.get("LIKE_NUM")
     simple = words is not None and regex is None and punct is None and num is None and op != "!"
-    return _Spec(words, regex, on_text, punct, num, op == "!", *bounds, simple)
+    return _Spec(words, not_words, regex, on_text, punct, num, op == "!", *bounds, simple)
 
 
 class TokenPatterns:
     """Token patterns written in spaCy Matcher syntax (the subset: LOWER as a word, an
-    ``IN`` list or a ``REGEX``; TEXT ``REGEX``; IS_PUNCT; LIKE_NUM; OP ``1 ! ? * + {n,m}``),
+    ``IN`` or ``NOT_IN`` list or a ``REGEX``; TEXT ``REGEX``; IS_PUNCT; LIKE_NUM; OP ``1 ! ? * + {n,m}``),
     matched from the words that can start them. For each pattern and start it gives the
     longest match, which is all that the concept matcher keeps of spaCy's matches (a test
     checks agreement with spaCy's Matcher).
@@ -684,6 +689,8 @@ class TokenPatterns:
         ok = True
         if sp.words is not None:
             ok = h in sp.words
+        if ok and sp.not_words is not None:
+            ok = h not in sp.not_words
         if ok and sp.punct is not None:
             ok = bool(puncts[i]) == sp.punct
         if ok and sp.num is not None:
