@@ -283,6 +283,9 @@ def test_token_patterns_not_in_excludes_only_the_listed_words():
     assert ends("gun LOCKED at home") == []
     with pytest.raises(CrisisNLPError, match=r"\$MISSING"):
         _resolve_sets([{"LOWER": {"NOT_IN": "$MISSING"}}], sets, "t")
+    # a sex-specific word in a NOT_IN list stands for every form, as in an IN list
+    forms = nlp.get_pipe("crisis_nlp_concepts").forms
+    assert "wife" in forms.pattern([{"LOWER": {"NOT_IN": ["husband"]}}])[0]["LOWER"]["NOT_IN"]
 
 
 def test_token_patterns_agree_with_spacys_matcher():

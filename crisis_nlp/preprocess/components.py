@@ -239,15 +239,17 @@ class WordForms:
         return list(variants)
 
     def pattern(self, pattern: list[dict]) -> list[dict]:
-        """A token pattern whose LOWER words and word lists hold every form (a REGEX is
-        matched as written)."""
+        """A token pattern whose LOWER words and word lists (``IN`` and ``NOT_IN``) hold
+        every form (a REGEX is matched as written)."""
         out = []
         for spec in pattern:
             value = spec.get("LOWER")
             if isinstance(value, str) and len(self.word(value.lower())) > 1:
                 spec = {**spec, "LOWER": {"IN": list(self.word(value.lower()))}}
-            elif isinstance(value, dict) and isinstance(value.get("IN"), list):
-                spec = {**spec, "LOWER": {**value, "IN": self.words(value["IN"])}}
+            elif isinstance(value, dict):
+                for key in ("IN", "NOT_IN"):
+                    if isinstance(value.get(key), list):
+                        spec = {**spec, "LOWER": {**value, key: self.words(value[key])}}
             out.append(spec)
         return out
 
