@@ -68,3 +68,23 @@ def test_full_retrain_reproduces_the_shipped_version(tmp_path):
         assert sorted(new.files) == sorted(old.files)
         for k in old.files:
             assert np.allclose(new[k], old[k], rtol=0, atol=2e-3), k  # measured: 7e-4 at most (coef)
+
+
+def test_a_default_that_cannot_read_a_note_is_no_fairness_baseline(monkeypatch, tmp_path):
+    """A default whose rule tables this library cannot compile (a newer version's) fails
+    on its first note, not on loading: training then reports no baseline instead of
+    stopping after the whole training (stop 33)."""
+    import crisis_nlp.api
+    from crisis_nlp.errors import CrisisNLPError
+    from crisis_nlp.training import train as train_module
+
+    class Unreadable:
+        version = "9.0.0"
+
+        def classify(self, text):
+            raise CrisisNLPError("patterns_targets.json: LOWER {'NOT_IN': ...} is not supported here")
+
+    monkeypatch.setattr(crisis_nlp.api, "load_model", lambda **kw: Unreadable())
+    assert train_module._fairness_baseline(tmp_path) == {}
+    monkeypatch.setattr(crisis_nlp.api, "load_model", lambda **kw: load_model())
+    assert train_module._fairness_baseline(tmp_path)["baseline_spec"].startswith("default@")

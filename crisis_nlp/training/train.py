@@ -131,12 +131,15 @@ def score_gold(model: Any, path: str | Path) -> dict[str, Any]:
 
 def _fairness_baseline(registry: str | Path | None) -> dict[str, Any]:
     """The current default, to report its fairness figures beside the new version's (none
-    when it cannot be loaded, e.g. it was trained on an older label schema)."""
+    when it cannot be loaded or cannot read a note, e.g. it was trained on an older label
+    schema, or its rule tables need a newer crisis_nlp: found at stop 33, when such a
+    default stopped a finished training at this step)."""
     from ..api import load_model
     from ..errors import CrisisNLPError
 
     try:
         base = load_model(registry=registry if registry is None or Path(registry).is_dir() else None)
+        base.classify("baseline check")  # builds its pipeline from its rule tables now
     except CrisisNLPError:
         return {}
     return {"baseline": base, "baseline_spec": f"default@{base.version}" if "@" not in base.version else base.version}
