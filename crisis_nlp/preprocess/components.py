@@ -191,6 +191,10 @@ PRONOUN_FORMS = {
 }
 
 
+#: the Matcher keys whose value is a word list (a ``$NAME`` of a table's ``sets`` until resolved)
+WORD_LIST_KEYS = ("IN", "NOT_IN")
+
+
 class WordForms:
     """The words a rule-table entry stands for, applied to every phrase, word list and
     token pattern when the tables are loaded.
@@ -247,7 +251,7 @@ class WordForms:
             if isinstance(value, str) and len(self.word(value.lower())) > 1:
                 spec = {**spec, "LOWER": {"IN": list(self.word(value.lower()))}}
             elif isinstance(value, dict):
-                for key in ("IN", "NOT_IN"):
+                for key in WORD_LIST_KEYS:
                     if isinstance(value.get(key), list):
                         spec = {**spec, "LOWER": {**value, key: self.words(value[key])}}
             out.append(spec)
@@ -377,7 +381,7 @@ def _resolve_sets(pattern: list[dict], sets: dict[str, list[str]], table: str) -
     for spec in pattern:
         spec = dict(spec)
         for attr, value in spec.items():
-            for key in ("IN", "NOT_IN"):
+            for key in WORD_LIST_KEYS:
                 if isinstance(value, dict) and isinstance(value.get(key), str):
                     ref = value[key].lstrip("$")
                     if ref not in sets:
