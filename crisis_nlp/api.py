@@ -16,7 +16,7 @@ from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
 from .model.knowledge import KnowledgeRules
 from .model.policy import ResponsePolicy, split_outputs
-from .preprocess.components import function_words, read_word_list
+from .preprocess.components import fallback_uncounted, read_word_list
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
     NEG_PREFIX,
@@ -63,7 +63,7 @@ class CrisisModel:
         self._scorer = LinearScorer(arrays)
         self._window = arrays.settings.get("window_tokens")  # None: every note read only whole
         self._knowledge = KnowledgeRules(arrays.settings, arrays.outputs, arrays.word_vocab, arrays.thresholds,
-                                         function_words(self.rules_dir) if arrays.settings.get("label_fallbacks")
+                                         fallback_uncounted(self.rules_dir) if arrays.settings.get("label_fallbacks")
                                          else frozenset())
         self._decisions: dict[bytes, tuple] = {}
         self._word_names = arrays.word_vocab

@@ -27,11 +27,13 @@ data in a version's ``model.json`` settings and hashed with the rest:
   "max_words": n}``, since 2.13.0). Why: the taxonomy counts an agency's code for an
   emotionally disturbed person (EDP, 10-96, PSYCH) as ``psychosis`` "when the note says
   nothing more specific", and a real CAD page is often that code, an address and a unit
-  ("10-96 // BUS SHELTER IFO 4700 N BROADWAY"); the learner never saw such a bare page
+  ("10-96 // 1200 ELM ST // P4 ENRT"); the learner never saw such a bare page
   (an ordinary synthetic note with a code says more), and scores it
-  low. When a ``when`` concept is found, the note holds at most ``max_words`` distinct
-  known content words (the vocabulary's single words; not concepts, numbers or the
-  version's ``function_words.txt``) and no category is on, the label is on.
+  low; likewise an overdose code ("OD / 5 PARK PLAZA / M2 ENRT", since 2.16.0). When a
+  ``when`` concept is found, the note holds at most ``max_words`` distinct known content
+  words (the vocabulary's single words; not concepts, numbers, the version's
+  ``function_words.txt`` or, since 2.16.0, its ``fallback_uncounted.txt``) and no
+  category is on, the label is on.
 
 Floors are applied first, then ceilings, then fallbacks. Versions without the keys have
 no rules.
@@ -86,13 +88,20 @@ DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5
 
-#: the fallbacks ``train`` writes unless told otherwise (since 2.13.0): a psych code on a
-#: bare page is ``psychosis`` (taxonomy). 10 words: of the 4,035 committed synthetic notes
-#: with a code, the ordinary ones hold 11 distinct known content words or more (the rule
-#: holds on two notes, both psychosis); header-only pages such as "CALL TYPE: 10-96 / LOC:
-#: IFO SHELL STATION, 5TH AVE / 1 M UNK" hold up to 12
+#: the fallbacks ``train`` writes unless told otherwise: a psych code on a bare page is
+#: ``psychosis`` (taxonomy; since 2.13.0), an overdose code on a bare page ``substance_use``
+#: (overdose is in its definition) with ``medical`` (uncertain content is a label: "POSS
+#: OD"; both since 2.16.0). What a bare page is: at most 7 distinct known content words
+#: besides those of fallback_uncounted.txt (the codes' own words, masked addresses and
+#: phone numbers, units and dispatch). Of the committed synthetic notes with a psych code,
+#: one ordinary note holds 7 or fewer (a "10-96 FEMALE KICKING THE APT MANAGER" that the
+#: taxonomy would call psychosis anyway); with an overdose code, none holds fewer than 8.
+#: 2.13.0-2.15.0 counted the addresses and the codes' words and allowed 10: a page such as
+#: "10-96 / 1200 ELM ST / RP REQ DEPUTY / DISPATCH RECEIVED BY UNIT 7" held 11
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
-    "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 10},
+    "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 7},
+    "substance_use": {"when": ("C_OVERDOSE",), "max_words": 7},
+    "medical": {"when": ("C_OVERDOSE",), "max_words": 7},
 }
 
 

@@ -132,7 +132,8 @@ def token_arrays(doc: Doc) -> np.ndarray:
 #: tables added after the first versions of model format 2: a version whose snapshot
 #: (``rules/``) predates one was trained without it and reads as if it were empty
 LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json",
-                          "lexicon_warning_signs.json", "lexicon_weapons.json", "patterns_psychosis.json"})
+                          "lexicon_warning_signs.json", "lexicon_weapons.json", "patterns_psychosis.json",
+                          "fallback_uncounted.txt"})
 
 
 def absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
@@ -161,6 +162,15 @@ def function_words(rules_dir: str | Path | None = None) -> frozenset[str]:
     package's tables): single-word features a model may drop, and words a knowledge
     fallback does not count."""
     return read_word_list(rules_dir, "function_words.txt")
+
+
+def fallback_uncounted(rules_dir: str | Path | None = None) -> frozenset[str]:
+    """The words a knowledge fallback does not count: the function words, and since 2.16.0
+    those of ``fallback_uncounted.txt`` (the codes' own words, masked-data placeholders,
+    a page's wrapping)."""
+    extra = frozenset() if absent_later_table(rules_dir, "fallback_uncounted.txt") \
+        else read_word_list(rules_dir, "fallback_uncounted.txt")
+    return function_words(rules_dir) | extra
 
 
 def read_rules_json(rules_dir: str | Path | None, name: str) -> Any:

@@ -28,7 +28,7 @@ from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
 from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features,
                                check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
-from ..preprocess.components import function_words
+from ..preprocess.components import fallback_uncounted
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess.pipeline import note_features_and_windows
 from ..model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, fold_scores, with_window
@@ -261,7 +261,7 @@ def train(
     P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof_local[report_idx], cal_half)
     th_half = _thresholds(Y[tune_idx], P_tune, outputs)
     P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half,
-                                 function_words(rules_dir))
+                                 fallback_uncounted(rules_dir))
     pred = decide(P_report, th_half, outputs, policy)
     heldout = compute_metrics([records[i] for i in report_idx], pred)
     heldout["calibration_error"] = calibration_errors(Y[report_idx], P_report, outputs)
