@@ -3,7 +3,8 @@
 oneself turns `violence` and the against-others cues off; harm aimed at anyone else keeps
 the learned score. Versions without rules are unchanged; training's feature-string view of
 the rules agrees with the model's. Fallbacks: an agency's psych code on a bare page is
-psychosis."""
+psychosis, an overdose code substance_use and medical; since 2.16.0 a page's address, phone
+number, units and protocol lines are not "more to say"."""
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
 from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOORS, apply_to_features,
                                        check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
-from crisis_nlp.preprocess.components import function_words
+from crisis_nlp.preprocess.components import fallback_uncounted, function_words
 from crisis_nlp.preprocess import note_features
 
 # a long ordinary-sounding page with one clause that holds a pistol (2.1.0 scores it low)
@@ -281,3 +282,52 @@ def test_fallbacks_name_outputs_concepts_and_a_word_count():
                 {"psychosis": {"when": ["C_PSYCH_CODE"]}}):
         with pytest.raises(InputError, match="label_fallbacks"):
             check_fallbacks(bad, outputs)
+
+
+# -- what a fallback counts (since 2.16.0) -----------------------------------------------------
+WRAPPED = ["10-96 / 1402 ELM ST / CB 555-0147 / RP REQ DEPUTY / DISPATCH RECEIVED BY UNIT 211",
+           "Chief Complaint: Psychiatric / Abnormal Behavior / Suicide Attempt\nDispatch CAD Code: 25A01\n"
+           "Problem: MENTAL\n40-year-old, Male, Conscious, Breathing.\nM6 ENRT"]
+OD_BARE = ["OVERDOSE\n5 PARK PLAZA, APT 9C\nM2 E7 ENRT 04:11", "POSS OD - 1442 S 4TH ST - CALLER HUNG UP - M9 ENRT"]
+OD_MORE = ("OD / 5 PARK PLAZA / caller says her neighbor's dog got into a bottle of ibuprofen on the porch, "
+           "poison control advised, dog is fine and eating")
+
+
+@pytest.fixture(scope="module")
+def counting():
+    """2.15.0's weights with today's fallbacks, reading the package's tables (which hold
+    fallback_uncounted.txt) or 2.15.0's snapshot (which does not)."""
+    base = load_model("default@2.15.0")
+    arrays = with_rules(base.arrays, fallbacks=DEFAULT_FALLBACKS)
+    new = CrisisModel(arrays, base.policy, base.version)
+    old = CrisisModel(arrays, base.policy, base.version, rules_dir=base.rules_dir)
+    return base, new, old
+
+
+def test_a_pages_address_units_and_protocol_lines_are_not_more_to_say(counting):
+    _base, new, old = counting
+    assert all("psychosis" in new.classify(n).categories for n in WRAPPED)
+    assert any("psychosis" not in old.classify(n).categories for n in WRAPPED)  # what the table is for
+
+
+def test_an_overdose_code_on_a_bare_page_is_substance_use_and_medical(counting):
+    """Taxonomy: overdose is in substance_use's definition, and uncertain content ("POSS OD")
+    is a label."""
+    base, new, _old = counting
+    assert any(not base.classify(n).categories for n in OD_BARE)  # what the fallback is for
+    for note in OD_BARE:
+        r = new.classify(note)
+        assert r.categories == ["substance_use"] and "medical" in r.flags and r.response_mode == "ems"
+
+
+def test_an_overdose_code_with_more_to_say_keeps_the_learned_reading(counting):
+    base, new, _old = counting
+    assert new.classify(OD_MORE).categories == base.classify(OD_MORE).categories
+    assert new.classify(OD_MORE).flags == base.classify(OD_MORE).flags
+
+
+def test_a_snapshot_without_the_table_counts_as_before(counting):
+    base, _new, _old = counting
+    assert fallback_uncounted(base.rules_dir) == function_words(base.rules_dir)
+    extra = fallback_uncounted() - function_words()
+    assert {"pii_address", "pii_phone", "mental", "subject", "unit"} <= extra
