@@ -91,17 +91,19 @@ CEILING_SHARE = 0.5
 #: the fallbacks ``train`` writes unless told otherwise: a psych code on a bare page is
 #: ``psychosis`` (taxonomy; since 2.13.0), an overdose code on a bare page ``substance_use``
 #: (overdose is in its definition) with ``medical`` (uncertain content is a label: "POSS
-#: OD"; both since 2.16.0). What a bare page is: at most 7 distinct known content words
-#: besides those of fallback_uncounted.txt (the codes' own words, masked addresses and
-#: phone numbers, units and dispatch). Of the committed synthetic notes with a psych code,
-#: one ordinary note holds 7 or fewer (a "10-96 FEMALE KICKING THE APT MANAGER" that the
-#: taxonomy would call psychosis anyway); with an overdose code, none holds fewer than 8.
-#: 2.13.0-2.15.0 counted the addresses and the codes' words and allowed 10: a page such as
-#: "10-96 / 1200 ELM ST / RP REQ DEPUTY / DISPATCH RECEIVED BY UNIT 7" held 11
+#: OD"; both since 2.16.0). A bare page holds at most 7 (overdose: 6) distinct known content
+#: words besides those of fallback_uncounted.txt (the codes' own words, masked addresses and
+#: phone numbers, protocol-block lines, places, units and dispatch). Of the committed
+#: synthetic notes with a psych code, three ordinary ones hold 7 or fewer (generator
+#: sentences such as "10-96 FEMALE KICKING THE APT MANAGER", which the taxonomy would call
+#: psychosis anyway); with an overdose concept, one ordinary note holds 7 ("narcan kit in
+#: her backpack, not needed") and none fewer. 2.13.0-2.15.0 counted the addresses, places
+#: and the codes' own words and allowed 10: "10-96 / 1200 ELM ST / RP REQ DEPUTY /
+#: DISPATCH RECEIVED BY UNIT 7" held 11
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
     "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 7},
-    "substance_use": {"when": ("C_OVERDOSE",), "max_words": 7},
-    "medical": {"when": ("C_OVERDOSE",), "max_words": 7},
+    "substance_use": {"when": ("C_OVERDOSE",), "max_words": 6},
+    "medical": {"when": ("C_OVERDOSE",), "max_words": 6},
 }
 
 
