@@ -22,20 +22,20 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.15.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.15.0 read
+# measured on default@2.16.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.16.0 read
 # notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.842 (2.14.0: 0.842), 0.925 (62 of 67; 2.14.0: 61), 0.941 (violence; weapon
-    # 0.978, medical 0.982), 0.827 (2.14.0: 0.823), 0.099 (9 of 91)
+    # measured: 0.842 (2.15.0: 0.842), 0.925 (62 of 67), 0.941 (violence; weapon 0.978,
+    # medical 0.982), 0.827, 0.099 (9 of 91): 2.16.0 changed no note of this set
     "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.92, "flag_recall": 0.92,
                    "response_mode_accuracy": 0.82, "other_calls_labelled_crisis": 0.10},
-    # measured: 0.898 (2.14.0: 0.903; two more false self_harm at its threshold 0.08, was
-    # 0.10), 1.000, 0.943 (violence; weapon 0.979, medical 0.985), 0.897 (2.14.0: 0.894),
-    # 0.031 (6 of 193)
-    "gold_cad.jsonl": {"category_micro_f1": 0.89, "suicidal_recall": 0.98, "flag_recall": 0.94,
-                       "response_mode_accuracy": 0.89, "other_calls_labelled_crisis": 0.04},
+    # measured: 0.902 (2.15.0: 0.898; two bare 10-96 pages now psychosis), 1.000, 0.943
+    # (violence; weapon 0.979, medical 0.985), 0.903 (2.15.0: 0.897), 0.031 (6 of 193)
+    "gold_cad.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.98, "flag_recall": 0.94,
+                       "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.04},
 }
+
 
 
 
