@@ -285,7 +285,8 @@ def test_fallbacks_name_outputs_concepts_and_a_word_count():
 
 
 # -- what a fallback counts (since 2.16.0) -----------------------------------------------------
-WRAPPED = ["10-96 / 1402 ELM ST / CB 555-0147 / RP REQ DEPUTY / DISPATCH RECEIVED BY UNIT 211",
+WRAPPED = ["10-96 / 77 HARBOR WAY / CB 555-0147 / CALLER REQ AN OFFICER / M4 AND P2 ASSIGNED / "
+           "DISPATCH RECEIVED BY UNIT 9",
            "Chief Complaint: Psychiatric / Abnormal Behavior / Suicide Attempt\nDispatch CAD Code: 25A01\n"
            "Problem: MENTAL\n40-year-old, Male, Conscious, Breathing.\nM6 ENRT"]
 OD_BARE = ["OVERDOSE\n5 PARK PLAZA, APT 9C\nM2 E7 ENRT 04:11", "POSS OD - 1442 S 4TH ST - CALLER HUNG UP - M9 ENRT"]

@@ -98,8 +98,8 @@ CEILING_SHARE = 0.5
 #: sentences such as "10-96 FEMALE KICKING THE APT MANAGER", which the taxonomy would call
 #: psychosis anyway); with an overdose concept, one ordinary note holds 7 ("narcan kit in
 #: her backpack, not needed") and none fewer. 2.13.0-2.15.0 counted the addresses, places
-#: and the codes' own words and allowed 10: "10-96 / 1200 ELM ST / RP REQ DEPUTY /
-#: DISPATCH RECEIVED BY UNIT 7" held 11
+#: and the codes' own words and allowed 10: "10-96 / 77 HARBOR WAY / CB 555-0147 / CALLER
+#: REQ AN OFFICER / M4 AND P2 ASSIGNED / DISPATCH RECEIVED BY UNIT 9" held 13 (now 2)
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
     "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 7},
     "substance_use": {"when": ("C_OVERDOSE",), "max_words": 6},
