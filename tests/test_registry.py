@@ -99,6 +99,20 @@ def test_a_changed_or_added_rule_table_is_refused(registry_copy):
         load_model(registry=registry_copy)
 
 
+def test_a_version_with_a_table_this_release_does_not_know_is_refused(registry_copy):
+    """A version trained by a newer crisis_nlp, whose snapshot holds a table this release's
+    preprocessing never reads, would load and classify differently from how it was trained:
+    refused with a message that says what to do, even with a consistent manifest."""
+    entry = shipped_entry(registry_copy)
+    (entry.path / "rules" / "lexicon_future.json").write_text('{"concepts": {}}', encoding="utf-8")
+    _rehash(entry)
+    with pytest.raises(IncompatibleModelError, match="lexicon_future.json.*Upgrade crisis_nlp"):
+        load_model(registry=registry_copy)
+    (entry.path / "rules" / "lexicon_future.json").unlink()
+    _rehash(entry)
+    load_model(registry=registry_copy)  # the same version without it loads
+
+
 def test_missing_file(registry_copy):
     entry = shipped_entry(registry_copy)
     (entry.path / "weights.npz").unlink()

@@ -247,6 +247,25 @@ def verify(entry: ModelEntry) -> None:
                 f"{str(expected)[:12]}...; the file was changed or damaged and was NOT loaded. "
                 "Reinstall the package or retrain the version."
             )
+    unknown = unknown_tables(entry.path)
+    if unknown:
+        raise IncompatibleModelError(
+            f"{entry.spec} was trained with rule tables this crisis_nlp does not know ({', '.join(unknown)}), "
+            "so it would classify differently from how it was trained. Upgrade crisis_nlp to the release "
+            "that trained it (see the manifest's 'versions'), or retrain the version with this one."
+        )
+
+
+def unknown_tables(folder: Path) -> list[str]:
+    """Rule tables in a version's snapshot that this release's preprocessing never reads
+    (a version trained by a newer crisis_nlp): loading it would silently drop them."""
+    from ..resources import rule_files
+
+    rules = folder / RULES
+    if not rules.is_dir():
+        return []
+    known = {p.name for p in rule_files()}
+    return sorted(f"{RULES}/{p.name}" for p in rule_files(rules) if p.name not in known)
 
 
 def load_arrays(entry: ModelEntry) -> ModelArrays:
