@@ -463,6 +463,15 @@ class ConceptMatcher:
                 elif isinstance(first, dict):
                     anchors.update(first.get("IN", ()))
         self.anchor_words = frozenset(w.lower() for w in anchors)
+        # labels whose last word may be a possessive, not a target ('rifle at her uncle's cabin')
+        self._possessive: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        for table in patterns:
+            if absent_later_table(rules_dir, table):
+                continue
+            spec = read_rules_json(rules_dir, table).get("possessive_targets")
+            if spec:
+                words, followers = frozenset(spec["words"]), frozenset(spec["followers"])
+                self._possessive.update({label: (words, followers) for label in spec["labels"]})
 
         # typo tolerance: one edit (insertion, deletion, substitution, transposition) of a
         # single lexicon word of typo_min_length letters or more, never of a known word
@@ -554,6 +563,8 @@ class ConceptMatcher:
         best: dict[str, list[tuple[int, int, str, frozenset[str]]]] = {}
         for k, s, e in matches:
             label, suppress = info[k]
+            if label in self._possessive and self._possessive_end(doc, e, *self._possessive[label]):
+                continue
             best.setdefault(label.split("_")[0], []).append((s, e, label, suppress))
         suppressed: list[tuple[int, int, frozenset[str]]] = []
         for group in best.values():
@@ -568,6 +579,15 @@ class ConceptMatcher:
         if suppressed:
             found[:] = [f for f in found if not any(ss <= f[0] and f[1] <= se and f[2] in names
                                                       for ss, se, names in suppressed)]
+
+    @staticmethod
+    def _possessive_end(doc: Doc, end: int, words: frozenset[str], followers: frozenset[str]) -> bool:
+        """The match ends in a pronoun that a following word shows to be possessive ('at her
+        uncles cabin'), not the target ('at her', 'at her and ran')."""
+        if end >= len(doc) or doc[end - 1].lower_ not in words:
+            return False
+        nxt = doc[end]
+        return nxt.is_alpha and nxt.lower_ not in followers
 
     def __call__(self, doc: Doc) -> Doc:
         name = self._name
