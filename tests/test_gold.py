@@ -26,19 +26,22 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.16.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.16.0 read
+# measured on default@2.17.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.17.0 read
 # notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.842 (2.15.0: 0.842), 0.925 (62 of 67), 0.941 (violence; weapon 0.978,
-    # medical 0.982), 0.827, 0.099 (9 of 91): 2.16.0 changed no note of this set
+    # measured: 0.842 (2.16.0: 0.842), 0.925 (62 of 67), 0.922 (violence, 2.16.0: 0.941; weapon
+    # 0.978, medical 0.982), 0.823 (2.16.0: 0.827), 0.099 (9 of 91)
     "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.92, "flag_recall": 0.92,
                    "response_mode_accuracy": 0.82, "other_calls_labelled_crisis": 0.10},
-    # measured: 0.902 (2.15.0: 0.898; two bare 10-96 pages now psychosis), 1.000, 0.943
-    # (violence; weapon 0.979, medical 0.985), 0.903 (2.15.0: 0.897), 0.031 (6 of 193)
+    # measured: 0.904 (2.16.0: 0.902), 1.000, 0.943 (violence; weapon 0.979, medical 0.985),
+    # 0.903, 0.031 (6 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.98, "flag_recall": 0.94,
                        "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.04},
-    # FRESH_FLOORS
+    # measured: 0.850 (2.16.0: 0.848), 0.951 (39 of 41), 0.880 (weapon, 22 of 25; violence and
+    # medical 1.000), 0.833 (2.16.0: 0.825), 0.133 (16 of 120; 2.16.0: 17)
+    "gold_fresh.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.95, "flag_recall": 0.88,
+                         "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.14},
 }
 
 
