@@ -3,7 +3,7 @@ nothing more ("in front of or instead of a sentence", shared/cad-genre.md). Writ
 at stop 34, not by the generator and not taken from a gold set. The shipped model must
 read a crisis code the way the taxonomy does (an EDP / psych code is psychosis, a suicide
 code suicidal, an overdose code substance_use and medical) and an ordinary code as no
-behavioural-health call. Measured on default@2.16.0: 10 of 12 crisis pages (missed: a
+behavioural-health call. Measured on default@2.16.0 and 2.17.0: 10 of 12 crisis pages (missed: a
 bare "Nature: PSYCHIATRIC" page, whose word alone is no psych code in the tables, and a
 "PUBLIC INTOX" page, which has no fallback), 0 of 12 ordinary pages labelled."""
 
