@@ -42,7 +42,8 @@ def _keep_tune(Y, P, outputs):
 _train.note_features_and_windows, _train._thresholds = _keep_features, _keep_tune
 _window = params.pop("window_tokens", 64)
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2, window_tokens=_window,
-              gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl"],
+              gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl",
+                         "/work/main/tests/data/gold_fresh.jsonl"],
               progress=lambda m: print(" ", m, flush=True))
 from crisis_nlp.training.labelled import load_labelled
 _fold = np.full(len(_seen["feats"]), -1)
