@@ -5,9 +5,10 @@
 - ``gold_cad.jsonl``: 360 notes in the CAD-page genre by four writers who saw only
   ``shared/cad-genre.md`` and the taxonomy (metro CAD, rural pager, EMS protocol, city PD),
   written and frozen before any tuning of the schema-1.1 model.
-- ``gold_fresh.jsonl``: 240 notes by four more writers at stop 35 (a Southern city's CAD export,
+- ``gold_fresh.jsonl``: 239 notes by four more writers at stop 35 (a Southern city's CAD export,
   a Midwest consolidated fire/EMS/sheriff centre, a Western 988-diversion desk, Northeast
-  relays), half other calls, committed before any model was measured on it. 2.17.0's training
+  relays), half other calls, committed before any model was measured on it (a 240th, a
+  toddler in a grandmother's pills, was within 0.67 of a CAD-page note and was dropped). 2.17.0's training
   began before it existed, so its manifest does not score it; later versions' training does.
 
 The floors below are the measured numbers of the shipped model, rounded down (see the
@@ -39,7 +40,7 @@ FLOORS = {
     "gold_cad.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.98, "flag_recall": 0.94,
                        "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.04},
     # measured: 0.850 (2.16.0: 0.848), 0.951 (39 of 41), 0.880 (weapon, 22 of 25; violence and
-    # medical 1.000), 0.833 (2.16.0: 0.825), 0.133 (16 of 120; 2.16.0: 17)
+    # medical 1.000), 0.833 (2.16.0: 0.824), 0.134 (16 of 119; 2.16.0: 17)
     "gold_fresh.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.95, "flag_recall": 0.88,
                          "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.14},
 }
@@ -58,7 +59,7 @@ def gold_set(request):
 
 def test_gold_sets_are_large_varied_and_valid(gold_set):
     name, gold = gold_set
-    assert len(gold) >= 240
+    assert len(gold) >= 239
     assert len({g["id"] for g in gold}) == len(gold)
     assert sum(1 for g in gold if not g["categories"]) / len(gold) >= 0.3
     for c in CATEGORIES:
@@ -88,7 +89,8 @@ def test_gold_sets_share_no_near_copy_with_training_data_or_each_other():
     texts = [g["text"] for name in FLOORS for g in _load(name)]
     # pasted protocol text ("Chief Complaint: Stroke (CVA) / Transient Ischemic Attack (TIA)
     # Dispatch CAD Code: ...") is the same boilerplate in every CAD page: the closest pairs
-    # share it and nothing else (measured: 0.62 at most); 0.65 leaves room for it
+    # share it and little else (measured: 0.64 at most, two overdose-protocol pages of the
+    # CAD-page and fresh sets); 0.65 leaves room for it
     assert near_duplicates(texts, train, threshold=0.65) == []
     assert near_duplicates(texts, None, threshold=0.65) == []
 
