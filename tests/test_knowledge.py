@@ -235,6 +235,8 @@ def test_a_block_only_removes_its_own_concept():
         ('told the conductor "let the next one hit me"', {"THREAT_SELF"}, {"VIOLENCE", "THREAT_OTHERS"}),
         ("wants a semi to hit him", {"THREAT_SELF"}, {"VIOLENCE"}),
         ("he hit me with a bottle", {"VIOLENCE"}, {"THREAT_SELF"}),
+        ("RP wants the bus to take him to the shelter", set(), {"THREAT_SELF"}),
+        ("stranded, wants a tow truck to take it to town", set(), {"THREAT_SELF"}),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):
