@@ -446,11 +446,17 @@ class ConceptMatcher:
         pattern_words: set[str] = set()
         anchors: set[str] = set()  # the words a token pattern can start with
         drug_words = sorted({w for w in phrases.get("DRUG", []) if " " not in w})
+        # labels whose last word may be a possessive, not a target ('rifle at her uncle's cabin')
+        self._possessive: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         for table in patterns:
             if absent_later_table(rules_dir, table):
                 continue
             data = read_rules_json(rules_dir, table)
             sets = {"DRUG": drug_words, **data.get("sets", {})}
+            spec = data.get("possessive_targets")
+            if spec:
+                words, followers = frozenset(spec["words"]), frozenset(spec["followers"])
+                self._possessive.update({label: (words, followers) for label in spec["labels"]})
             for words in data.get("sets", {}).values():
                 pattern_words.update(words)
             for i, entry in enumerate(data["patterns"]):
@@ -463,15 +469,6 @@ class ConceptMatcher:
                 elif isinstance(first, dict):
                     anchors.update(first.get("IN", ()))
         self.anchor_words = frozenset(w.lower() for w in anchors)
-        # labels whose last word may be a possessive, not a target ('rifle at her uncle's cabin')
-        self._possessive: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        for table in patterns:
-            if absent_later_table(rules_dir, table):
-                continue
-            spec = read_rules_json(rules_dir, table).get("possessive_targets")
-            if spec:
-                words, followers = frozenset(spec["words"]), frozenset(spec["followers"])
-                self._possessive.update({label: (words, followers) for label in spec["labels"]})
 
         # typo tolerance: one edit (insertion, deletion, substitution, transposition) of a
         # single lexicon word of typo_min_length letters or more, never of a known word
