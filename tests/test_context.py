@@ -443,3 +443,52 @@ def test_crisis_nlp_medspacy_and_negspacy_in_one_process():
     words = out[3].split()
     assert "NEG_C_SUICIDE" in words and "C_SUICIDE" not in words
     assert "'suicidal'" in out[4] and "'weapon'" in out[5], out[4:]  # the model, in the same process
+
+
+# -- an update that takes the first report back (PRECEDING rules, since 2.18.0) ---------------
+
+@pytest.mark.parametrize("text, taken_back", [
+    ("RP states person on the ledge of the tower, threatening to jump / UPD: window washing crew on a rig, "
+     "nobody in distress", "C_SUICIDE"),
+    ("caller says son is suicidal and has a gun / unit adv unfounded, son at work all day", "C_SUICIDE"),
+    ("SHOTS FIRED / 5 POPS BEHIND THE SCHOOL // [21:48] P17 ADV FIREWORKS, FALSE ALARM", "C_WEAPON"),
+])
+def test_an_update_that_takes_the_report_back_negates_everything_before_it(text, taken_back):
+    words = concept_words(text)
+    assert "NEG_" + taken_back in words, words
+    assert taken_back not in words, words
+
+
+def test_what_comes_after_the_take_back_stays():
+    """Only what precedes the update is taken back: a crisis written after it is affirmed."""
+    words = concept_words("report of shots fired was a false alarm. now RP says her son is suicidal")
+    assert "C_SUICIDE" in words and "NEG_C_SUICIDE" not in words, words
+
+
+@pytest.mark.parametrize("text, kept", [
+    # the clause after the literal reports a crisis of its own: it takes nothing back
+    ("RP says husband is sleeping a lot / 2nd call: false alarm on the gun, it was a bb pistol, but she "
+     "still says she wants to die", "C_WEAPON"),
+    # the clause before it names the report taken back: the gun only, not the call
+    ("subj threatening to jump off the bridge, report of a gun was unfounded", "C_SUICIDE"),
+])
+def test_a_take_back_with_a_crisis_of_its_own_or_a_named_report_keeps_the_call(text, kept):
+    words = concept_words(text)
+    assert kept in words, words
+
+
+def test_not_an_edp_takes_back_the_psych_reading_only():
+    """'NOT AN EDP - PT DIABETIC': acting strange and confused are no psych call, but the
+    sweating and slurring stay a medical picture (allowed_types on the rule)."""
+    a = analyze("EDP // RESIDENT ACTING STRANGE, SWEATING, CONFUSED, SLURRING WORDS / [11:48] M12 ADV "
+                "NOT AN EDP - PT DIABETIC, BGL 38")
+    words = [w for w in a.features.split() if "C_" in w]
+    assert "NEG_C_PSYCH_CODE" in words and "C_PSYCH_CODE" not in words, words
+    assert "NEG_C_PSYCHOSIS" in words and "C_PSYCHOSIS" not in words, words
+    assert "C_MEDICAL" in words, words
+    assert not any(neg for t, neg in zip(a.tokens, a.negated) if t.lower() == "sweating")
+
+
+def test_no_crisis_beds_is_no_take_back():
+    words = concept_words("subj suicidal, no crisis beds open in the county")
+    assert "C_SUICIDE" in words and "NEG_C_SUICIDE" not in words, words

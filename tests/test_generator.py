@@ -430,3 +430,52 @@ def test_candidate_entries_are_well_formed():
                 else:
                     assert set(also) <= {"medical"}, e  # a hard negative may gain a flag, never a category
     assert n == 651
+
+
+# -- updates that take a report back, or close a crisis (stop 36) -------------------------------
+
+def test_dispelled_reports_carry_no_label_and_resolved_ones_their_writers(sample):
+    dispelled = [r for r in sample if r["update"] == "dispelled"]
+    resolved = [r for r in sample if r["update"] == "resolved"]
+    assert len(dispelled) >= 0.03 * len(sample) and len(resolved) >= 0.015 * len(sample)
+    assert all(not r["categories"] and not r["flags"] and r["response_mode"] == "standard_dispatch" for r in dispelled)
+    assert all(r["categories"] for r in resolved)
+    pairs = {(u["source"], p["update"]) for u in generate.load_updates() for p in u["dispelled"]}
+    sources = {s for s, _ in pairs}
+    assert {r["update_source"] for r in dispelled} == sources  # every writer's pairs are used
+    # the update is written after the report, whatever the style
+    def tail(t):  # the last letters
+        return re.sub(r"[^a-z]", "", t.lower())[-12:]
+
+    def filled(u, sex):
+        for k, v in generate.PRONOUNS[sex].items():
+            u = u.replace(k, v)
+        return u
+    for r in dispelled[:200]:
+        ups = {tail(filled(u, sex)) for s, u in pairs if s == r["update_source"] for sex in ("m", "f")}
+        assert tail(r["text"]) in ups or r["augmented"], r["text"][-200:]
+
+
+def test_a_part_that_takes_a_report_back_never_follows_a_crisis():
+    """The context rules read 'unfounded', 'false alarm', 'not an EDP' as taking back all that
+    precedes them: in a crisis note made of several calls' parts, such a part comes first."""
+    bank = copy.deepcopy(generate.load_banks()[0])
+    for sec in bank["phrases"].values():
+        for key in ("pos", "quotes", "self", "against_others", "act", "threat"):
+            if key in sec:
+                sec[key] = [generate.entry(e)[0] + " qqmark" if isinstance(e, str) else {**e, "text": e["text"] + " qqmark"}
+                            for e in sec[key]]
+        if "hard_neg" in sec:
+            sec["hard_neg"] = ["alarm at the bank went off, false alarm"] * 3
+    notes = generate.generate(n=1500, seed=5, banks=[bank], updates=[])
+    both = [r["text"].lower() for r in notes if (r["categories"] or r["flags"]) and "qqmark" in r["text"].lower()
+            and "false alarm" in r["text"].lower()]
+    assert len(both) > 20
+    assert all(t.rindex("false alarm") < t.index("qqmark") for t in both), [t for t in both if t.rindex("false alarm") > t.index("qqmark")][:2]
+
+
+def test_the_take_back_pattern_is_the_context_rules():
+    rules = json.loads((ROOT / "crisis_nlp" / "resources" / "context_rules.json").read_text())["rules"]
+    lits = [r["literal"] for r in rules if r["direction"] == "PRECEDING"]
+    assert lits and all(generate.DISPEL_RX.fullmatch(x) for x in lits)
+    assert generate.DISPEL_RX.search("UNIT ADV UNFOUNDED") and not generate.DISPEL_RX.search("founded in 1920")

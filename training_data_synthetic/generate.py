@@ -23,6 +23,15 @@ several ordinary calls of its own family (a long multi-update page); the last tw
 the labels, style and bank of the note they are made from and record ``augmented``
 (``long_narrative`` / ``long_updates``) and ``augmented_from``.
 
+A later update can take the first report back ("body hanging from a tree" -> a Halloween
+dummy): about 4% of the notes are such *dispelled* reports (no label), and about 2% a real
+crisis whose later update closes the call without undoing it (the labels of the crisis),
+both from the report/update pairs in ``updates/`` (one writer a file), made after the main
+draw with their own random stream. The context rules read an update that takes a report back
+('unfounded', 'not an EDP', 'nobody in distress': the PRECEDING rules of
+``context_rules.json``) as negating everything before it, so in a crisis note the generator
+puts such a part (a hard negative of another call) before the crisis, never after it.
+
 About 15% of the notes are augmented copies of the note before them (same labels, same
 family): case, spacing, an appended status line or footer, or typos in ordinary words;
 they record ``augmented`` (the kind) and ``augmented_from`` (the source id). A note also
@@ -86,6 +95,9 @@ NARRATIVE_SHARE = 0.08  # everyday narratives, no crisis (the long-text negative
 LONG_NARRATIVE_SHARE = 0.03  # a note inside an everyday narrative
 LONG_UPDATES_SHARE = 0.04  # a note joined with several ordinary calls of its family
 AUGMENTATIONS = ("upper", "lower", "spacing", "status_line", "footer", "typos")
+DISPELLED_SHARE = 0.04  # reports that a later update takes back: no label
+RESOLVED_SHARE = 0.02  # real crises that a later update closes: the crisis's labels
+UPDATES_SEED_OFFSET = 7919  # the pairs' own random stream: the main draw stays as it was
 CATEGORY_WEIGHTS = {"suicidal": 2.5, "psychosis": 2.0}
 DESCRIPTOR_P = 0.25  # notes that describe the person's race/ethnicity
 NAME_P = 0.2  # notes that carry a name
@@ -135,13 +147,28 @@ def load_wrapping(folder: Path = HERE / "wrapping") -> dict:
     return {"cad": cad, "identity": identity, "matchers": matchers}
 
 
+def load_updates(folder: Path = HERE / "updates") -> list[dict]:
+    """Report/update pairs, one file a writer: ``{"source", "style", "dispelled", "resolved"}``."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def dispel_regex(rules_path: Path = HERE.parent / "crisis_nlp" / "resources" / "context_rules.json") -> re.Pattern:
+    """The literals of the context rules that take back everything before them (PRECEDING)."""
+    rules = json.loads(rules_path.read_text(encoding="utf-8"))["rules"]
+    lits = sorted((r["literal"] for r in rules if r["direction"].upper() == "PRECEDING"), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(x) for x in lits) + r")(?![\w-])", re.I)
+
+
+DISPEL_RX = dispel_regex()
+
+
 def source_digest(banks_dir: Path = HERE / "banks", wrapping_dir: Path = HERE / "wrapping",
-                  narratives_dir: Path = HERE / "narratives") -> str:
-    """sha256 over what the notes are made from: this script, the banks, the wrapping and
-    the narratives."""
+                  narratives_dir: Path = HERE / "narratives", updates_dir: Path = HERE / "updates") -> str:
+    """sha256 over what the notes are made from: this script, the banks, the wrapping, the
+    narratives and the update pairs."""
     h = hashlib.sha256(Path(__file__).read_bytes())
     for p in (sorted(banks_dir.glob("*.json")) + sorted(wrapping_dir.glob("*.json"))
-              + sorted(narratives_dir.glob("*.json"))):
+              + sorted(narratives_dir.glob("*.json")) + sorted(updates_dir.glob("*.json"))):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
@@ -204,6 +231,7 @@ class NoteBuilder:
         self.force_kinds: list[str] | None = None  # a header that must be shown, from these kinds
         self.header = ""  # the call-type header as written ("" when the note has none)
         self.header_kind: str | None = None
+        self.intro = True  # False: the content says who calls (a report of an update pair)
 
     def fill(self, text: str) -> str:
         # an ALL-CAPS entry (b10's call-takers type in capitals) gets ALL-CAPS pronouns
@@ -601,6 +629,9 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
     body = [t for k, t in b.parts if k not in ("quote",)]
     quotes = [t for k, t in b.parts if k == "quote"]
     rng.shuffle(body)
+    crisis = bool(b.categories or b.flags)
+    if crisis:  # a part that takes a report back goes before the crisis, never after it
+        body.sort(key=lambda t: not DISPEL_RX.search(t))
     fill = b.bank.get("filler", [])
     extra = [b.fill(f) for f in rng.sample(fill, rng.choices((0, 1, 2), weights=(50, 35, 15))[0])] if fill else []
     if rng.random() < 0.15:
@@ -609,6 +640,8 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
         extra.append(pick(rng, W["cad"]["caller_context"]))
     extra += [s for s in (ident.descriptor, ident.name) if s]
     rng.shuffle(extra)
+    if crisis:
+        extra = [e for e in extra if not DISPEL_RX.search(e)]
     qsay = [f'{he} said "{q}"' if not self_call else f'"{q}"' for q in quotes]
     kind = choose_kind(rng, b, W)
     show_header = bool(b.force_kinds) or rng.random() < HEADER_P.get(style, HEADER_P_OTHER)
@@ -617,6 +650,8 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
     t0 = rng.randrange(1440)
 
     def who_intro() -> str:
+        if not b.intro:
+            return ""
         if self_call:
             return pick(rng, [f"{person} states", f"{person} reports", f"{person} calling for self,", f"{person}:", f"{person} says"])
         return pick(rng, [f"RP ({reporter}) states {person}", f"{reporter} calling re {person},", f"RP is {reporter}, reports {person}",
@@ -841,18 +876,27 @@ def narrative_note(rng: random.Random, writer: dict) -> str:
     return join_sentences(rng, narrative_text(rng, writer, rng.randint(2, 30)))
 
 
-def inside_narrative(rng: random.Random, writer: dict, text: str) -> str:
+def _insert(rng: random.Random, parts: list[str], text: str, crisis: bool) -> list[str]:
+    """``parts`` with ``text`` at a random place; for a crisis note, parts that take a report
+    back ('false alarm') are moved before it."""
+    parts.insert(rng.randint(0, len(parts)), text)
+    if not crisis:
+        return parts
+    at = parts.index(text)
+    after = [x for x in parts[at + 1:] if DISPEL_RX.search(x)]
+    return [x for x in parts[:at]] + after + [text] + [x for x in parts[at + 1:] if x not in after]
+
+
+def inside_narrative(rng: random.Random, writer: dict, text: str, crisis: bool = False) -> str:
     """``text`` (a call note) among 4-25 everyday sentences."""
     parts = narrative_text(rng, writer, rng.randint(4, 25))
-    parts.insert(rng.randint(0, len(parts)), text)
-    return join_sentences(rng, parts)
+    return join_sentences(rng, _insert(rng, parts, text, crisis))
 
 
-def with_updates(rng: random.Random, text: str, fillers: list[str]) -> str:
+def with_updates(rng: random.Random, text: str, fillers: list[str], crisis: bool = False) -> str:
     """``text`` with the notes of 2-8 ordinary calls as further updates, before or after."""
     parts = rng.sample(fillers, min(len(fillers), rng.randint(2, 8)))
-    parts.insert(rng.randint(0, len(parts)), text)
-    return "\n".join(parts)
+    return "\n".join(_insert(rng, parts, text, crisis))
 
 
 def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict], n_total: int) -> list[dict]:
@@ -862,7 +906,8 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
     fillers: dict[str, list[str]] = {}  # family -> ordinary calls with no flag
     for r in base:
         # a filler describes no one (race, name): the note's own identity record stays true
-        if not r["categories"] and not r["flags"] and not (r["identity"]["race"] or r["identity"]["name_origin"]):
+        if (not r["categories"] and not r["flags"] and not r.get("update")
+                and not (r["identity"]["race"] or r["identity"]["name_origin"])):  # a dispelled report is no ordinary call
             fillers.setdefault(r["family"], []).append(r["text"])
     n_narr = round(n_total * NARRATIVE_SHARE)
     n_mixed = round(n_total * LONG_NARRATIVE_SHARE)
@@ -872,19 +917,20 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
         out.append({"text": narrative_note(rng, w), "categories": [], "flags": [], "cues": [],
                     "response_mode": "standard_dispatch", "style": EVERYDAY_STYLE, "bank": w["source"],
                     "family": f"{EVERYDAY_STYLE}|{w['source']}", "call_type": None, "identity": None,
-                    "augmented": None, "augmented_from": None})
+                    "augmented": None, "augmented_from": None, "update": None, "update_source": None})
     have = {r["text"] for r in out}  # a long note drawn twice (same source, same updates) is drawn again
     for kind, count in zip(LONG_KINDS, (n_mixed, n_upd)):
         made = 0
         while made < count:
             src = pick(rng, base)
+            crisis = bool(src["categories"] or src["flags"])
             if kind == "long_narrative":
-                text = inside_narrative(rng, pick(rng, narratives), src["text"])
+                text = inside_narrative(rng, pick(rng, narratives), src["text"], crisis)
             else:
                 pool = [t for t in fillers.get(src["family"], []) if t != src["text"]]
                 if len(pool) < 2:
                     continue
-                text = with_updates(rng, src["text"], pool)
+                text = with_updates(rng, src["text"], pool, crisis)
             if text in have:
                 continue
             have.add(text)
@@ -895,16 +941,97 @@ def add_long_notes(rng: random.Random, notes: list[dict], narratives: list[dict]
     return out
 
 
+# -- updates that take a report back, or close a crisis ---------------------------------------
+
+#: the styles a report/update note is written in: those that start with the report itself
+UPDATE_STYLES = ("cad_terse", "cad_caps", "timestamped", "narrative", "checklist", "texting_lower",
+                 "cad_page", "protocol_page", "pager_text")
+#: call kinds whose header a dispelled report is dispatched under (it sounded like a crisis)
+DISPELLED_KINDS = ("psych", "edp", "suicide", "welfare", "dist", "shots", "weapon", "overdose", "unknown")
+
+
+def append_update(rng: random.Random, style: str, text: str, update: str) -> str:
+    """``text`` with a later update written the way the style writes updates."""
+    t = f"{rng.randrange(24):02d}:{rng.randrange(60):02d}"
+    if style == "timestamped":
+        sep = f"\n{t} "
+    elif style in CAD_STYLES:
+        sep = pick(rng, [" / ", " // ", "\n", " ... "]) + pick(rng, ["", f"[{t}] ", "UPD: ", f"{t} ", "UPDATE: "])
+    else:
+        sep = pick(rng, [" ", " / ", "\n", ". "]) + pick(rng, ["", "Update: ", "UPDATE - ", "upd ", f"[{t}] ", "per unit: "])
+    out = sep + update
+    letters = [ch for ch in text if ch.isalpha()]
+    if style == "cad_caps" or (letters and sum(ch.isupper() for ch in letters) > 0.8 * len(letters)):
+        out = out.upper()
+    elif style == "texting_lower":
+        out = re.sub(r"[.;,]", "", out.lower())
+    return text + out
+
+
+def update_note(rng: random.Random, pair: dict, kind: str, source: str, bank: dict, style: str,
+                W: dict, policy: ResponsePolicy) -> dict:
+    """One note of a report and its later update: a dispelled report carries no label, a
+    resolved one the labels its writer gave the whole call."""
+    ident = draw_identity(rng, W)
+    b = NoteBuilder(rng, bank, ident.sex)
+    b.intro = False
+    b.parts.append(("content", b.fill(pair["report"])))
+    if kind == "resolved":
+        b.categories.update(pair["categories"])
+        b.flags.update(pair["flags"])
+        b.cues.update(pair.get("cues", []))
+    elif rng.random() < 0.4:
+        b.force_kinds = [k for k in DISPELLED_KINDS if k in W["cad"]["kinds"]]
+    if rng.random() < 0.3:
+        add_negations(rng, b, 1)
+    text = append_update(rng, style, render(rng, style, b, W, ident), b.fill(pair["update"]))
+    cats = [c for c in CATEGORIES if c in b.categories]
+    flags = [f for f in FLAG_IDS if f in b.flags]
+    cues = [c for c in CUES if c in b.cues]
+    return {"text": text, "categories": cats, "flags": flags, "cues": cues,
+            "response_mode": policy.decide(cats, flags, cues).mode, "style": style, "bank": bank["source"],
+            "family": f"{style}|{bank['source']}", "call_type": b.header_kind, "identity": ident.record(),
+            "augmented": None, "augmented_from": None, "update": kind, "update_source": source}
+
+
+def add_update_notes(seed: int, notes: list[dict], updates: list[dict], banks: list[dict], W: dict,
+                     n_dispelled: int, n_resolved: int, texts: set[str]) -> list[dict]:
+    """``notes`` and the report/update notes, drawn with their own random stream."""
+    rng = random.Random(seed + UPDATES_SEED_OFFSET)
+    policy = ResponsePolicy.default()
+    weights = [STYLE_WEIGHTS[s] for s in UPDATE_STYLES]
+    out = list(notes)
+    for kind, count in (("dispelled", n_dispelled), ("resolved", n_resolved)):
+        pool = [(u["source"], p) for u in updates for p in u.get(kind, [])]
+        made = attempts = 0
+        while pool and made < count and attempts < count * 3:
+            attempts += 1
+            source, pair = pick(rng, pool)
+            note = update_note(rng, pair, kind, source, pick(rng, banks), rng.choices(UPDATE_STYLES, weights=weights)[0],
+                               W, policy)
+            if note["text"] in texts:
+                continue
+            texts.add(note["text"])
+            out.append({"id": f"syn-{len(out):06d}", **note})
+            made += 1
+    return out
+
+
 # -- the whole set ---------------------------------------------------------------------------
 
 def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | None = None,
-             wrapping: dict | None = None, narratives: list[dict] | None = None) -> list[dict]:
+             wrapping: dict | None = None, narratives: list[dict] | None = None,
+             updates: list[dict] | None = None) -> list[dict]:
     banks = banks or load_banks()
     W = wrapping or load_wrapping()
     narratives = load_narratives() if narratives is None else narratives
+    updates = load_updates() if updates is None else updates
     n_total = n
     if narratives:  # room for the long notes, made at the end from these
         n = n - round(n * (NARRATIVE_SHARE + LONG_NARRATIVE_SHARE + LONG_UPDATES_SHARE))
+    n_dispelled = round(n_total * DISPELLED_SHARE) if updates else 0
+    n_resolved = round(n_total * RESOLVED_SHARE) if updates else 0
+    n -= n_dispelled + n_resolved
     policy = ResponsePolicy.default()
     rng = random.Random(seed)
     weights = [STYLE_WEIGHTS[s] for s in STYLES]
@@ -936,6 +1063,7 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | N
             "id": f"syn-{len(notes):06d}", "text": text, "categories": cats, "flags": flags, "cues": cues,
             "response_mode": mode, "style": style, "bank": bank["source"], "family": f"{style}|{bank['source']}",
             "call_type": b.header_kind, "identity": ident.record(), "augmented": None, "augmented_from": None,
+            "update": None, "update_source": None,
         }
         notes.append(note)
         if len(notes) < n and rng.random() < AUGMENT_P:
@@ -949,6 +1077,8 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, banks: list[dict] | N
                     notes.append({**note, "id": f"syn-{len(notes):06d}", "text": new,
                                   "augmented": kind, "augmented_from": note["id"]})
                     break
+    if updates:
+        notes = add_update_notes(seed, notes, updates, banks, W, n_dispelled, n_resolved, texts)
     if narratives:
         notes = add_long_notes(rng, notes, narratives, n_total)
     return notes

@@ -12,7 +12,9 @@ factory                     what it does
                             lexicon words ('SUCIDAL'); a typo's norm becomes the word
 ``crisis_nlp_context``      ConText (Harkema et al. 2009) after medspaCy: negated,
                             possible, historical, hypothetical and family-experiencer
-                            modifiers with forward / backward scopes
+                            modifiers with forward / backward scopes, and a
+                            whole-note backward scope for updates that take the
+                            first report back ('unfounded', 'not an EDP')
 ==========================  ===============================================================
 
 Every setting is in the factory's ``default_config``; ``rules_dir`` (default: the
@@ -777,7 +779,7 @@ NEGATED_EXISTENCE = "NEGATED_EXISTENCE"
 CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY")
 _BIT = {c: 1 << i for i, c in enumerate(CATEGORIES)}
 _NEG, _POSS, _HIST, _HYP, _FAM = (_BIT[c] for c in CATEGORIES)
-DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "PSEUDO", "TERMINATE")
+DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "PRECEDING", "PSEUDO", "TERMINATE")
 _NO_SCOPE = ("PSEUDO", "TERMINATE")
 
 
@@ -811,7 +813,12 @@ class ConText:
     dispatch notes, with medspaCy's rule format (literal, category, direction, optional
     pattern, max_scope and allowed_types: the concepts a rule may modify, all if unset).
 
-    A rule's literal opens a scope forward or backward; pseudo rules ('no further', 'not
+    A rule's literal opens a scope forward or backward; a PRECEDING rule ('unfounded', 'not
+    an EDP', 'nobody in distress': a later update that takes back the first report) covers
+    every token before it and its own, across sentences, unless the clause after it reports
+    a crisis concept of its own ('turned out to be an overdose'; table key
+    ``preceding_kept_by``), and only the words just before it when its own clause names one
+    ('report of a gun was unfounded' takes back the gun, not the call); pseudo rules ('no further', 'not
     sure') modify nothing; the scope ends at a terminator ('but', sentence punctuation, a
     timestamp), at a comma that opens a longer clause, at a clause starter once it holds
     a content word (an auxiliary, 'been', is none; a clause starter right after a
@@ -835,6 +842,9 @@ class ConText:
         # (both since 2.12.0; a version whose table lacks them reads its notes as before)
         self.auxiliaries = frozenset(forms.words(rules.get("auxiliaries", [])))
         self.coordinators = frozenset(forms.words(rules.get("coordinators", [])))
+        # the concepts whose report right after a PRECEDING literal keeps what came before
+        # (since 2.18.0; empty: any concept does)
+        self.preceding_kept_by = frozenset(rules.get("preceding_kept_by", []))
         self.strings = nlp.vocab.strings
         literals: dict[str, list[str]] = {}
         patterns: dict[str, list[list[dict]]] = {}
@@ -922,13 +932,28 @@ class ConText:
         mask = [0] * n
         limited = []  # the scopes of rules that modify some concepts only, with those concepts
         starts = {s for s, _e, _r in triggers}
+        preceding = []
         for s, e, (bit, direction, fwd, bwd, allowed) in triggers:
+            if direction == "PRECEDING":
+                preceding.append((s, e, bit, fwd, bwd, allowed))
+                continue
             scope = mask if allowed is None else [0] * n
             if direction in ("FORWARD", "BIDIRECTIONAL"):
                 self._scope_forward(e, n, fwd, bit, lowers, puncts, starts, scope)
             if direction in ("BACKWARD", "BIDIRECTIONAL"):
                 self._scope_backward(s, bwd, bit, lowers, puncts, starts, scope)
             if allowed is not None:
+                limited.append((scope, allowed))
+        for s, e, bit, fwd, bwd, allowed in preceding:  # after the sentence scopes: it reads what they negated
+            if self._reports_concept(s, e, n, fwd, concepts, mask, lowers, puncts):
+                continue
+            scope = mask if allowed is None else [0] * n
+            if self._follows_concept(s, bwd, concepts, lowers, puncts):  # 'gun report unfounded'
+                self._scope_backward(s, bwd, bit, lowers, puncts, starts, scope)
+            else:
+                for t in range(e):
+                    scope[t] |= bit
+            if allowed is not None:  # 'not an EDP': the psych reading, not the sweating
                 limited.append((scope, allowed))
         bits = [_or(mask[c.start:c.end]) for c in concepts]
         for scope, allowed in limited:  # 'the guns were removed': the guns, never '30 pills were taken'
@@ -967,6 +992,26 @@ class ConText:
                 any_scope = True
             triggers.append((s, e, rule))
         return triggers if any_scope else []
+
+    def _reports_concept(self, s, e, n, window, concepts, mask, lowers, puncts) -> bool:
+        """Whether the clause after a PRECEDING literal affirms a concept of its own: 'turned
+        out to be an overdose', 'false alarm on the gun: a BB pistol' take nothing back."""
+        end = e
+        while end < min(n, e + window) and not self._is_boundary(lowers[end], puncts[end]):
+            end += 1
+        kept_by = self.preceding_kept_by
+        return any(e <= c.start < end and not mask[c.start] & _NEG and (not kept_by or c.name in kept_by)
+                   for c in concepts)
+
+    def _follows_concept(self, s, window, concepts, lowers, puncts) -> bool:
+        """Whether the clause just before a PRECEDING literal names a crisis concept, so that
+        the literal takes back that report only ('report of a gun was unfounded')."""
+        i = s - 1
+        while (i >= 0 and s - i <= window and lowers[i] not in (",", "/", "//", "-")
+               and not self._is_boundary(lowers[i], puncts[i])):  # '/' breaks a CAD page's sentences
+            i -= 1
+        kept_by = self.preceding_kept_by
+        return any(i < c.start and c.end <= s and (not kept_by or c.name in kept_by) for c in concepts)
 
     def _scope_forward(self, j, n, window, bit, lowers, puncts, starts, mask) -> None:
         content = 0
