@@ -498,6 +498,13 @@ def test_a_denied_warning_sign_is_negated():
     "son brandished a tire iron",
     "he hit her over the head with a frying pan",
     "ex tried to run her over in the lot",
+    # since 2.18.0: an everyday object used to strike or swung (patterns_targets.json)
+    "one swinging a broken beer bottle",
+    "M/H 30S STRUCK W/ BOTTLE BY UNK M/W OUTSIDE BAR",
+    "suspect hit victim w/ a beer bottle, suspect left on foot",
+    "swinging a metal pipe at people in the camp",
+    "hitting his roommate with a lamp",
+    "VET IN HIS GARAGE W/ HIS AR",
 ])
 def test_weapons_as_call_takers_write_them(text):
     assert "WEAPON" in affirmed(text), analyze(text).features
@@ -520,6 +527,10 @@ def test_weapons_as_call_takers_write_them(text):
     "12 gauge extension cord caught fire",
     "M16 on scene",
     "blew a .25 at the traffic stop",
+    "hit his thumb with the hammer hanging a picture",
+    "car hit a pole, airbags deployed",
+    "struck a rock with the mower",
+    "swinging on the swings at the park",
 ])
 def test_everyday_objects_are_no_weapon(text):
     assert "WEAPON" not in affirmed(text), analyze(text).features
