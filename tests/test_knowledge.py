@@ -421,6 +421,11 @@ def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
         ("he slapped her", {"VIOLENCE"}, set()),
         ("pushed her down the stairs", {"VIOLENCE"}, set()),
         ("she slapped the mosquito, he threw her phone", set(), {"VIOLENCE"}),
+        # threats toward others as they are said (since 2.18.0)
+        ("saying hes going to go home and get his .308 and go shoot the guy", {"THREAT_OTHERS"}, set()),
+        ("if anyone sets foot on the place he'll 'blow them away'", {"THREAT_OTHERS"}, set()),
+        ("says he'll kill himself", {"SUICIDE"}, {"THREAT_OTHERS", "VIOLENCE"}),
+        ("leaves blew the trash cans away", set(), {"THREAT_OTHERS"}),
     ],
 )
 def test_concepts_agree_with_what_the_note_says(text, present, absent):
