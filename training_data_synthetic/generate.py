@@ -24,7 +24,8 @@ the labels, style and bank of the note they are made from and record ``augmented
 (``long_narrative`` / ``long_updates``) and ``augmented_from``.
 
 A later update can take the first report back ("body hanging from a tree" -> a Halloween
-dummy): about 4% of the notes are such *dispelled* reports (no label), and about 2% a real
+dummy): about 1% of the notes are such *dispelled* reports (no label), those whose update
+says so in words the context rules read ('unfounded', 'not an EDP'), and about 2% a real
 crisis whose later update closes the call without undoing it (the labels of the crisis),
 both from the report/update pairs in ``updates/`` (one writer a file), made after the main
 draw with their own random stream. The context rules read an update that takes a report back
@@ -63,6 +64,7 @@ except ImportError:  # run from a checkout without installing
 
 from crisis_nlp.labels import CATEGORIES, CUES  # noqa: E402
 from crisis_nlp.model.policy import ResponsePolicy  # noqa: E402
+from crisis_nlp.resources import load_json  # noqa: E402
 
 DEFAULT_N = 40000
 DEFAULT_SEED = 20261126
@@ -95,7 +97,7 @@ NARRATIVE_SHARE = 0.08  # everyday narratives, no crisis (the long-text negative
 LONG_NARRATIVE_SHARE = 0.03  # a note inside an everyday narrative
 LONG_UPDATES_SHARE = 0.04  # a note joined with several ordinary calls of its family
 AUGMENTATIONS = ("upper", "lower", "spacing", "status_line", "footer", "typos")
-DISPELLED_SHARE = 0.04  # reports that a later update takes back: no label
+DISPELLED_SHARE = 0.012  # reports that a later update takes back in words the context rules read: no label
 RESOLVED_SHARE = 0.02  # real crises that a later update closes: the crisis's labels
 UPDATES_SEED_OFFSET = 7919  # the pairs' own random stream: the main draw stays as it was
 CATEGORY_WEIGHTS = {"suicidal": 2.5, "psychosis": 2.0}
@@ -152,9 +154,10 @@ def load_updates(folder: Path = HERE / "updates") -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
-def dispel_regex(rules_path: Path = HERE.parent / "crisis_nlp" / "resources" / "context_rules.json") -> re.Pattern:
-    """The literals of the context rules that take back everything before them (PRECEDING)."""
-    rules = json.loads(rules_path.read_text(encoding="utf-8"))["rules"]
+def dispel_regex() -> re.Pattern:
+    """The literals of the package's context rules that take back everything before them
+    (PRECEDING)."""
+    rules = load_json("context_rules.json")["rules"]
     lits = sorted((r["literal"] for r in rules if r["direction"].upper() == "PRECEDING"), key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(x) for x in lits) + r")(?![\w-])", re.I)
 
@@ -1002,7 +1005,12 @@ def add_update_notes(seed: int, notes: list[dict], updates: list[dict], banks: l
     weights = [STYLE_WEIGHTS[s] for s in UPDATE_STYLES]
     out = list(notes)
     for kind, count in (("dispelled", n_dispelled), ("resolved", n_resolved)):
-        pool = [(u["source"], p) for u in updates for p in u.get(kind, [])]
+        pool = [(u["source"], p) for u in updates for p in u.get(kind, [])
+                # a report taken back only by saying what it was ('a Halloween dummy') is not
+                # trained on: the model cannot read that, and the note would teach it that the
+                # report's crisis words mean nothing (stop 36: trained on all pairs, short psych
+                # pages without any update lost psychosis)
+                if kind == "resolved" or DISPEL_RX.search(p["update"])]
         made = attempts = 0
         while pool and made < count and attempts < count * 3:
             attempts += 1
