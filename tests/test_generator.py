@@ -23,7 +23,7 @@ import generate  # noqa: E402
 
 #: generate.source_digest() of the generator, banks and wrapping that made the committed
 #: notes.jsonl.gz (``generate.py`` prints it as ``sources=``). Update it when regenerating.
-COMMITTED_SOURCES = "c00ab96ac72f5d7a59ad0b2b13e94e00bcbe06ffaae34bf1a023d0d8a5fbad31"
+COMMITTED_SOURCES = "b0f1c63d76cb9fd6e5218f65e7694c05fd7ef410203675272f4294d32e155ff9"
 
 # a race/ethnicity descriptor as the generator writes one ("B/F 30s", "hispanic male")
 DESCRIPTOR = re.compile(
@@ -187,8 +187,10 @@ def test_wrapping_appears_with_and_without_a_crisis(sample, wrapping):
 
 def test_identity_is_independent_of_the_labels_and_the_response_mode(sample):
     """Sex, a race/ethnicity descriptor and a name occur at the same rates whatever the labels
-    (among the notes about a person: the everyday posts describe no one)."""
-    sample = [r for r in sample if r["identity"] is not None]
+    (among the notes about a person: the everyday posts describe no one). Counted on drawn
+    notes only: an augmented or lengthened copy repeats its source's identity, so it is no
+    independent draw."""
+    sample = [r for r in sample if r["identity"] is not None and not r["augmented"]]
     checks = {
         "female": lambda r: r["identity"]["sex"] == "f",
         "descriptor in text": lambda r: bool(DESCRIPTOR.search(r["text"])),
@@ -364,7 +366,8 @@ def _without_psychosis(bank):
 def test_a_bank_without_psychosis_gives_no_psychosis():
     assert "psychosis" in CATEGORIES
     bank = _without_psychosis(generate.load_banks()[0])
-    notes = generate.generate(n=1500, seed=5, banks=[bank])
+    # the report/update pairs are their own writers' (updates/), not a bank's section
+    notes = generate.generate(n=1500, seed=5, banks=[bank], updates=[])
     assert not [r for r in notes if "psychosis" in r["categories"]]
 
 
@@ -437,10 +440,13 @@ def test_candidate_entries_are_well_formed():
 def test_dispelled_reports_carry_no_label_and_resolved_ones_their_writers(sample):
     dispelled = [r for r in sample if r["update"] == "dispelled"]
     resolved = [r for r in sample if r["update"] == "resolved"]
-    assert len(dispelled) >= 0.03 * len(sample) and len(resolved) >= 0.015 * len(sample)
+    assert len(dispelled) >= 0.008 * len(sample) and len(resolved) >= 0.015 * len(sample)
     assert all(not r["categories"] and not r["flags"] and r["response_mode"] == "standard_dispatch" for r in dispelled)
     assert all(r["categories"] for r in resolved)
-    pairs = {(u["source"], p["update"]) for u in generate.load_updates() for p in u["dispelled"]}
+    # only reports taken back in words the context rules read are trained on
+    pairs = {(u["source"], p["update"]) for u in generate.load_updates() for p in u["dispelled"]
+             if generate.DISPEL_RX.search(p["update"])}
+    assert all(generate.DISPEL_RX.search(r["text"]) for r in dispelled)
     sources = {s for s, _ in pairs}
     assert {r["update_source"] for r in dispelled} == sources  # every writer's pairs are used
     # the update is written after the report, whatever the style
@@ -471,7 +477,13 @@ def test_a_part_that_takes_a_report_back_never_follows_a_crisis():
     both = [r["text"].lower() for r in notes if (r["categories"] or r["flags"]) and "qqmark" in r["text"].lower()
             and "false alarm" in r["text"].lower()]
     assert len(both) > 20
-    assert all(t.rindex("false alarm") < t.index("qqmark") for t in both), [t for t in both if t.rindex("false alarm") > t.index("qqmark")][:2]
+    # the crisis is written again after the last take-back (a pasted protocol block may echo
+    # a crisis phrase before the narrative: 'CALLER STATEMENT: NOBODY WILL EVEN NOTICE IM GONE')
+    assert all(t.rindex("false alarm") < t.rindex("qqmark") for t in both), \
+        [t for t in both if t.rindex("false alarm") > t.rindex("qqmark")][:2]
+    # and in the narrative itself the take-back comes first
+    body_first = [t for t in both if "narrative:" not in t and "comments:" not in t and "caller statement" not in t]
+    assert body_first and all(t.rindex("false alarm") < t.index("qqmark") for t in body_first)
 
 
 def test_the_take_back_pattern_is_the_context_rules():

@@ -9,7 +9,9 @@
   a Midwest consolidated fire/EMS/sheriff centre, a Western 988-diversion desk, Northeast
   relays), half other calls, committed before any model was measured on it (a 240th, a
   toddler in a grandmother's pills, was within 0.67 of a CAD-page note and was dropped). 2.17.0's training
-  began before it existed, so its manifest does not score it; later versions' training does.
+  began before it existed, so its manifest does not score it; 2.18.0's training does.
+- ``gold_updates.jsonl`` (stop 36, tested at the end of this file): 180 notes by two more
+  writers on one thing, a later update that takes a report back or closes a real crisis.
 
 The floors below are the measured numbers of the shipped model, rounded down (see the
 README); a model that falls below them fails. They are floors, not the issue's targets:
@@ -27,22 +29,22 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.17.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.17.0 read
+# measured on default@2.18.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.18.0 read
 # notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.842 (2.16.0: 0.842), 0.925 (62 of 67), 0.922 (violence, 2.16.0: 0.941; weapon
-    # 0.978, medical 0.982), 0.823 (2.16.0: 0.827), 0.099 (9 of 91)
-    "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.92, "flag_recall": 0.92,
+    # measured: 0.836 (2.17.0: 0.842), 0.925 (62 of 67), 0.941 (violence, 2.17.0: 0.922; weapon
+    # 1.000, medical 0.982), 0.823 (2.17.0: 0.823), 0.099 (9 of 91)
+    "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.92, "flag_recall": 0.94,
                    "response_mode_accuracy": 0.82, "other_calls_labelled_crisis": 0.10},
-    # measured: 0.904 (2.16.0: 0.902), 1.000, 0.943 (violence; weapon 0.979, medical 0.985),
-    # 0.903, 0.031 (6 of 193)
-    "gold_cad.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.98, "flag_recall": 0.94,
-                       "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.04},
-    # measured: 0.850 (2.16.0: 0.848), 0.951 (39 of 41), 0.880 (weapon, 22 of 25; violence and
-    # medical 1.000), 0.833 (2.16.0: 0.824), 0.134 (16 of 119; 2.16.0: 17)
-    "gold_fresh.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.95, "flag_recall": 0.88,
-                         "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.14},
+    # measured: 0.916 (2.17.0: 0.904), 1.000, 0.971 (violence; weapon 1.000, medical 0.993),
+    # 0.903, 0.026 (5 of 193)
+    "gold_cad.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.98, "flag_recall": 0.97,
+                       "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.03},
+    # measured: 0.845 (2.17.0: 0.850), 0.927 (38 of 41; 2.17.0: 39), 1.000 (every flag; weapon
+    # 2.17.0: 0.880), 0.845 (2.17.0: 0.833), 0.126 (15 of 119; 2.17.0: 16)
+    "gold_fresh.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.92, "flag_recall": 0.96,
+                         "response_mode_accuracy": 0.84, "other_calls_labelled_crisis": 0.13},
 }
 
 
@@ -129,8 +131,10 @@ def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
 #: later update takes back (no label) and 80 real crises a later update closes. Not a full gold
 #: set (two writers, one kind of note); it measures one thing. Floors: measured on the shipped
 #: model, rounded down (up for the false-alarm rate).
-UPDATES_FLOORS = {"other_calls_labelled_crisis": None, "behavioural_health_recall": None,
-                  "suicidal_recall": None}
+# measured on default@2.18.0: 35 of 100 reports taken back still labelled crisis (2.17.0: 47),
+# behavioural-health recall 0.975 (78 of 80), suicidal recall 1.000 (31 of 31)
+UPDATES_FLOORS = {"other_calls_labelled_crisis": 0.36, "behavioural_health_recall": 0.97,
+                  "suicidal_recall": 0.96}
 
 
 def test_updates_set_is_valid_and_new():

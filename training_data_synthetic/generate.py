@@ -685,8 +685,12 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
         text = " ".join(sents)
     elif style == "quote_heavy":
         intro = who_intro()
+        # this style writes the quotes first: a part that takes a report back goes before them
+        first = [t for t in body if crisis and quotes and DISPEL_RX.search(t)]
+        body = [t for t in body if t not in first]
         qs = [f'"{q}"' for q in quotes] or [f'"{body[0]}"' if body else '""']
-        text = f"{intro} {' '.join(qs)} - " + ", ".join(body[1:] if not quotes else body) + ("; " + "; ".join(extra) if extra else "")
+        text = (f"{intro} {'; '.join(first) + '; ' if first else ''}{' '.join(qs)} - "
+                + ", ".join(body[1:] if not quotes else body) + ("; " + "; ".join(extra) if extra else ""))
     elif style == "transfer_988":
         age = rng.randint(13, 88)
         sex = "F" if b.gender == "f" else "M"
@@ -702,8 +706,9 @@ def render(rng: random.Random, style: str, b: NoteBuilder, W: dict, ident: Ident
         text = abbreviate(rng, text, 0.5)
     elif style == "relay_text":
         frm = reporter if not self_call else "friend"
+        first = [t for t in body if crisis and DISPEL_RX.search(t)]  # before the quotes, as above
         text = f"{frm} relaying texts from {person if not self_call else 'caller'}: " + " / ".join(
-            [f'"{q}"' for q in quotes] + body + extra)
+            first + [f'"{q}"' for q in quotes] + [t for t in body if t not in first] + extra)
     elif style == "officer_update":
         unit = f"{rng.randint(1, 9)}{pick(rng, ['A', 'B', 'C', 'D', 'L', 'K'])}{rng.randint(10, 99)}"
         text = f"UPDATE FROM {unit}: {person} " + ", ".join(body) + (". " + ". ".join(f'subj stated "{q}"' for q in quotes) if quotes else "") + (". " + ", ".join(extra) if extra else "")
