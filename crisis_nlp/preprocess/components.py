@@ -816,8 +816,8 @@ class ConText:
     A rule's literal opens a scope forward or backward; a PRECEDING rule ('unfounded', 'not
     an EDP', 'nobody in distress': a later update that takes back the first report) covers
     every token before it and its own, across sentences, unless the clause after it reports
-    a crisis concept of its own ('turned out to be an overdose'; table key
-    ``preceding_kept_by``), and only the words just before it when its own clause names one
+    a crisis concept of its own ('false alarm on the gun, it was a BB pistol, but she still
+    wants to die'; table key ``preceding_kept_by``), and only the words just before it when its own clause names one
     ('report of a gun was unfounded' takes back the gun, not the call); pseudo rules ('no further', 'not
     sure') modify nothing; the scope ends at a terminator ('but', sentence punctuation, a
     timestamp), at a comma that opens a longer clause, at a clause starter once it holds
@@ -945,7 +945,7 @@ class ConText:
             if allowed is not None:
                 limited.append((scope, allowed))
         for s, e, bit, fwd, bwd, allowed in preceding:  # after the sentence scopes: it reads what they negated
-            if self._reports_concept(s, e, n, fwd, concepts, mask, lowers, puncts):
+            if self._reports_concept(e, n, fwd, concepts, mask, lowers, puncts):
                 continue
             scope = mask if allowed is None else [0] * n
             if self._follows_concept(s, bwd, concepts, lowers, puncts):  # 'gun report unfounded'
@@ -993,9 +993,10 @@ class ConText:
             triggers.append((s, e, rule))
         return triggers if any_scope else []
 
-    def _reports_concept(self, s, e, n, window, concepts, mask, lowers, puncts) -> bool:
-        """Whether the clause after a PRECEDING literal affirms a concept of its own: 'turned
-        out to be an overdose', 'false alarm on the gun: a BB pistol' take nothing back."""
+    def _reports_concept(self, e, n, window, concepts, mask, lowers, puncts) -> bool:
+        """Whether the clause after a PRECEDING literal affirms a crisis concept of its own:
+        'false alarm on the gun, it was a BB pistol, but she still says she wants to die'
+        takes nothing back."""
         end = e
         while end < min(n, e + window) and not self._is_boundary(lowers[end], puncts[end]):
             end += 1
