@@ -9,7 +9,8 @@
   a Midwest consolidated fire/EMS/sheriff centre, a Western 988-diversion desk, Northeast
   relays), half other calls, committed before any model was measured on it (a 240th, a
   toddler in a grandmother's pills, was within 0.67 of a CAD-page note and was dropped). 2.17.0's training
-  began before it existed, so its manifest does not score it; 2.18.0's training does.
+  began before it existed, so its manifest does not score it; 2.18.0's (the shipped default,
+  whose manifest the test below checks) does.
 - ``gold_updates.jsonl`` (stop 36, tested at the end of this file): 180 notes by two more
   writers on one thing, a later update that takes a report back or closes a real crisis.
 
@@ -117,8 +118,6 @@ def test_gold_metrics_above_floors(measured):
 
 def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
     name, m = measured
-    if name == "gold_fresh.jsonl" and name not in model.manifest["evaluation"]["gold_sets"]:
-        pytest.skip("written after the shipped version's training began (see the module docstring)")
     reported = model.manifest["evaluation"]["gold_sets"][name]
     assert reported["category_micro"] == m["category_micro"]
     assert reported["response_mode_accuracy"] == m["response_mode_accuracy"]

@@ -1000,9 +1000,7 @@ class ConText:
         end = e
         while end < min(n, e + window) and not self._is_boundary(lowers[end], puncts[end]):
             end += 1
-        kept_by = self.preceding_kept_by
-        return any(e <= c.start < end and not mask[c.start] & _NEG and (not kept_by or c.name in kept_by)
-                   for c in concepts)
+        return any(e <= c.start < end and not mask[c.start] & _NEG and self._keeps(c) for c in concepts)
 
     def _follows_concept(self, s, window, concepts, lowers, puncts) -> bool:
         """Whether the clause just before a PRECEDING literal names a crisis concept, so that
@@ -1011,8 +1009,11 @@ class ConText:
         while (i >= 0 and s - i <= window and lowers[i] not in (",", "/", "//", "-")
                and not self._is_boundary(lowers[i], puncts[i])):  # '/' breaks a CAD page's sentences
             i -= 1
-        kept_by = self.preceding_kept_by
-        return any(i < c.start and c.end <= s and (not kept_by or c.name in kept_by) for c in concepts)
+        return any(i < c.start and c.end <= s and self._keeps(c) for c in concepts)
+
+    def _keeps(self, c: ConceptMatch) -> bool:
+        """A crisis concept by ``preceding_kept_by`` (every concept when the table has none)."""
+        return not self.preceding_kept_by or c.name in self.preceding_kept_by
 
     def _scope_forward(self, j, n, window, bit, lowers, puncts, starts, mask) -> None:
         content = 0
