@@ -145,6 +145,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         concept_value: float = 1.0,
         concept_pairs: bool = True,
         concept_cap: int | None = None,
+        modifier_min_df: int = 1,
         label_consistency: int | None = None,
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
@@ -166,6 +167,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.concept_value = concept_value
         self.concept_pairs = concept_pairs
         self.concept_cap = concept_cap
+        self.modifier_min_df = modifier_min_df
         self.label_consistency = label_consistency
         self.thresholds = thresholds
         self.n_jobs = n_jobs
@@ -214,6 +216,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             concept_value=self.concept_value,
             concept_pairs=self.concept_pairs,
             concept_cap=self.concept_cap,
+            modifier_min_df=self.modifier_min_df,
         ).fit(features, groups=groups)
         M = self.featurizer_.transform(features)
         mask = None

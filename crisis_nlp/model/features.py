@@ -36,8 +36,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError
 from ..preprocess import plain_words
+from ..preprocess.pipeline import CONCEPT_PREFIX, CONCEPT_PREFIXES
 from ..preprocess.components import function_words
 from .artifact import CONCEPT_FEATURES, WORD_NORMS, is_concept_term
+
+#: the prefixes of concept tokens that carry a context modifier (all but the plain C_)
+_MODIFIED_PREFIXES = tuple(p for p in CONCEPT_PREFIXES if p != CONCEPT_PREFIX)
 
 
 class NoteFeaturizer(TransformerMixin, BaseEstimator):
@@ -48,7 +52,12 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
     least that many groups of the training notes (``fit(X, groups=...)``: the phrase bank
     each note was made from), so that a phrase one template family happened to use does
     not become evidence; concept tokens (upper case: ``C_SUICIDE``, ``NEG_C_WEAPON``) are
-    knowledge, not template artefacts, and are always kept.
+    knowledge, not template artefacts, and are always kept. ``modifier_min_df`` drops the
+    concept tokens that carry a context modifier (``NEG_C_X``, ``OTHER_C_X``, ``HIST_C_X``,
+    ``HYP_C_X``, ``UNC_C_X``) seen in fewer training notes than that: a rare combination,
+    such as someone else's benzodiazepine in 16 notes, has no evidence of its own and its
+    weight would be chance (2.18.0 weighted ``OTHER_C_BENZO`` toward violence). The plain
+    concept tokens are always kept.
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         concept_value: float = 1.0,
         concept_pairs: bool = True,
         concept_cap: int | None = None,
+        modifier_min_df: int = 1,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.word_min_df = word_min_df
@@ -83,6 +93,7 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
         self.concept_value = concept_value
         self.concept_pairs = concept_pairs
         self.concept_cap = concept_cap
+        self.modifier_min_df = modifier_min_df
 
     def fit(self, X: Sequence[str], y: object = None, groups: Sequence[object] | None = None) -> "NoteFeaturizer":
         if tuple(self.word_ngram_range) not in ((1, 1), (1, 2)):
@@ -97,6 +108,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
                                                  and self.concept_features == "binary"):
             raise InputError(f"concept_cap must be None or an integer >= 1, with concept_features='binary'; "
                              f"got {self.concept_cap!r}.")
+        if not (isinstance(self.modifier_min_df, int) and self.modifier_min_df >= 1):
+            raise InputError(f"modifier_min_df must be an integer >= 1; got {self.modifier_min_df!r}.")
         if not (isinstance(self.concept_value, (int, float)) and 0 < self.concept_value <= 100):
             raise InputError(f"concept_value must be a number in (0, 100]; got {self.concept_value!r}.")
         self.word_vectorizer_ = TfidfVectorizer(
@@ -127,6 +140,8 @@ class NoteFeaturizer(TransformerMixin, BaseEstimator):
             self.word_vectorizer_ = _refit_on(self.word_vectorizer_, X, [
                 t for t in self.word_vectorizer_.get_feature_names_out()
                 if " " not in t or not any(w[:1].isupper() for w in t.split())])
+        if self.modifier_min_df > 1:
+            self.word_vectorizer_ = _drop_rare_modified_concepts(self.word_vectorizer_, X, self.modifier_min_df)
         if self.min_groups > 1 and groups is not None:
             self.word_vectorizer_ = _keep_shared_terms(self.word_vectorizer_, X, groups, self.min_groups)
             if self.char_vectorizer_ is not None:
@@ -217,6 +232,15 @@ def _keep_shared_terms(vec: TfidfVectorizer, X: Sequence[str], groups: Sequence[
     n_groups = np.asarray(((G @ present) > 0).sum(axis=0)).ravel()
     terms = vec.get_feature_names_out()
     keep = [t for t, n in zip(terms, n_groups) if n >= min_groups or any(w[:1].isupper() for w in t.split())]
+    return _refit_on(vec, X, keep)
+
+
+def _drop_rare_modified_concepts(vec: TfidfVectorizer, X: Sequence[str], min_df: int) -> TfidfVectorizer:
+    """``vec`` refitted without the modified concept tokens (``NEG_C_X`` ..., see
+    :class:`NoteFeaturizer`) that occur in fewer than ``min_df`` notes."""
+    terms = vec.get_feature_names_out()
+    df = np.asarray((vec.transform(X) > 0).sum(axis=0)).ravel()
+    keep = [t for t, n in zip(terms, df) if n >= min_df or not t.startswith(_MODIFIED_PREFIXES)]
     return _refit_on(vec, X, keep)
 
 
