@@ -565,3 +565,58 @@ def test_versions_before_a_later_table_do_not_read_it(table, version, text, conc
     assert not (rules / table).exists()
     assert concept not in note_features([text], str(rules))[0].split()
     assert concept in note_features([text])[0].split()
+
+
+@pytest.mark.parametrize("text", [
+    "NEIGHBOR IS CUTTING DOWN TREES ON RP'S SIDE OF THE PROPERTY LINE",
+    "subj was cutting wire at the construction site, fled on foot",
+    "RP'S SON IS CUTTING CLASS AGAIN",
+    "the neighbor is cutting off the branches that hang over the fence",
+    "2 subjs are cutting the lock on the storage unit gate",
+])
+def test_someone_cutting_a_thing_is_no_self_harm(text):
+    assert "SELF_HARM" not in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "15 YOF IS CUTTING",
+    "daughter has been cutting again, fresh cuts on arms",
+    "son is cutting his arms with a razor blade",
+    "she has been cutting herself since the accident, new cuts tonight",
+    "16yof cut her wrists on purpose, says it was not an accident",
+])
+def test_self_injury_is_still_self_harm(text):
+    assert "SELF_HARM" in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "ACCIDENTALLY CUT HIS ARM ON SHEET METAL AT WORK, LAC 3 INCHES",
+    "pt cut her wrist on a broken window by accident, bleeding controlled w towel",
+])
+def test_an_accidental_injury_is_no_self_harm(text):
+    found = tokens(text)
+    assert "NEG_C_SELF_HARM" in found and "C_SELF_HARM" not in found
+
+
+def test_accidental_takes_back_self_harm_only():
+    found = tokens("says she accidentally took 30 of her pills, wants to die")
+    assert "C_SUICIDE" in found and "C_INGESTION" in found and not any(t.startswith("NEG_") for t in found)
+
+
+@pytest.mark.parametrize("text, concept", [
+    ("KIDS JUMPING OFF THE RAILROAD BRIDGE INTO THE RIVER, RP CONCERNED FOR SAFETY", "SUICIDE"),
+    ("group of teens keep jumping off the quarry ledge into the water", "SUICIDE"),
+    ("SUBJ IS SHOOTING FIREWORKS IN THE STREET", "VIOLENCE"),
+    ("juvs shooting off bottle rockets in the park", "VIOLENCE"),
+])
+def test_recreation_is_no_crisis(text, concept):
+    assert concept not in affirmed(text)
+
+
+@pytest.mark.parametrize("text, concept", [
+    ("FEMALE ON THE BRIDGE RAIL SAYING SHE WILL JUMP INTO THE RIVER", "SUICIDE"),
+    ("man on the pier says he is going to jump into the water and end it", "SUICIDE"),
+    ("subj is shooting at the neighbors house", "VIOLENCE"),
+])
+def test_the_same_words_in_a_crisis_still_count(text, concept):
+    assert concept in affirmed(text)

@@ -363,3 +363,21 @@ def test_the_vocabulary_cut_breaks_ties_by_the_term_not_by_the_cpu():
     featurizer = NoteFeaturizer(max_word_features=limit, word_min_df=1, word_ngram_range=(1, 1), min_groups=1)
     for order in (notes, notes[::-1], rng.permutation(notes).tolist()):
         assert featurizer.fit(order).word_vectorizer_.get_feature_names_out().tolist() == expected
+
+
+def test_rare_modified_concepts_are_dropped_plain_concepts_and_words_kept():
+    """modifier_min_df: a concept with a context modifier seen in too few notes (here
+    OTHER_C_BENZO in 2) leaves the vocabulary; the same concept affirmed (C_BENZO, also in
+    2), a frequent modified concept and the words stay."""
+    from crisis_nlp.model.features import NoteFeaturizer
+
+    notes = (["took moms xanax OTHER_C_BENZO C_BENZO"] * 2 + ["xanax C_BENZO"] * 3
+             + ["denies si NEG_C_SUICIDE"] * 5 + ["stolen bike"] * 5)
+    kept = lambda **kw: set(NoteFeaturizer(word_min_df=1, word_ngram_range=(1, 1), **kw)
+                            .fit(notes).word_vectorizer_.get_feature_names_out())
+    assert "OTHER_C_BENZO" in kept()
+    dropped = kept(modifier_min_df=3)
+    assert "OTHER_C_BENZO" not in dropped
+    assert {"C_BENZO", "NEG_C_SUICIDE", "moms", "took", "bike"} <= dropped
+    with pytest.raises(InputError, match="modifier_min_df"):
+        NoteFeaturizer(modifier_min_df=0).fit(notes)
