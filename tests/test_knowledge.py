@@ -620,3 +620,25 @@ def test_recreation_is_no_crisis(text, concept):
 ])
 def test_the_same_words_in_a_crisis_still_count(text, concept):
     assert concept in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "LETTER ON THE KITCHEN TABLE ADDRESSED TO THE KIDS",
+    "found a sealed letter for their mom in his mailbox",
+    "im sitting here with my rifle across my knees and im thinking about it",
+    "daughter sent a snapchat to her friend of her dads shotgun",
+    "M standing between the rails near the crossing, did not move for the horn",
+])
+def test_indirect_warning_signs(text):
+    assert "SUICIDE_WARNING" in affirmed(text)
+
+
+@pytest.mark.parametrize("text", [
+    "mom left a note for the landlord about the rent",
+    "RP left a note on the car for the owner",
+    "thinking about it, he might sell the truck",
+    "posted a photo of his new truck",
+    "walking between the cars in the lot",
+])
+def test_everyday_notes_and_photos_are_no_warning_sign(text):
+    assert "SUICIDE_WARNING" not in affirmed(text)
