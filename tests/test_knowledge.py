@@ -552,10 +552,11 @@ def test_a_denied_weapon_written_the_new_way_is_negated():
      "C_SUICIDE_WARNING"),
     ("lexicon_weapons.json", "2.8.0", "subj w/ 12ga in vehicle", "C_WEAPON"),
     ("patterns_psychosis.json", "2.10.0", "thinks the TV is sending him messages", "C_PSYCHOSIS"),
+    ("patterns_warning_signs.json", "2.18.0", "letter on the table addressed to the kids", "C_SUICIDE_WARNING"),
 ])
 def test_versions_before_a_later_table_do_not_read_it(table, version, text, concept):
     """A snapshot without a table added later (the warning signs at 2.8.0, the weapons at
-    2.9.0, the psychosis patterns at 2.11.0) reads it as empty, while the package's tables
+    2.9.0, the psychosis patterns at 2.11.0, the warning-sign patterns at 2.19.0) reads it as empty, while the package's tables
     find the concept."""
     from pathlib import Path
 
