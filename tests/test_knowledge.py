@@ -627,6 +627,7 @@ def test_the_same_words_in_a_crisis_still_count(text, concept):
     "LETTER ON THE KITCHEN TABLE ADDRESSED TO THE KIDS",
     "found a sealed letter for their mom in his mailbox",
     "im sitting here with my rifle across my knees and im thinking about it",
+    "w/ his pistol in his lap, says he's \"just thinking about it\", calm",
     "daughter sent a snapchat to her friend of her dads shotgun",
     "M standing between the rails near the crossing, did not move for the horn",
 ])
@@ -638,6 +639,7 @@ def test_indirect_warning_signs(text):
     "mom left a note for the landlord about the rent",
     "RP left a note on the car for the owner",
     "thinking about it, he might sell the truck",
+    "RP says he owns a gun safe. thinking about it he may have left it open",
     "posted a photo of his new truck",
     "walking between the cars in the lot",
 ])

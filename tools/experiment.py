@@ -42,6 +42,7 @@ def _keep_tune(Y, P, outputs):
 _train.note_features_and_windows, _train._thresholds = _keep_features, _keep_tune
 _window = params.pop("window_tokens", 64)
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2, window_tokens=_window,
+              seed=int(os.environ.get("EXP_SEED", "0")),
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl",
                          "/work/main/tests/data/gold_fresh.jsonl"],
               progress=lambda m: print(" ", m, flush=True))
