@@ -44,8 +44,8 @@ def test_issue_example(model):
     assert r.response_mode == "co_responder"
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.18.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
-                   "under the shared 0.33-0.37 (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
+@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.19.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
+                   "under the shared 0.33-0.37 (2.19.0: 0.35) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
                    "violence flag of 2.4.0-2.13.0 (2.13.0: 0.21 over 0.13) is gone since 2.14.0 (0.08): in a suicide note "
                    "violence needs harm aimed at someone else")
 def test_issue_example_in_full(model):

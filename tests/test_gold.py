@@ -9,10 +9,18 @@
   a Midwest consolidated fire/EMS/sheriff centre, a Western 988-diversion desk, Northeast
   relays), half other calls, committed before any model was measured on it (a 240th, a
   toddler in a grandmother's pills, was within 0.67 of a CAD-page note and was dropped). 2.17.0's training
-  began before it existed, so its manifest does not score it; 2.18.0's (the shipped default,
-  whose manifest the test below checks) does.
+  began before it existed, so its manifest does not score it; 2.18.0's and 2.19.0's do.
 - ``gold_updates.jsonl`` (stop 36, tested at the end of this file): 180 notes by two more
   writers on one thing, a later update that takes a report back or closes a real crisis.
+- ``gold_regional.jsonl``: 237 notes by two more writers at stop 37 (a Southwestern metro's
+  consolidated centre in upper case; a Mountain West county sheriff and fire district in lower
+  case), half other calls, cues annotated by a third helper so that every mode follows the
+  policy (two modes changed), three near-copies dropped (two of one another, one of a fresh
+  note). Written after stop 37's rules and before any model was measured on it; its brief asked
+  for everyday uses of crisis words and named kinds (cutting trees, a lock; jumping into water
+  for fun; fireworks; an accidental cut) that stop 37's rules also cover, so its false-alarm
+  rate leans toward those rules (README). One rule bug it showed (a quote between a rifle and
+  'thinking about it') was fixed before 2.19.0 was trained.
 
 The floors below are the measured numbers of the shipped model, rounded down (see the
 README); a model that falls below them fails. They are floors, not the issue's targets:
@@ -30,22 +38,26 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.18.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall on CAD pages keeps one note of slack. 2.10.0-2.18.0 read
+# measured on default@2.19.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall keeps one note of slack where it is 1.000. 2.10.0-2.19.0 read
 # notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.836 (2.17.0: 0.842), 0.925 (62 of 67), 0.941 (violence, 2.17.0: 0.922; weapon
-    # 1.000, medical 0.982), 0.823 (2.17.0: 0.823), 0.099 (9 of 91)
-    "gold.jsonl": {"category_micro_f1": 0.83, "suicidal_recall": 0.92, "flag_recall": 0.94,
-                   "response_mode_accuracy": 0.82, "other_calls_labelled_crisis": 0.10},
-    # measured: 0.916 (2.17.0: 0.904), 1.000, 0.971 (violence; weapon 1.000, medical 0.993),
-    # 0.903, 0.026 (5 of 193)
+    # measured: 0.846 (2.18.0: 0.836), 0.970 (65 of 67; 2.18.0: 62), 0.941 (violence; weapon
+    # 1.000, medical 0.982), 0.831 (2.18.0: 0.823), 0.088 (8 of 91; 2.18.0: 9)
+    "gold.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.96, "flag_recall": 0.94,
+                   "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.09},
+    # measured: 0.915 (2.18.0: 0.916), 1.000, 0.971 (violence; weapon 1.000, medical 0.993),
+    # 0.900 (2.18.0: 0.903), 0.026 (5 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.98, "flag_recall": 0.97,
                        "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.03},
-    # measured: 0.845 (2.17.0: 0.850), 0.927 (38 of 41; 2.17.0: 39), 1.000 (every flag; weapon
-    # 2.17.0: 0.880), 0.845 (2.17.0: 0.833), 0.126 (15 of 119; 2.17.0: 16)
-    "gold_fresh.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.92, "flag_recall": 0.96,
-                         "response_mode_accuracy": 0.84, "other_calls_labelled_crisis": 0.13},
+    # measured: 0.851 (2.18.0: 0.845), 1.000 (41 of 41; 2.18.0: 38), 1.000 (every flag), 0.854
+    # (2.18.0: 0.845), 0.126 (15 of 119)
+    "gold_fresh.jsonl": {"category_micro_f1": 0.85, "suicidal_recall": 0.97, "flag_recall": 0.96,
+                         "response_mode_accuracy": 0.85, "other_calls_labelled_crisis": 0.13},
+    # measured: 0.864 (2.18.0: 0.860), 0.978 (44 of 45; 2.18.0: 42), 0.926 (medical; weapon
+    # 0.966, violence 1.000), 0.785 (2.18.0: 0.772), 0.067 (8 of 120; 2.18.0: 11)
+    "gold_regional.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.95, "flag_recall": 0.92,
+                            "response_mode_accuracy": 0.78, "other_calls_labelled_crisis": 0.07},
 }
 
 
@@ -62,7 +74,7 @@ def gold_set(request):
 
 def test_gold_sets_are_large_varied_and_valid(gold_set):
     name, gold = gold_set
-    assert len(gold) >= 239
+    assert len(gold) >= 237
     assert len({g["id"] for g in gold}) == len(gold)
     assert sum(1 for g in gold if not g["categories"]) / len(gold) >= 0.3
     for c in CATEGORIES:
@@ -72,7 +84,8 @@ def test_gold_sets_are_large_varied_and_valid(gold_set):
     for f in FLAGS:
         assert sum(f in g["flags"] for g in gold) >= 8, f
     assert {g["response_mode"] for g in gold} == set(RESPONSE_MODES)
-    assert len({g["source"] for g in gold}) >= 4  # several independent writers
+    # several independent writers (four a set; the regional set's two after stop 36's two)
+    assert len({g["source"] for g in gold}) >= (2 if name == "gold_regional.jsonl" else 4)
 
 
 def test_the_cad_gold_set_is_mostly_other_calls_with_psychosis_and_ingestion():
@@ -118,6 +131,10 @@ def test_gold_metrics_above_floors(measured):
 
 def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
     name, m = measured
+    if name not in model.manifest["evaluation"]["gold_sets"]:
+        # 2.19.0 was trained with the recipe's three sets; the regional set is scored here only
+        assert name == "gold_regional.jsonl" and model.version == "2.19.0"
+        pytest.skip("2.19.0's manifest scores the recipe's three gold sets; this set is measured above")
     reported = model.manifest["evaluation"]["gold_sets"][name]
     assert reported["category_micro"] == m["category_micro"]
     assert reported["response_mode_accuracy"] == m["response_mode_accuracy"]
@@ -130,8 +147,8 @@ def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
 #: later update takes back (no label) and 80 real crises a later update closes. Not a full gold
 #: set (two writers, one kind of note); it measures one thing. Floors: measured on the shipped
 #: model, rounded down (up for the false-alarm rate).
-# measured on default@2.18.0: 35 of 100 reports taken back still labelled crisis (2.17.0: 47),
-# behavioural-health recall 0.975 (78 of 80), suicidal recall 1.000 (31 of 31)
+# measured on default@2.19.0 (and 2.18.0): 35 of 100 reports taken back still labelled crisis
+# (2.17.0: 47), behavioural-health recall 0.975 (78 of 80), suicidal recall 1.000 (31 of 31)
 UPDATES_FLOORS = {"other_calls_labelled_crisis": 0.36, "behavioural_health_recall": 0.97,
                   "suicidal_recall": 0.96}
 
