@@ -223,3 +223,23 @@ def test_bulk_path_takes_a_batch_with_no_word_pairs(model):
         one = model.classify(note)
         assert (r.categories, r.flags, r.response_mode, r.scores) == (one.categories, one.flags, one.response_mode,
                                                                       one.scores)
+
+
+@pytest.mark.parametrize("note", [
+    "NEIGHBOR IS CUTTING DOWN TREES ON RP'S SIDE OF THE PROPERTY LINE, VERBAL ONLY",
+    "SUBJ WAS CUTTING WIRE AT THE CONSTRUCTION SITE, FLED ON FOOT",
+    "KIDS JUMPING OFF THE RAILROAD BRIDGE INTO THE RIVER, RP CONCERNED FOR SAFETY",
+    "SUBJ IS SHOOTING FIREWORKS IN THE STREET",
+])
+def test_everyday_acts_with_crisis_words_are_ordinary_calls(model, note):
+    """2.18.0 labelled each of these a crisis (self_harm, suicidal) or flagged violence;
+    2.19.0's rules read the everyday act (README, 'Against default@2.18.0')."""
+    r = model.classify(note)
+    assert r.categories == [] and "violence" not in r.flags and r.response_mode == "standard_dispatch"
+
+
+def test_an_accidental_cut_is_an_injury_not_self_harm(model):
+    r = model.classify("ACCIDENTALLY CUT HIS ARM ON SHEET METAL AT WORK, LAC 3 INCHES, BLEEDING CONTROLLED")
+    assert "self_harm" not in r.categories and "medical" in r.flags
+    r = model.classify("DAUGHTER HAS BEEN CUTTING AGAIN, FRESH CUTS ON ARMS, MOTHER REQ MCT")
+    assert "self_harm" in r.categories
