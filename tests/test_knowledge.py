@@ -463,6 +463,13 @@ def test_apostrophe_free_forms_only_for_tables_that_ask_for_them(tmp_path):
     "pt told sister this is the last time you'll hear from me",
     "per wife he looked up how many pills it takes last night",
     "roommate found out she has been stockpiling her meds",
+    # token patterns, words in between (patterns_warning_signs.json, since 2.19.0)
+    "LETTER ON THE KITCHEN TABLE ADDRESSED TO THE KIDS",
+    "found a sealed letter for their mom in his mailbox",
+    "im sitting here with my rifle across my knees and im thinking about it",
+    "w/ his pistol in his lap, says he's \"just thinking about it\", calm",
+    "daughter sent a snapchat to her friend of her dads shotgun",
+    "M standing between the rails near the crossing, did not move for the horn",
 ])
 def test_suicide_said_indirectly_is_a_warning_sign(text):
     assert "SUICIDE_WARNING" in affirmed(text)
@@ -473,6 +480,12 @@ def test_suicide_said_indirectly_is_a_warning_sign(text):
     "says he would rather die than miss his grandson's game, excited",
     "hotel guest checking out late, dispute over the bill",
     "caller is moving out, gave the couch to the neighbour",
+    "mom left a note for the landlord about the rent",
+    "RP left a note on the car for the owner",
+    "thinking about it, he might sell the truck",
+    "RP says he owns a gun safe. thinking about it he may have left it open",
+    "posted a photo of his new truck",
+    "walking between the cars in the lot",
 ])
 def test_everyday_words_are_no_warning_sign(text):
     assert "SUICIDE_WARNING" not in affirmed(text)
@@ -568,26 +581,20 @@ def test_versions_before_a_later_table_do_not_read_it(table, version, text, conc
     assert concept in note_features([text])[0].split()
 
 
-@pytest.mark.parametrize("text", [
-    "NEIGHBOR IS CUTTING DOWN TREES ON RP'S SIDE OF THE PROPERTY LINE",
-    "subj was cutting wire at the construction site, fled on foot",
-    "RP'S SON IS CUTTING CLASS AGAIN",
-    "the neighbor is cutting off the branches that hang over the fence",
-    "2 subjs are cutting the lock on the storage unit gate",
+@pytest.mark.parametrize("text, self_harm", [
+    ("NEIGHBOR IS CUTTING DOWN TREES ON RP'S SIDE OF THE PROPERTY LINE", False),
+    ("subj was cutting wire at the construction site, fled on foot", False),
+    ("RP'S SON IS CUTTING CLASS AGAIN", False),
+    ("the neighbor is cutting off the branches that hang over the fence", False),
+    ("2 subjs are cutting the lock on the storage unit gate", False),
+    ("15 YOF IS CUTTING", True),
+    ("daughter has been cutting again, fresh cuts on arms", True),
+    ("son is cutting his arms with a razor blade", True),
+    ("she has been cutting herself since the accident, new cuts tonight", True),
+    ("16yof cut her wrists on purpose, says it was not an accident", True),
 ])
-def test_someone_cutting_a_thing_is_no_self_harm(text):
-    assert "SELF_HARM" not in affirmed(text)
-
-
-@pytest.mark.parametrize("text", [
-    "15 YOF IS CUTTING",
-    "daughter has been cutting again, fresh cuts on arms",
-    "son is cutting his arms with a razor blade",
-    "she has been cutting herself since the accident, new cuts tonight",
-    "16yof cut her wrists on purpose, says it was not an accident",
-])
-def test_self_injury_is_still_self_harm(text):
-    assert "SELF_HARM" in affirmed(text)
+def test_cutting_a_thing_is_no_self_harm_cutting_oneself_is(text, self_harm):
+    assert ("SELF_HARM" in affirmed(text)) == self_harm
 
 
 @pytest.mark.parametrize("text", [
@@ -604,44 +611,14 @@ def test_accidental_takes_back_self_harm_only():
     assert "C_SUICIDE" in found and "C_INGESTION" in found and not any(t.startswith("NEG_") for t in found)
 
 
-@pytest.mark.parametrize("text, concept", [
-    ("KIDS JUMPING OFF THE RAILROAD BRIDGE INTO THE RIVER, RP CONCERNED FOR SAFETY", "SUICIDE"),
-    ("group of teens keep jumping off the quarry ledge into the water", "SUICIDE"),
-    ("SUBJ IS SHOOTING FIREWORKS IN THE STREET", "VIOLENCE"),
-    ("juvs shooting off bottle rockets in the park", "VIOLENCE"),
+@pytest.mark.parametrize("text, concept, found", [
+    ("KIDS JUMPING OFF THE RAILROAD BRIDGE INTO THE RIVER, RP CONCERNED FOR SAFETY", "SUICIDE", False),
+    ("group of teens keep jumping off the quarry ledge into the water", "SUICIDE", False),
+    ("SUBJ IS SHOOTING FIREWORKS IN THE STREET", "VIOLENCE", False),
+    ("juvs shooting off bottle rockets in the park", "VIOLENCE", False),
+    ("FEMALE ON THE BRIDGE RAIL SAYING SHE WILL JUMP INTO THE RIVER", "SUICIDE", True),
+    ("man on the pier says he is going to jump into the water and end it", "SUICIDE", True),
+    ("subj is shooting at the neighbors house", "VIOLENCE", True),
 ])
-def test_recreation_is_no_crisis(text, concept):
-    assert concept not in affirmed(text)
-
-
-@pytest.mark.parametrize("text, concept", [
-    ("FEMALE ON THE BRIDGE RAIL SAYING SHE WILL JUMP INTO THE RIVER", "SUICIDE"),
-    ("man on the pier says he is going to jump into the water and end it", "SUICIDE"),
-    ("subj is shooting at the neighbors house", "VIOLENCE"),
-])
-def test_the_same_words_in_a_crisis_still_count(text, concept):
-    assert concept in affirmed(text)
-
-
-@pytest.mark.parametrize("text", [
-    "LETTER ON THE KITCHEN TABLE ADDRESSED TO THE KIDS",
-    "found a sealed letter for their mom in his mailbox",
-    "im sitting here with my rifle across my knees and im thinking about it",
-    "w/ his pistol in his lap, says he's \"just thinking about it\", calm",
-    "daughter sent a snapchat to her friend of her dads shotgun",
-    "M standing between the rails near the crossing, did not move for the horn",
-])
-def test_indirect_warning_signs(text):
-    assert "SUICIDE_WARNING" in affirmed(text)
-
-
-@pytest.mark.parametrize("text", [
-    "mom left a note for the landlord about the rent",
-    "RP left a note on the car for the owner",
-    "thinking about it, he might sell the truck",
-    "RP says he owns a gun safe. thinking about it he may have left it open",
-    "posted a photo of his new truck",
-    "walking between the cars in the lot",
-])
-def test_everyday_notes_and_photos_are_no_warning_sign(text):
-    assert "SUICIDE_WARNING" not in affirmed(text)
+def test_recreation_is_no_crisis_the_same_words_in_a_crisis_are(text, concept, found):
+    assert (concept in affirmed(text)) == found
