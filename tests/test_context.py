@@ -74,6 +74,12 @@ def test_a_conditional_threat_stays_a_threat():
         "firearms secured at his sisters house",
         "Firearms stored at his brother's since last yr",  # since 2.14.0
         "guns stored with a friend since the divorce",
+        # since 2.20.0: kept in a safe or locked up, now secured, handed over
+        "the handgun is locked in the safe and she does not have the code",
+        "his guns are locked up, wife has the only key",
+        "RIFLES NOW SECURED AT HIS SISTERS",
+        "he dropped off all his guns at his sister's this morning",
+        "knives in a lockbox per staff",
     ],
 )
 def test_a_weapon_taken_out_of_reach_is_absent(text):
@@ -82,6 +88,23 @@ def test_a_weapon_taken_out_of_reach_is_absent(text):
     words = concept_words(text)
     assert "NEG_C_WEAPON" in words, words
     assert "C_WEAPON" not in words, words
+
+
+@pytest.mark.parametrize("text", ["HIS GUNS ARE AT HIS BROTHERS HOUSE",
+                                  "her rifle is at her dad's ranch since the divorce",
+                                  "he keeps his hunting rifles at his uncle's place"])
+def test_a_weapon_kept_at_someone_elses_place_is_no_weapon(text):
+    """A weapon kept at another person's house is out of reach (since 2.20.0): the pattern
+    removes the weapon concept, so the weapon floor does not raise it."""
+    words = concept_words(text)
+    assert not {"C_WEAPON", "C_WEAPON_OTHERS", "C_WEAPON_SELF"} & set(words), words
+
+
+@pytest.mark.parametrize("text", ["pointed a gun at his brother", "he has a pistol at his brother's house right now and is threatening him"])
+def test_a_weapon_aimed_at_a_person_is_no_kept_weapon(text):
+    """Aiming at a person, or having a weapon at someone's house (where he may be), keeps a
+    weapon concept."""
+    assert {"C_WEAPON", "C_WEAPON_OTHERS"} & set(concept_words(text))
 
 
 @pytest.mark.parametrize("text", ["30 pills were taken an hour ago, pt drowsy",
@@ -102,6 +125,12 @@ def test_removal_literals_leave_an_ingestion_alone(text):
         "he was taken away by ambulance earlier, now son has a knife",
         "the guns were taken by police last week. he bought a new pistol today",
         "removed a knife from the kitchen drawer and locked himself in",
+        # since 2.20.0: a weapon missing from its safe, or taken out of it, is in reach; a locked
+        # door locks no weapon away
+        "HER PISTOL IS NOT IN THE SAFE AND HER CAR IS GONE",
+        "one rifle missing from the safe, he left an hour ago",
+        "he took the pistol out of the safe",
+        "he has a knife and the door is locked",
     ],
 )
 def test_taking_a_weapon_or_trying_to_remove_it_keeps_it(text):

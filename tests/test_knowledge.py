@@ -237,6 +237,15 @@ def test_a_block_only_removes_its_own_concept():
         ("he hit me with a bottle", {"VIOLENCE"}, {"THREAT_SELF"}),
         ("RP wants the bus to take him to the shelter", set(), {"THREAT_SELF"}),
         ("stranded, wants a tow truck to take it to town", set(), {"THREAT_SELF"}),
+        # since 2.20.0: a seat is a place, not a person; 'it' as the thing to be hit by; a box
+        # cutter at one's own wrist; 'no one else' denies harm to others
+        ("rifle on the passenger seat of his truck", {"WEAPON"}, {"WEAPON_OTHERS"}),
+        ("pistol under the drivers seat", {"WEAPON"}, {"WEAPON_OTHERS"}),
+        ("shotgun on the passenger", {"WEAPON_OTHERS"}, set()),
+        ("SUBJ TOLD THE ENGINEER JUST LET IT HIT ME", {"THREAT_SELF"}, {"VIOLENCE", "THREAT_OTHERS"}),
+        ("sitting in the stairwell with a box cutter to her own wrist", {"WEAPON_SELF"}, {"WEAPON_OTHERS"}),
+        ("has a knife, says he will kill himself, no one else threatened", {"THREAT_SELF"}, {"VIOLENCE"}),
+        ("no one else home, he threatened to kill his brother on the phone", {"THREAT_OTHERS"}, set()),
     ],
 )
 def test_weapon_and_threat_targets(text, present, absent):
