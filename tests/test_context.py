@@ -212,13 +212,39 @@ def test_a_new_clause_still_ends_a_denial(text):
     "text",
     ["no one hurt, no one threatened", "meter reads HI (over 500)", "threatened to call the county on the neighbor",
      "DV shelter staff calling for a bed", "took pills after a fight w/ her bf", "shooting pain down his leg",
-     "doesnt feel threatened, just wants him gone", "anx attack in line at the store"],
+     "doesnt feel threatened, just wants him gone", "anx attack in line at the store",
+     # since 2.20.0: sport, camera and target shooting, a near miss by a car, one's own head
+     "2 teens shooting hoops in the driveway at 0130", "3 males w/ rifles shooting at targets on the berm",
+     "rp almost hit him, he was walking in the lane", "RESIDENT IS HITTING HER HEAD ON THE WALL",
+     "banging his head against the cell door"],
 )
 def test_everyday_uses_of_violence_words_are_no_violence(text):
     """Violence phrases the synthetic notes showed without the label (a glucose meter that
     reads HI, a threat to call the county, a DV shelter's services) are blocked."""
     words = concept_words(text)
     assert not {"C_VIOLENCE", "C_THREAT_OTHERS"} & set(words), words
+
+
+@pytest.mark.parametrize("text, historical", [
+    ("she was sexually assaulted at a party last night, cant stop shaking", "HIST_C_VIOLENCE"),
+    ("he hit her two weeks ago, she is moving out today", "HIST_C_VIOLENCE"),
+    ("boyfriend hit her 10 min ago and left on foot", None),
+    ("he is hitting her right now", None),
+])
+def test_an_assault_a_day_or_more_old_is_historical_violence(text, historical):
+    """Since 2.20.0 'last night', 'yesterday', 'weeks ago' ... make the violence concepts
+    historical (the taxonomy's violence is now); minutes ago is now."""
+    words = concept_words(text)
+    if historical:
+        assert historical in words and "C_VIOLENCE" not in words, words
+    else:
+        assert "C_VIOLENCE" in words, words
+
+
+def test_a_day_old_overdose_or_suicidal_statement_is_not_made_historical():
+    """The new historical literals modify the violence concepts only (allowed_types)."""
+    words = concept_words("took 30 of her sertraline last night, says she wanted to die yesterday")
+    assert not [w for w in words if w.startswith("HIST_")], words
 
 
 def test_a_rule_with_allowed_types_modifies_those_concepts_only():

@@ -44,7 +44,8 @@ _window = params.pop("window_tokens", 64)
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2, window_tokens=_window,
               seed=int(os.environ.get("EXP_SEED", "0")),
               gold_path=["/work/main/tests/data/gold_cad.jsonl", "/work/main/tests/data/gold.jsonl",
-                         "/work/main/tests/data/gold_fresh.jsonl", "/work/main/tests/data/gold_regional.jsonl"],
+                         "/work/main/tests/data/gold_fresh.jsonl", "/work/main/tests/data/gold_regional.jsonl",
+                         "/work/main/tests/data/gold_east.jsonl"],
               progress=lambda m: print(" ", m, flush=True))
 from crisis_nlp.training.labelled import load_labelled
 _fold = np.full(len(_seen["feats"]), -1)
