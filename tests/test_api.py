@@ -44,8 +44,8 @@ def test_issue_example(model):
     assert r.response_mode == "co_responder"
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.19.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
-                   "under the shared 0.33-0.37 (2.19.0: 0.35) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
+@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.20.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
+                   "under the shared 0.33-0.37 (2.20.0: 0.34) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
                    "violence flag of 2.4.0-2.13.0 (2.13.0: 0.21 over 0.13) is gone since 2.14.0 (0.08): in a suicide note "
                    "violence needs harm aimed at someone else")
 def test_issue_example_in_full(model):
@@ -236,6 +236,31 @@ def test_everyday_acts_with_crisis_words_are_ordinary_calls(model, note):
     2.19.0's rules read the everyday act (README, 'Against default@2.18.0')."""
     r = model.classify(note)
     assert r.categories == [] and "violence" not in r.flags and r.response_mode == "standard_dispatch"
+
+
+@pytest.mark.parametrize("note, mode", [
+    ("son 17 texted he is going to kill himself tonight, his dad's guns are locked in the safe and dad has "
+     "the only key", "mobile_crisis"),
+    ("17 YOM SAYS HE WANTS TO DIE, RIFLES ARE AT HIS UNCLES HOUSE SINCE LAST MONTH, MOM REQ SOMEONE COME TALK TO HIM",
+     "mobile_crisis"),
+    ("pistol on the passenger seat, driver says he is going to end it tonight, parked at the overlook", "co_responder"),
+])
+def test_a_suicidal_person_is_sent_by_where_the_weapon_is(model, note, mode):
+    """2.19.0 flagged the weapon kept out of reach (co_responder) and read a pistol on the
+    passenger seat as aimed at the passenger (law_enforcement); 2.20.0's rules read where the
+    weapon is (README, 'Against default@2.19.0'). Probe notes of the project, not gold."""
+    r = model.classify(note)
+    assert "suicidal" in r.categories and "violence" not in r.flags and r.response_mode == mode
+
+
+def test_harm_aimed_at_oneself_or_long_past_is_no_violence(model):
+    """2.19.0 flagged violence on each: sport shooting, a person hitting their own head with
+    a knife to their wrist (no one else threatened), an assault of last night."""
+    assert model.classify("TWO TEENS SHOOTING HOOPS AT 0200, BALL BANGING OFF THE GARAGE DOOR").flags == []
+    r = model.classify("SUBJ HAS A KNIFE TO HIS WRIST AND SAYS HE WILL KILL HIMSELF, NO ONE ELSE THREATENED, MOM OUTSIDE")
+    assert r.flags == ["weapon"] and r.response_mode == "co_responder"
+    r = model.classify("caller states she was assaulted at a bar last night, cant sleep, keeps shaking, wants to talk to someone")
+    assert "violence" not in r.flags and r.categories
 
 
 def test_an_accidental_cut_is_an_injury_not_self_harm(model):

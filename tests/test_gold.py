@@ -45,26 +45,29 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.19.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall keeps one note of slack where it is 1.000. 2.10.0-2.19.0 read
-# notes of more than 64 tokens in stretches too; nearly all gold notes are shorter
+# measured on default@2.20.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall keeps one note of slack. 2.10.0-2.20.0 read notes of more
+# than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.846 (2.18.0: 0.836), 0.970 (65 of 67; 2.18.0: 62), 0.941 (violence; weapon
-    # 1.000, medical 0.982), 0.831 (2.18.0: 0.823), 0.088 (8 of 91; 2.18.0: 9)
+    # measured: 0.845 (2.19.0: 0.846), 0.970 (65 of 67), 0.941 (violence; weapon 1.000,
+    # medical 0.982), 0.839 (2.19.0: 0.831), 0.088 (8 of 91)
     "gold.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.96, "flag_recall": 0.94,
                    "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.09},
-    # measured: 0.915 (2.18.0: 0.916), 1.000, 0.971 (violence; weapon 1.000, medical 0.993),
-    # 0.900 (2.18.0: 0.903), 0.026 (5 of 193)
+    # measured: 0.915, 1.000, 0.971 (violence; weapon 1.000, medical 0.993), 0.906 (2.19.0:
+    # 0.900), 0.026 (5 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.98, "flag_recall": 0.97,
                        "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.03},
-    # measured: 0.851 (2.18.0: 0.845), 1.000 (41 of 41; 2.18.0: 38), 1.000 (every flag), 0.854
-    # (2.18.0: 0.845), 0.126 (15 of 119)
+    # measured: 0.851, 1.000 (41 of 41), 1.000 (every flag), 0.858 (2.19.0: 0.854), 0.126 (15 of 119)
     "gold_fresh.jsonl": {"category_micro_f1": 0.85, "suicidal_recall": 0.97, "flag_recall": 0.96,
                          "response_mode_accuracy": 0.85, "other_calls_labelled_crisis": 0.13},
-    # measured: 0.864 (2.18.0: 0.860), 0.978 (44 of 45; 2.18.0: 42), 0.926 (medical; weapon
-    # 0.966, violence 1.000), 0.785 (2.18.0: 0.772), 0.067 (8 of 120; 2.18.0: 11)
+    # measured: 0.865 (2.19.0: 0.864), 0.978 (44 of 45), 0.926 (medical; weapon 0.966, violence
+    # 1.000), 0.819 (2.19.0: 0.785), 0.067 (8 of 120)
     "gold_regional.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.95, "flag_recall": 0.92,
-                            "response_mode_accuracy": 0.78, "other_calls_labelled_crisis": 0.07},
+                            "response_mode_accuracy": 0.81, "other_calls_labelled_crisis": 0.07},
+    # measured blind (written while 2.20.0 trained): 0.920 (2.19.0: 0.917), 0.974 (38 of 39),
+    # 0.941 (violence; weapon 0.960, medical 1.000), 0.839 (2.19.0: 0.826), 0.068 (8 of 117)
+    "gold_east.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.94, "flag_recall": 0.94,
+                        "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.07},
 }
 
 
@@ -166,7 +169,7 @@ def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
 #: later update takes back (no label) and 80 real crises a later update closes. Not a full gold
 #: set (two writers, one kind of note); it measures one thing. Floors: measured on the shipped
 #: model, rounded down (up for the false-alarm rate).
-# measured on default@2.19.0 (and 2.18.0): 35 of 100 reports taken back still labelled crisis
+# measured on default@2.20.0 (and 2.18.0-2.19.0): 35 of 100 reports taken back still labelled crisis
 # (2.17.0: 47), behavioural-health recall 0.975 (78 of 80), suicidal recall 1.000 (31 of 31)
 UPDATES_FLOORS = {"other_calls_labelled_crisis": 0.36, "behavioural_health_recall": 0.97,
                   "suicidal_recall": 0.96}
