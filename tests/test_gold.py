@@ -21,11 +21,12 @@
   for fun; fireworks; an accidental cut) that stop 37's rules also cover, so its false-alarm
   rate leans toward those rules (README). One rule bug it showed (a quote between a rifle and
   'thinking about it') was fixed before 2.19.0 was trained.
-- ``gold_east.jsonl``: 236 notes by two more writers at stop 38 (a Mid-Atlantic city police
+- ``gold_east.jsonl``: 235 notes by two more writers at stop 38 (a Mid-Atlantic city police
   department's event chronology in mixed case; an Appalachian county centre in fast lower
   case), half other calls, each writer labelling their own cues; four near-copies of older gold
   notes dropped (a dog bite, a grandparent scam, a trazodone protocol page, a man talking to
-  himself on a phone earpiece). Written while 2.20.0 trained, after stop 38's rules, from a
+  himself on a phone earpiece) and one whose idiom a training narrative shares (the generator
+  test of six-word runs). Written while 2.20.0 trained, after stop 38's rules, from a
   brief that named only kinds of words (weapons, cutting, jumping, shooting ...), never a rule's
   example; nothing was changed after reading its errors: the blind set of 2.20.0.
 
@@ -64,8 +65,8 @@ FLOORS = {
     # 1.000), 0.819 (2.19.0: 0.785), 0.067 (8 of 120)
     "gold_regional.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.95, "flag_recall": 0.92,
                             "response_mode_accuracy": 0.81, "other_calls_labelled_crisis": 0.07},
-    # measured blind (written while 2.20.0 trained): 0.920 (2.19.0: 0.917), 0.974 (38 of 39),
-    # 0.941 (violence; weapon 0.960, medical 1.000), 0.839 (2.19.0: 0.826), 0.068 (8 of 117)
+    # measured blind (written while 2.20.0 trained): 0.919 (2.19.0: 0.916), 0.974 (38 of 39),
+    # 0.941 (violence; weapon 0.960, medical 1.000), 0.838 (2.19.0: 0.826), 0.068 (8 of 117)
     "gold_east.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.94, "flag_recall": 0.94,
                         "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.07},
 }
