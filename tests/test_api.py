@@ -254,8 +254,8 @@ def test_a_suicidal_person_is_sent_by_where_the_weapon_is(model, note, mode):
 
 
 def test_harm_aimed_at_oneself_or_long_past_is_no_violence(model):
-    """2.19.0 flagged violence on each: sport shooting, a person hitting their own head with
-    a knife to their wrist (no one else threatened), an assault of last night."""
+    """2.19.0 flagged violence on each: sport shooting, a person with a knife to his own wrist
+    (no one else threatened), an assault of last night."""
     assert model.classify("TWO TEENS SHOOTING HOOPS AT 0200, BALL BANGING OFF THE GARAGE DOOR").flags == []
     r = model.classify("SUBJ HAS A KNIFE TO HIS WRIST AND SAYS HE WILL KILL HIMSELF, NO ONE ELSE THREATENED, MOM OUTSIDE")
     assert r.flags == ["weapon"] and r.response_mode == "co_responder"
