@@ -16,7 +16,7 @@ data in a version's ``model.json`` settings and hashed with the rest:
   often wrong about the call ("DV shelter", "assaulted an hour ago", "shoot me a message");
   on held-out families the hard violence floor rescued 8 true notes and made 108 false ones.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
-  tokens}``). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
+  tokens}``; ``unless`` may be empty). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
   to jump", "gun to his own head"), but "threatening" is a strong violence word in the
   notes the learner saw; and the learned police-lead cues fire on a suicidal person with a
   gun in reach, which the policy sends to a co-responder. When a ``when`` concept is found and no ``unless`` concept (any
@@ -85,6 +85,13 @@ DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
     label: {"when": ("C_SUICIDE", "C_SELF_HARM") + SELF_DIRECTED, "unless": OTHER_DIRECTED}
     for label in ("violence", "weapon_against_others", "violence_in_progress")
 }
+#: since 2.21.0: a note that asks for someone to go, or says a team was sent ("req mct",
+#: "wants someone to come talk to him", "MCT dispatched"), is no call the phone can settle,
+#: so the caller-is-the-person cue that leads to ``crisis_line`` (policy rule 6: "no one
+#: needs to go", taxonomy) is off and the call falls to ``mobile_crisis`` or above. Nothing
+#: keeps the learned score ("unless" empty). Of the 20 notes of six gold sets that 2.20.0
+#: sent to ``crisis_line`` against a gold ``mobile_crisis``, 15 say so (read, not blind)
+DEFAULT_CEILINGS["caller_is_person"] = {"when": ("C_IN_PERSON",), "unless": ()}
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5
 
@@ -149,7 +156,11 @@ def check_ceilings(ceilings: Mapping[str, Mapping[str, Sequence[str]]],
         _check_label(label, outputs, "label_ceilings")
         if not isinstance(rule, Mapping) or set(rule) != {"when", "unless"}:
             raise InputError(f"label_ceilings[{label!r}] must be {{'when': [...], 'unless': [...]}}; got {rule!r}.")
-        out[label] = {k: _check_tokens(rule[k], f"label_ceilings[{label!r}][{k!r}]") for k in ("when", "unless")}
+        unless = rule["unless"]
+        out[label] = {"when": _check_tokens(rule["when"], f"label_ceilings[{label!r}]['when']"),
+                      # an empty 'unless': nothing keeps the learned score
+                      "unless": [] if isinstance(unless, (list, tuple)) and not unless
+                      else _check_tokens(unless, f"label_ceilings[{label!r}]['unless']")}
     return out
 
 
