@@ -381,3 +381,18 @@ def test_rare_modified_concepts_are_dropped_plain_concepts_and_words_kept():
     assert {"C_BENZO", "NEG_C_SUICIDE", "moms", "took", "bike"} <= dropped
     with pytest.raises(InputError, match="modifier_min_df"):
         NoteFeaturizer(modifier_min_df=0).fit(notes)
+
+
+def test_rule_only_concepts_keep_their_column_and_get_no_weight(xy):
+    """A concept that only the knowledge rules read (since 2.21.0: IN_PERSON) stays in the
+    vocabulary, so a ceiling can find it, and the learner gives it no weight."""
+    X, Y = xy
+    X = [t + (", req mct" if i % 3 == 0 else "") for i, t in enumerate(X[:600])]
+    names = None
+    coefs = {}
+    for rule_only in ((), ("IN_PERSON",)):
+        clf = CrisisClassifier(**FAST, rule_only_concepts=rule_only).fit(X, Y[:600])
+        names = list(clf.featurizer_.word_feature_names())
+        coefs[rule_only] = clf.classifier_.coef_[:, names.index("C_IN_PERSON")]
+    assert np.abs(coefs[()]).max() > 0  # learned when allowed: the test can fail
+    assert np.abs(coefs[("IN_PERSON",)]).max() == 0

@@ -59,6 +59,15 @@ def _fit_one(X: sp.csr_matrix, y: np.ndarray, C: float, class_weight, max_iter: 
     return coef, float(clf.intercept_[0])
 
 
+def rule_only_columns(terms: Sequence[str], concepts: Sequence[str]) -> np.ndarray:
+    """Which vocabulary terms carry one of ``concepts`` (``IN_PERSON`` -> ``C_IN_PERSON``,
+    ``NEG_C_IN_PERSON`` ...): columns the learner may not weigh, kept in the vocabulary for
+    the knowledge rules that read them."""
+    names = tuple(f"C_{c}" for c in concepts)
+    return np.array([any(tok in names or tok.endswith(tuple("_" + n for n in names)) for tok in t.split())
+                     for t in terms], dtype=bool)
+
+
 def _check_sample_weight(sample_weight, shape: tuple[int, int]) -> np.ndarray | None:
     if sample_weight is None:
         return None
@@ -122,7 +131,11 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
     ``fit(texts, Y)`` takes raw notes and a 0/1 matrix with one column per name in
     ``outputs``; ``predict_proba`` gives that matrix's probabilities and ``predict``
     applies ``thresholds`` (a mapping output -> threshold; 0.5 where missing), which
-    :func:`tune_thresholds` chooses on validation data.
+    :func:`tune_thresholds` chooses on validation data. ``rule_only_concepts`` (concept
+    names, e.g. ``("IN_PERSON",)``): concepts only the knowledge rules read; their columns
+    stay in the vocabulary with no weight (a request for a visit co-occurs with police
+    requests in the synthetic notes, and a learned weight for it moved response modes the
+    wrong way: stop 39).
     """
 
     def __init__(
@@ -147,6 +160,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         concept_cap: int | None = None,
         modifier_min_df: int = 1,
         label_consistency: int | None = None,
+        rule_only_concepts: Sequence[str] = (),
         thresholds: Mapping[str, float] | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -169,6 +183,7 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
         self.concept_cap = concept_cap
         self.modifier_min_df = modifier_min_df
         self.label_consistency = label_consistency
+        self.rule_only_concepts = rule_only_concepts
         self.thresholds = thresholds
         self.n_jobs = n_jobs
 
@@ -226,6 +241,11 @@ class CrisisClassifier(ClassifierMixin, BaseEstimator):
             names = self.featurizer_.word_feature_names()
             mask = label_consistent_mask(M, Y, families, self.label_consistency,
                                          keep_columns=is_concept_term(names))
+        if self.rule_only_concepts:
+            names = self.featurizer_.word_feature_names()
+            keep = np.ones((len(outputs), M.shape[1]), dtype=bool)
+            keep[:, np.flatnonzero(rule_only_columns(names, self.rule_only_concepts))] = False
+            mask = keep if mask is None else mask & keep
         self.classifier_ = MultiLabelLogistic(
             C=self.C, class_weight=self.class_weight, n_jobs=self.n_jobs
         ).fit(M, Y, sample_weight, feature_mask=mask)

@@ -90,7 +90,8 @@ DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
 #: so the caller-is-the-person cue that leads to ``crisis_line`` (policy rule 6: "no one
 #: needs to go", taxonomy) is off and the call falls to ``mobile_crisis`` or above. Nothing
 #: keeps the learned score ("unless" empty). Of the 20 notes of six gold sets that 2.20.0
-#: sent to ``crisis_line`` against a gold ``mobile_crisis``, 15 say so (read, not blind)
+#: sent to ``crisis_line`` against a gold ``mobile_crisis``, 15 say so (read, not blind).
+#: The learner does not weigh C_IN_PERSON (train's ``rule_only_concepts``)
 DEFAULT_CEILINGS["caller_is_person"] = {"when": ("C_IN_PERSON",), "unless": ()}
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5
