@@ -44,8 +44,8 @@ def test_issue_example(model):
     assert r.response_mode == "co_responder"
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.20.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
-                   "under the shared 0.33-0.37 (2.20.0: 0.34) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
+@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.21.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
+                   "under the shared 0.33-0.37 (2.20.0, 2.21.0: 0.34) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
                    "violence flag of 2.4.0-2.13.0 (2.13.0: 0.21 over 0.13) is gone since 2.14.0 (0.08): in a suicide note "
                    "violence needs harm aimed at someone else")
 def test_issue_example_in_full(model):
@@ -268,3 +268,25 @@ def test_an_accidental_cut_is_an_injury_not_self_harm(model):
     assert "self_harm" not in r.categories and "medical" in r.flags
     r = model.classify("DAUGHTER HAS BEEN CUTTING AGAIN, FRESH CUTS ON ARMS, MOTHER REQ MCT")
     assert "self_harm" in r.categories
+
+
+@pytest.mark.parametrize("note", [
+    "caller is the pt, panic attacks all week, cant stop shaking, says she is safe, wants someone to come by in person tonight",
+    "caller is the pt, says he is out of his meds and hearing voices again, not a danger to anyone, req mct to his apt",
+    "caller states she lost her job and has nowhere to go tonight, requesting someone to come out and help her find a shelter bed",
+])
+def test_a_request_for_someone_to_go_is_no_phone_call(model, note):
+    """Policy rule 6 (crisis_line) is for calls where no one needs to go; a request for a
+    team or a visit says someone does (since 2.21.0: the IN_PERSON concept turns the
+    caller-is-the-person cue off). 2.20.0 sent 20 gold notes to crisis_line against a gold
+    mobile_crisis, 15 of them with such a request; it sent each of these to crisis_line. Probe
+    notes of the project, not gold."""
+    r = model.classify(note)
+    assert r.categories and r.response_mode == "mobile_crisis"
+
+
+def test_a_caller_who_only_wants_to_talk_is_still_a_phone_call(model):
+    r = model.classify("caller is the pt, says she is safe, no si, feeling lonely tonight, just wants to talk to someone")
+    assert r.response_mode == "crisis_line"
+    r = model.classify("caller is the pt, feeling lonely, doesnt want anyone to come out, just wants to talk")
+    assert r.response_mode == "crisis_line"

@@ -569,3 +569,14 @@ def test_not_an_edp_takes_back_the_psych_reading_only():
 def test_no_crisis_beds_is_no_take_back():
     words = concept_words("subj suicidal, no crisis beds open in the county")
     assert "C_SUICIDE" in words and "NEG_C_SUICIDE" not in words, words
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("mother requesting someone to come talk to him", False),
+    ("D-10 req mct and help finding a shelter bed", False),
+    ("she doesnt want someone to come out, wants to talk", True),
+])
+def test_a_request_for_someone_to_go_is_read_with_its_negation(text, negated):
+    """IN_PERSON (since 2.21.0) is a concept like any other: ConText reads 'doesnt want'."""
+    words = concept_words(text)
+    assert ("NEG_C_IN_PERSON" in words) == negated and ("C_IN_PERSON" in words) != negated, words

@@ -28,7 +28,9 @@
   himself on a phone earpiece) and one whose idiom a training narrative shares (the generator
   test of six-word runs). Written while 2.20.0 trained, after stop 38's rules, from a
   brief that named only kinds of words (weapons, cutting, jumping, shooting ...), never a rule's
-  example; nothing was changed after reading its errors: the blind set of 2.20.0.
+  example; nothing was changed after reading its errors: the blind set of 2.20.0. Its
+  mode errors were read at stop 39 (2.21.0's request-for-a-visit ceiling), so for 2.21.0
+  its response-mode accuracy is partly in-sample.
 
 The floors below are the measured numbers of the shipped model, rounded down (see the
 README); a model that falls below them fails. They are floors, not the issue's targets:
@@ -46,29 +48,31 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.20.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall keeps one note of slack. 2.10.0-2.20.0 read notes of more
+# measured on default@2.21.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall keeps one note of slack. 2.10.0-2.21.0 read notes of more
 # than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
     # measured: 0.845 (2.19.0: 0.846), 0.970 (65 of 67), 0.941 (violence; weapon 1.000,
-    # medical 0.982), 0.839 (2.19.0: 0.831), 0.088 (8 of 91)
+    # medical 0.982), 0.842 (2.20.0: 0.839), 0.088 (8 of 91)
     "gold.jsonl": {"category_micro_f1": 0.84, "suicidal_recall": 0.96, "flag_recall": 0.94,
-                   "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.09},
-    # measured: 0.915, 1.000, 0.971 (violence; weapon 1.000, medical 0.993), 0.906 (2.19.0:
-    # 0.900), 0.026 (5 of 193)
+                   "response_mode_accuracy": 0.84, "other_calls_labelled_crisis": 0.09},
+    # measured: 0.915, 1.000, 0.971 (violence; weapon 1.000, medical 0.993), 0.911 (2.20.0:
+    # 0.906), 0.026 (5 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.98, "flag_recall": 0.97,
-                       "response_mode_accuracy": 0.90, "other_calls_labelled_crisis": 0.03},
-    # measured: 0.851, 1.000 (41 of 41), 1.000 (every flag), 0.858 (2.19.0: 0.854), 0.126 (15 of 119)
+                       "response_mode_accuracy": 0.91, "other_calls_labelled_crisis": 0.03},
+    # measured: 0.853 (2.20.0: 0.851), 1.000 (41 of 41), 1.000 (every flag), 0.866 (2.20.0: 0.858),
+    # 0.126 (15 of 119)
     "gold_fresh.jsonl": {"category_micro_f1": 0.85, "suicidal_recall": 0.97, "flag_recall": 0.96,
-                         "response_mode_accuracy": 0.85, "other_calls_labelled_crisis": 0.13},
+                         "response_mode_accuracy": 0.86, "other_calls_labelled_crisis": 0.13},
     # measured: 0.865 (2.19.0: 0.864), 0.978 (44 of 45), 0.926 (medical; weapon 0.966, violence
-    # 1.000), 0.819 (2.19.0: 0.785), 0.067 (8 of 120)
+    # 1.000), 0.819 (2.20.0 too; 2.19.0: 0.785), 0.067 (8 of 120)
     "gold_regional.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.95, "flag_recall": 0.92,
                             "response_mode_accuracy": 0.81, "other_calls_labelled_crisis": 0.07},
-    # measured blind (written while 2.20.0 trained): 0.919 (2.19.0: 0.916), 0.974 (38 of 39),
-    # 0.941 (violence; weapon 0.960, medical 1.000), 0.838 (2.19.0: 0.826), 0.068 (8 of 117)
+    # measured blind for 2.20.0 (written while it trained): 0.919 (2.19.0: 0.916), 0.974 (38 of
+    # 39), 0.941 (violence; weapon 0.960, medical 1.000), 0.838 (2.19.0: 0.826), 0.068 (8 of
+    # 117); 2.21.0 the same but response modes 0.868 (its mode errors were read for 2.21.0)
     "gold_east.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.94, "flag_recall": 0.94,
-                        "response_mode_accuracy": 0.83, "other_calls_labelled_crisis": 0.07},
+                        "response_mode_accuracy": 0.86, "other_calls_labelled_crisis": 0.07},
 }
 
 
@@ -154,10 +158,6 @@ def test_gold_metrics_above_floors(measured):
 
 def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
     name, m = measured
-    if name not in model.manifest["evaluation"]["gold_sets"]:
-        # the east set was written while 2.20.0 trained (its blind set); it is scored here only
-        assert name == "gold_east.jsonl" and model.version == "2.20.0"
-        pytest.skip("2.20.0's manifest scores the four gold sets that existed when it trained; this set is measured above")
     reported = model.manifest["evaluation"]["gold_sets"][name]
     assert reported["category_micro"] == m["category_micro"]
     assert reported["response_mode_accuracy"] == m["response_mode_accuracy"]
@@ -170,7 +170,7 @@ def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
 #: later update takes back (no label) and 80 real crises a later update closes. Not a full gold
 #: set (two writers, one kind of note); it measures one thing. Floors: measured on the shipped
 #: model, rounded down (up for the false-alarm rate).
-# measured on default@2.20.0 (and 2.18.0-2.19.0): 35 of 100 reports taken back still labelled crisis
+# measured on default@2.21.0 (and 2.18.0-2.20.0): 35 of 100 reports taken back still labelled crisis
 # (2.17.0: 47), behavioural-health recall 0.975 (78 of 80), suicidal recall 1.000 (31 of 31)
 UPDATES_FLOORS = {"other_calls_labelled_crisis": 0.36, "behavioural_health_recall": 0.97,
                   "suicidal_recall": 0.96}

@@ -147,9 +147,14 @@ def test_ceilings_name_outputs_and_affirmed_concepts():
     assert check_ceilings(good, outputs) == good
     for bad in ({"harm": good["violence"]}, {"violence": {"when": ["C_THREAT_SELF"]}},
                 {"violence": {"when": ["THREAT_SELF"], "unless": ["C_VIOLENCE"]}},
-                {"violence": {"when": [], "unless": ["C_VIOLENCE"]}}):
+                {"violence": {"when": [], "unless": ["C_VIOLENCE"]}},
+                {"violence": {"when": ["C_THREAT_SELF"], "unless": "C_VIOLENCE"}},
+                {"violence": {"when": ["C_THREAT_SELF"], "unless": ["VIOLENCE"]}}):
         with pytest.raises(InputError, match="label_ceilings"):
             check_ceilings(bad, outputs)
+    # an empty 'unless' (since 2.21.0): nothing keeps the learned score
+    assert check_ceilings({"weapon": {"when": ["C_IN_PERSON"], "unless": []}}, outputs) == \
+        {"weapon": {"when": ["C_IN_PERSON"], "unless": []}}
 
 
 @pytest.mark.parametrize("note, label", [
