@@ -16,8 +16,8 @@ data in a version's ``model.json`` settings and hashed with the rest:
   often wrong about the call ("DV shelter", "assaulted an hour ago", "shoot me a message");
   on held-out families the hard violence floor rescued 8 true notes and made 108 false ones.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
-  tokens}``; ``unless`` may be empty). Why: the taxonomy says a threat to oneself is never ``violence`` ("threatening
-  to jump", "gun to his own head"), but "threatening" is a strong violence word in the
+  tokens}``; ``unless`` may be empty). Why: the taxonomy says a threat to oneself is never
+  ``violence`` ("threatening to jump", "gun to his own head"), but "threatening" is a strong violence word in the
   notes the learner saw; and the learned police-lead cues fire on a suicidal person with a
   gun in reach, which the policy sends to a co-responder. When a ``when`` concept is found and no ``unless`` concept (any
   sign of harm aimed at someone else), the label is off: its score is capped at half the
