@@ -388,7 +388,6 @@ def test_rule_only_concepts_keep_their_column_and_get_no_weight(xy):
     vocabulary, so a ceiling can find it, and the learner gives it no weight."""
     X, Y = xy
     X = [t + (", req mct" if i % 3 == 0 else "") for i, t in enumerate(X[:600])]
-    names = None
     coefs = {}
     for rule_only in ((), ("IN_PERSON",)):
         clf = CrisisClassifier(**FAST, rule_only_concepts=rule_only).fit(X, Y[:600])

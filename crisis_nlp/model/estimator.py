@@ -64,8 +64,8 @@ def rule_only_columns(terms: Sequence[str], concepts: Sequence[str]) -> np.ndarr
     ``NEG_C_IN_PERSON`` ...): columns the learner may not weigh, kept in the vocabulary for
     the knowledge rules that read them."""
     names = tuple(f"C_{c}" for c in concepts)
-    return np.array([any(tok in names or tok.endswith(tuple("_" + n for n in names)) for tok in t.split())
-                     for t in terms], dtype=bool)
+    modified = tuple(f"_{n}" for n in names)  # NEG_C_X, UNC_C_X, HIST_C_X ...
+    return np.array([any(tok in names or tok.endswith(modified) for tok in t.split()) for t in terms], dtype=bool)
 
 
 def _check_sample_weight(sample_weight, shape: tuple[int, int]) -> np.ndarray | None:

@@ -17,8 +17,8 @@ data in a version's ``model.json`` settings and hashed with the rest:
   on held-out families the hard violence floor rescued 8 true notes and made 108 false ones.
 - **Ceilings** (``settings["label_ceilings"]``: label -> ``{"when": tokens, "unless":
   tokens}``; ``unless`` may be empty). Why: the taxonomy says a threat to oneself is never
-  ``violence`` ("threatening to jump", "gun to his own head"), but "threatening" is a strong violence word in the
-  notes the learner saw; and the learned police-lead cues fire on a suicidal person with a
+  ``violence`` ("threatening to jump", "gun to his own head"), but "threatening" is a
+  strong violence word in the notes the learner saw; and the learned police-lead cues fire on a suicidal person with a
   gun in reach, which the policy sends to a co-responder. When a ``when`` concept is found and no ``unless`` concept (any
   sign of harm aimed at someone else), the label is off: its score is capped at half the
   threshold.
@@ -80,19 +80,19 @@ OTHER_DIRECTED = ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS")
 #: within the person's own reach calls for a co-responder (policy rule 4), not police
 #: first (rule 2). Why ``violence`` too: in a suicide note the learner reads "going to",
 #: "told", "texted" as threats (5 of the 17 false ``violence`` flags on the CAD-page gold
-#: set at 2.13.0), and the taxonomy says a threat to oneself is never ``violence``
-DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    label: {"when": ("C_SUICIDE", "C_SELF_HARM") + SELF_DIRECTED, "unless": OTHER_DIRECTED}
-    for label in ("violence", "weapon_against_others", "violence_in_progress")
-}
-#: since 2.21.0: a note that asks for someone to go, or says a team was sent ("req mct",
+#: set at 2.13.0), and the taxonomy says a threat to oneself is never ``violence``;
+#: and since 2.21.0 a note that asks for someone to go, or says a team was sent ("req mct",
 #: "wants someone to come talk to him", "MCT dispatched"), is no call the phone can settle,
 #: so the caller-is-the-person cue that leads to ``crisis_line`` (policy rule 6: "no one
 #: needs to go", taxonomy) is off and the call falls to ``mobile_crisis`` or above. Nothing
 #: keeps the learned score ("unless" empty). Of the 20 notes of six gold sets that 2.20.0
 #: sent to ``crisis_line`` against a gold ``mobile_crisis``, 15 say so (read, not blind).
 #: The learner does not weigh C_IN_PERSON (train's ``rule_only_concepts``)
-DEFAULT_CEILINGS["caller_is_person"] = {"when": ("C_IN_PERSON",), "unless": ()}
+DEFAULT_CEILINGS: dict[str, dict[str, tuple[str, ...]]] = {
+    **{label: {"when": ("C_SUICIDE", "C_SELF_HARM") + SELF_DIRECTED, "unless": OTHER_DIRECTED}
+       for label in ("violence", "weapon_against_others", "violence_in_progress")},
+    "caller_is_person": {"when": ("C_IN_PERSON",), "unless": ()},
+}
 #: a ceiling caps the score at this share of the label's threshold
 CEILING_SHARE = 0.5
 
@@ -115,12 +115,12 @@ DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
 }
 
 
-def _check_tokens(tokens: Any, where: str) -> list[str]:
-    tokens = list(tokens) if isinstance(tokens, (list, tuple)) else []
-    bad = [t for t in tokens if not (isinstance(t, str) and t.startswith("C_") and " " not in t)]
-    if bad or not tokens:
+def _check_tokens(tokens: Any, where: str, allow_empty: bool = False) -> list[str]:
+    listed = list(tokens) if isinstance(tokens, (list, tuple)) else None
+    bad = [t for t in listed or [] if not (isinstance(t, str) and t.startswith("C_") and " " not in t)]
+    if listed is None or bad or not (listed or allow_empty):
         raise InputError(f"{where} must list affirmed concept tokens such as 'C_WEAPON'; got {bad or tokens!r}.")
-    return tokens
+    return listed
 
 
 def _check_label(label: str, outputs: Sequence[str], key: str) -> None:
@@ -157,11 +157,10 @@ def check_ceilings(ceilings: Mapping[str, Mapping[str, Sequence[str]]],
         _check_label(label, outputs, "label_ceilings")
         if not isinstance(rule, Mapping) or set(rule) != {"when", "unless"}:
             raise InputError(f"label_ceilings[{label!r}] must be {{'when': [...], 'unless': [...]}}; got {rule!r}.")
-        unless = rule["unless"]
         out[label] = {"when": _check_tokens(rule["when"], f"label_ceilings[{label!r}]['when']"),
                       # an empty 'unless': nothing keeps the learned score
-                      "unless": [] if isinstance(unless, (list, tuple)) and not unless
-                      else _check_tokens(unless, f"label_ceilings[{label!r}]['unless']")}
+                      "unless": _check_tokens(rule["unless"], f"label_ceilings[{label!r}]['unless']",
+                                              allow_empty=True)}
     return out
 
 
