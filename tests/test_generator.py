@@ -23,7 +23,7 @@ import generate  # noqa: E402
 
 #: generate.source_digest() of the generator, banks and wrapping that made the committed
 #: notes.jsonl.gz (``generate.py`` prints it as ``sources=``). Update it when regenerating.
-COMMITTED_SOURCES = "b0f1c63d76cb9fd6e5218f65e7694c05fd7ef410203675272f4294d32e155ff9"
+COMMITTED_SOURCES = "8d50a7a41955c0a30d3e431132ce0d114563274c8f01c0e3ff03ddc7e197bf61"
 
 # a race/ethnicity descriptor as the generator writes one ("B/F 30s", "hispanic male")
 DESCRIPTOR = re.compile(

@@ -164,7 +164,7 @@ def _rows_then(a: np.ndarray, a_lens: np.ndarray, b: np.ndarray, b_lens: np.ndar
 #: (a version with any other was made by a newer crisis_nlp and would be scored wrongly,
 #: so it is refused)
 KNOWN_SETTINGS = frozenset({"concept_features", "word_norm", "length_cap", "concept_value", "concept_cap",
-                            "label_floors", "label_ceilings", "label_floor_shares", "label_fallbacks",
+                            "label_floors", "label_ceilings", "label_floor_shares", "label_fallbacks", "label_companions",
                             "window_tokens"})
 
 

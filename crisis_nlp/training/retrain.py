@@ -250,12 +250,12 @@ def retrain(
 
     progress(f"measuring on {len(held_out):,} held-out agency notes")
     spec = f"{name}@{version}"
-    # the base's knowledge rules (floors, ceilings, fallbacks) carry over: they are about concepts, not data
+    # the base's knowledge rules (floors, ceilings, companions, fallbacks) carry over: they are about concepts, not data
     knowledge = {k: base_model.arrays.settings[k] for k in ("label_floors", "label_ceilings", "label_floor_shares",
-                                                             "label_fallbacks") if base_model.arrays.settings.get(k)}
+                                                             "label_fallbacks", "label_companions") if base_model.arrays.settings.get(k)}
     arrays = with_window(with_rules(ModelArrays.from_classifier(final), knowledge.get("label_floors"),
                                     knowledge.get("label_ceilings"), knowledge.get("label_floor_shares"),
-                                    knowledge.get("label_fallbacks")),
+                                    knowledge.get("label_fallbacks"), knowledge.get("label_companions")),
                          base_model.arrays.settings.get("window_tokens"))  # read long notes as the base does
     new_model = CrisisModel(arrays, response_policy, spec, rules_dir=rules)
     metrics = _evaluate(new_model, held_out)

@@ -26,8 +26,9 @@ from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
 from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
-from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES, DEFAULT_FLOORS, apply_to_features,
-                               check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
+from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_COMPANIONS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES,
+                               DEFAULT_FLOORS, apply_to_features, check_ceilings, check_companions, check_fallbacks,
+                               check_floor_shares, check_floors, with_rules)
 from ..preprocess.components import fallback_uncounted
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess.pipeline import note_features_and_windows
@@ -39,8 +40,9 @@ N_FOLDS = 4
 DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0, "char_ngram_range": None, "min_groups": 3, "concept_features": "binary",
                                   "word_norm": "l2", "length_cap": 64, "concept_value": 3,
                                   "concept_pairs": False,
-                                  # since 2.21.0: read by a ceiling only (model/knowledge.py)
-                                  "rule_only_concepts": ("IN_PERSON",)}  # the shipped recipe
+                                  # read by the knowledge rules only (model/knowledge.py): IN_PERSON by a
+                                  # ceiling since 2.21.0, INTOXICATED by a companion since 2.22.0
+                                  "rule_only_concepts": ("IN_PERSON", "INTOXICATED")}  # the shipped recipe
 
 
 def _noop(msg: str) -> None:
@@ -205,6 +207,7 @@ def train(
     label_ceilings: dict[str, dict[str, Sequence[str]]] | None = DEFAULT_CEILINGS,
     label_floor_shares: dict[str, float] | None = DEFAULT_FLOOR_SHARES,
     label_fallbacks: dict[str, dict[str, Any]] | None = DEFAULT_FALLBACKS,
+    label_companions: dict[str, Sequence[str]] | None = DEFAULT_COMPANIONS,
     window_tokens: int | None = DEFAULT_WINDOW_TOKENS,
     progress: Callable[[str], None] = _noop,
 ) -> ModelEntry:
@@ -217,7 +220,8 @@ def train(
     (see :mod:`crisis_nlp.model.knowledge`); ``label_floor_shares``: label -> the share of
     its threshold the learned score must reach for its floor to hold; ``label_fallbacks``:
     label -> ``{"when": tokens, "max_words": n}`` that set it on a bare page with no
-    category on; ``None`` for none.
+    category on; ``label_companions``: category -> affirmed concept tokens that set it when
+    another category is on; ``None`` for none.
     ``window_tokens``: a note longer than this is also read in stretches of this many
     tokens (:mod:`crisis_nlp.model.stretches`); ``None``: every note read only whole."""
     t_start = time.perf_counter()
@@ -226,8 +230,9 @@ def train(
     ceilings = check_ceilings(label_ceilings or {}, DEFAULT_OUTPUTS)
     shares = check_floor_shares(label_floor_shares or {}, floors)  # a share names a floored label
     fallbacks = check_fallbacks(label_fallbacks or {}, DEFAULT_OUTPUTS)
+    companions = check_companions(label_companions or {}, DEFAULT_OUTPUTS)
     knowledge = {"label_floors": floors, "label_ceilings": ceilings, "label_floor_shares": shares,
-                 "label_fallbacks": fallbacks}
+                 "label_fallbacks": fallbacks, "label_companions": companions}
     check_window_tokens(window_tokens)
     progress(f"reading {data_path}")
     records = load_labelled(data_path)
@@ -279,7 +284,7 @@ def train(
     t_fit = time.perf_counter() - t0
 
     arrays = with_window(with_rules(ModelArrays.from_classifier(final, calibration=calibration), floors, ceilings,
-                                    shares, fallbacks), window_tokens)
+                                    shares, fallbacks, companions), window_tokens)
     parity = scorer_parity(final, arrays, feats[:: max(1, len(feats) // 500)])
     gold_sets = {}
     from ..api import CrisisModel
@@ -308,6 +313,7 @@ def train(
         "label_ceilings": ceilings,
         "label_floor_shares": shares,
         "label_fallbacks": fallbacks,
+        "label_companions": companions,
         "window_tokens": window_tokens,
         "training_data": {"path": Path(data_path).name, "sha256": sha256_file(data_path), "n_notes": len(records)},
         "seed": seed,
