@@ -58,6 +58,19 @@ def test_a_conditional_threat_stays_a_threat():
     assert not [w for w in words if w.startswith(("HYP_", "NEG_"))]
 
 
+@pytest.mark.parametrize("text", [
+    "says it might be easier if he shot that loan officer and then himself",
+    "told her it would be easier if she just killed herself",
+    "says they would all be better off if he killed himself",
+])
+def test_a_wish_said_with_if_is_no_supposition(text):
+    """Since 2.22.0: "it would be easier if ..." says a wish (a passive suicidal statement),
+    not a supposition, so the suicide concept stays affirmed; a bare "if" still marks one."""
+    words = concept_words(text)
+    assert "C_SUICIDE" in words and "HYP_C_SUICIDE" not in words, words
+    assert "HYP_C_SUICIDE" in concept_words("if he killed himself his mother would not cope")
+
+
 @pytest.mark.parametrize(
     "text",
     [

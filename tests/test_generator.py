@@ -491,3 +491,41 @@ def test_the_take_back_pattern_is_the_context_rules():
     lits = [r["literal"] for r in rules if r["direction"] == "PRECEDING"]
     assert lits and all(generate.DISPEL_RX.fullmatch(x) for x in lits)
     assert generate.DISPEL_RX.search("UNIT ADV UNFOUNDED") and not generate.DISPEL_RX.search("founded in 1920")
+
+
+# -- merging a bank's two halves (tools/merge_bank_halves.py, stop 40) --------------------------
+
+def test_merging_two_halves_keeps_the_format_and_drops_what_the_schema_forbids(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import merge_bank_halves as mb
+
+    cats = {c: {"pos": [], "neg": [], "hard_neg": [], "quotes": []} for c in mb.CATEGORIES}
+    cats["suicidal"]["pos"] = ["{HE} SAYS {HE} WANTS TO DIE"]
+    cats["suicidal"]["hard_neg"] = [{"text": "hx of SI years ago, tonight a stolen bike", "also": ["suicidal"]},
+                                    {"text": "robbed at knifepoint of {his} meds, no crisis", "also": ["violence"]}]
+    p1 = {"source": "t", "style": "test voice", "persons": {"male": ["subj", "W/M 40s"], "female": ["subj"]},
+          "reporters": ["mother"], "phrases": cats}
+    p2 = {"source": "t", "style": "test", "phrases": {
+        "weapon": {"self": ["holding a knife to {his} own wrist"], "against_others": [], "neg": [], "hard_neg": []},
+        "violence": {"act": [], "threat": [], "neg": [], "hard_neg": []},
+        "medical": {"pos": ["call back at 212-867-5309 if worse"], "neg": [], "hard_neg": []}},
+        "cues": {"safe": ["is safe at home right now, no plan", "IS SAFE AT HOME RIGHT NOW, NO PLAN"]},
+        "non_bh": [{"text": "cat stuck on the roof of the shed, owner crying", "flags": [], "kind": "animal"},
+                   {"text": "dog barking all night at the neighbors", "flags": [], "kind": "no_such_kind"}],
+        "filler": ["gate code 1234"]}
+    (tmp_path / "t_p1.json").write_text(json.dumps(p1))
+    (tmp_path / "t_p2.json").write_text(json.dumps(p2))
+    banks = tmp_path / "banks"
+    banks.mkdir()
+    bank, dropped = mb.merge("t", tmp_path, banks, gold=["a note that no entry is near"])
+    assert bank["phrases"]["suicidal"]["pos"][0].startswith("{he} SAYS")  # the generator's placeholder
+    assert [e["text"] for e in bank["phrases"]["suicidal"]["hard_neg"]] == ["robbed at knifepoint of {his} meds, "
+                                                                             "no crisis"]
+    assert bank["persons"]["male"] == ["subj"] and dropped["race"] == 1
+    assert bank["phrases"]["medical"]["pos"] == [] and dropped["phone"] == 1
+    assert bank["cues"]["safe"] == ["is safe at home right now, no plan"] and dropped["near_copy"] == 1
+    assert "kind" not in bank["non_bh"][1] and dropped["unknown_kind"] == 1
+    b = generate.NoteBuilder(random.Random(0), bank, "m")  # the generator takes it
+    assert b.fill("{he} SAYS") == "HE SAYS"
+    _, dropped = mb.merge("t", tmp_path, banks, gold=["cat stuck on the roof of the shed, owner crying"])
+    assert dropped["near_gold"] == 1

@@ -4,7 +4,10 @@ oneself turns `violence` and the against-others cues off; harm aimed at anyone e
 the learned score. Versions without rules are unchanged; training's feature-string view of
 the rules agrees with the model's. Fallbacks: an agency's psych code on a bare page is
 psychosis, an overdose code substance_use and medical; since 2.16.0 a page's address, phone
-number, units and protocol lines are not "more to say"."""
+number, units and protocol lines are not "more to say". Companions (since 2.22.0): an
+intoxicated person in a note that is a crisis already is substance_use; alone, nothing."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -13,7 +16,8 @@ from crisis_nlp import load_model
 from crisis_nlp.api import CrisisModel
 from crisis_nlp.errors import InputError
 from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOORS, apply_to_features,
-                                       check_ceilings, check_fallbacks, check_floor_shares, check_floors, with_rules)
+                                       check_ceilings, check_companions, check_fallbacks, check_floor_shares,
+                                       check_floors, with_rules)
 from crisis_nlp.preprocess.components import fallback_uncounted, function_words
 from crisis_nlp.preprocess import note_features
 
@@ -337,3 +341,67 @@ def test_a_snapshot_without_the_table_counts_as_before(counting):
     assert fallback_uncounted(base.rules_dir) == function_words(base.rules_dir)
     extra = fallback_uncounted() - function_words()
     assert {"pii_address", "pii_phone", "mental", "subject", "unit"} <= extra
+
+
+# -- companions (since 2.22.0) -------------------------------------------------------------------
+DRUNK_CRISIS = ["mom calling, son 27 drunk out in the yard crying, says nobody cares about him and he wants to die",
+                "RP states her husband has been drinking since noon, says he is going to kill himself tonight, "
+                "has been crying for an hour, she is at her sister's"]
+DRUNK_ONLY = ["DUI crash on the county road, driver drunk, stumbling, beer cans in the car, no injuries",
+              "rp following a drunk driver weaving across both lanes on the bridge, partial plate"]
+DRUNK_DENIED = "mom calling, son 27 out in the yard crying, says nobody cares about him and he wants to die, not drunk"
+
+
+@pytest.fixture(scope="module")
+def companion():
+    """2.22.0 with its companions and without (the learned weights are the same: the
+    learner gives C_INTOXICATED no weight)."""
+    shipped = load_model("default@2.22.0")
+    settings = {k: v for k, v in shipped.arrays.settings.items() if k != "label_companions"}
+    base = CrisisModel(dataclasses.replace(shipped.arrays, settings=settings), shipped.policy, shipped.version,
+                       rules_dir=shipped.rules_dir)
+    return base, shipped
+
+
+def test_an_intoxicated_person_in_a_crisis_note_is_substance_use(companion):
+    """Taxonomy: substance_use "where alcohol or drugs are part of the crisis"."""
+    base, model = companion
+    assert any("substance_use" not in base.classify(n).categories for n in DRUNK_CRISIS)  # what the rule is for
+    for note in DRUNK_CRISIS:
+        r = model.classify(note)
+        assert "substance_use" in r.categories and len(r.categories) >= 2, note
+
+
+def test_intoxication_alone_or_denied_adds_nothing(companion):
+    """A drunk driver is no behavioural-health call (cad-genre.md's collisions), and "not
+    drunk" is no intoxication."""
+    base, model = companion
+    for note in DRUNK_ONLY + [DRUNK_DENIED]:
+        assert model.classify(note).scores == base.classify(note).scores, note
+    assert "substance_use" not in model.classify(DRUNK_DENIED).categories
+    assert model.classify(DRUNK_DENIED).categories  # a crisis note: the denial, not the crisis, kept the rule off
+
+
+def test_single_bulk_and_training_views_apply_the_same_companions(companion):
+    base, model = companion
+    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED]
+    single = [model.classify(n) for n in notes]
+    bulk = model.classify_batch(notes, explain=False)
+    assert [r.categories for r in single] == [r.categories for r in bulk]
+    outputs = model.arrays.outputs
+    P = base.proba_all(notes)
+    thresholds = dict(zip(outputs, model.arrays.thresholds.tolist()))
+    only = {"label_companions": model.arrays.settings["label_companions"]}
+    got = apply_to_features(P, note_features(notes, model.rules_dir), only, outputs, thresholds)
+    assert np.allclose(got, model.proba_all(notes))
+    assert not np.allclose(got, P)
+
+
+def test_companions_name_categories_and_affirmed_concepts():
+    outputs = ("substance_use", "medical", "suicidal")
+    good = {"substance_use": ["C_INTOXICATED"]}
+    assert check_companions(good, outputs) == good
+    for bad in ({"nope": ["C_INTOXICATED"]}, {"medical": ["C_INTOXICATED"]}, {"substance_use": ["INTOXICATED"]},
+                {"substance_use": []}, {"substance_use": "C_INTOXICATED"}):
+        with pytest.raises(InputError, match="label_companions"):
+            check_companions(bad, outputs)
