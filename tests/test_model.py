@@ -94,6 +94,27 @@ def test_tune_thresholds_favours_recall_on_high_risk_labels():
     assert rec(th["suicidal"]) >= rec(th["grief_loss"])
 
 
+def test_a_high_risk_tie_goes_to_the_lower_threshold():
+    """Since 2.22.0: on a flat F2 curve a high-risk label takes the lowest threshold within
+    HIGH_RISK_TIE of the best, and never one further from the best than that."""
+    rng = np.random.default_rng(2)
+    y = rng.random(4000) < 0.3
+    p = np.where(y, rng.uniform(0.1, 1.0, 4000), rng.uniform(0.0, 0.3, 4000))
+    Y, P = y[:, None], p[:, None]
+    plain = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.0)["suicidal"]
+    tied = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.02)["suicidal"]
+    assert tied < plain  # what the tie-break is for
+
+    def f2(t):
+        tp, fp = ((p >= t) & y).sum(), ((p >= t) & ~y).sum()
+        prec, rec = tp / max(1, tp + fp), tp / y.sum()
+        return 5 * prec * rec / (4 * prec + rec)
+
+    assert f2(tied) >= f2(plain) - 0.02
+    assert tune_thresholds(Y, P, ["grief_loss"], high_risk_tie=0.02)["grief_loss"] == \
+        tune_thresholds(Y, P, ["grief_loss"], high_risk_tie=0.0)["grief_loss"]  # high-risk labels only
+
+
 def test_low_risk_categories_share_one_threshold_high_risk_keep_their_own():
     """Two low-risk categories whose own best thresholds differ get one threshold, the
     best micro-F1 over both; a high-risk label with the same scores keeps its own."""

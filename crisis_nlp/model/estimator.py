@@ -314,6 +314,13 @@ def _check_texts(X: Sequence[str]) -> list[str]:
 #: threshold gave these categories micro-F1 0.694 -> 0.713 and 0.709 -> 0.723.
 SHARED_THRESHOLD: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in HIGH_RISK)
 
+#: a high-risk label's threshold is the lowest whose F-beta is within this of the best
+#: (since 2.22.0). Why: the F2 curve of ``suicidal`` is flat over a wide range, so its
+#: argmax moved 0.09 -> 0.11 -> 0.14 -> 0.20 across four trainings of stop 40 that differed
+#: in a few bank entries or one rule; where thresholds do equally well on the validation
+#: notes, the one that misses fewer people is the safe choice.
+HIGH_RISK_TIE = 0.005
+
 
 def tune_thresholds(
     Y_true: np.ndarray,
@@ -322,6 +329,7 @@ def tune_thresholds(
     *,
     high_risk: Sequence[str] = HIGH_RISK,
     high_risk_beta: float = 2.0,
+    high_risk_tie: float = HIGH_RISK_TIE,
     shared: Sequence[str] = SHARED_THRESHOLD,
     grid: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -332,7 +340,8 @@ def tune_thresholds(
     The labels in ``shared`` get one threshold together, the one with the best micro-F1
     over them; any other label its own best F1. F-beta rather than a hard recall floor,
     because synthetic validation labels are noisy and a floor such as 0.97 drives
-    thresholds to near zero.
+    thresholds to near zero. Among thresholds within ``high_risk_tie`` of a high-risk
+    label's best F-beta, the lowest (:data:`HIGH_RISK_TIE`).
     """
     if grid is None:
         grid = np.round(np.arange(0.05, 0.91, 0.01), 2)
@@ -344,13 +353,13 @@ def tune_thresholds(
         pred = p[None, :] >= grid[:, None]
         return (pred & y).sum(1), (pred & ~y).sum(1), int(y.sum())
 
-    def best(tp: np.ndarray, fp: np.ndarray, pos: int, beta: float) -> float:
+    def best(tp: np.ndarray, fp: np.ndarray, pos: int, beta: float, tie: float = 0.0) -> float:
         recall = tp / pos
         precision = np.divide(tp, tp + fp, out=np.zeros(len(grid)), where=(tp + fp) > 0)
         b2 = beta ** 2
         denom = b2 * precision + recall
         fbeta = np.divide((1 + b2) * precision * recall, denom, out=np.zeros(len(grid)), where=denom > 0)
-        return float(grid[int(np.argmax(fbeta))])
+        return float(grid[int(np.flatnonzero(fbeta >= fbeta.max() - tie)[0])])
 
     out: dict[str, float] = {}
     group = [j for j, name in enumerate(outputs) if name in shared and name not in high_risk]
@@ -363,5 +372,6 @@ def tune_thresholds(
         if name in out:
             continue
         tp, fp, pos = counts(j)
-        out[name] = best(tp, fp, pos, high_risk_beta if name in high_risk else 1.0) if pos else 0.5
+        risky = name in high_risk
+        out[name] = best(tp, fp, pos, high_risk_beta if risky else 1.0, high_risk_tie if risky else 0.0) if pos else 0.5
     return out
