@@ -29,6 +29,22 @@ def test_bridge_note_sends_a_co_responder(model):
     2.3.0-2.17.0 (the learned public-place cue read low on this wording); found by 2.18.0."""
     r = model.classify("subj on bridge rail threatening to jump, denies weapons")
     assert r.response_mode == "co_responder"
+    # 2.21.0's learned cue read this one at 0.57, the first trainings of stop 40 at 0.12; since
+    # 2.22.0 a floor reads the place (concepts.json PUBLIC_RISK)
+
+
+@pytest.mark.parametrize("note", ["female on the overpass threatening to jump into traffic",
+                                  "PERSON OUTSIDE RAILING OF THE BRIDGE, SAYS SHE WANTS TO DIE",
+                                  "says he is going to step in front of the next train, on the platform now"])
+def test_a_suicide_attempt_at_a_risky_public_spot_sends_a_co_responder(model, note):
+    assert model.classify(note).response_mode == "co_responder"
+
+
+def test_a_risky_spot_in_an_ordinary_call_changes_nothing(model):
+    """The public-place cue only decides a mode with a suicidal person (policy rule 4)."""
+    for note in ("cat stuck on the roof of the garage, owner crying", "deer on the tracks near the crossing, not moving"):
+        r = model.classify(note)
+        assert r.categories == [] and r.response_mode == "standard_dispatch"
 
 
 ISSUE_EXAMPLE = "RP states brother (army vet) said he'd end it tonight, has a handgun, ETOH"
@@ -44,11 +60,11 @@ def test_issue_example(model):
     assert r.response_mode == "co_responder"
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of 2.9.0-2.21.0 (README, 'What is bad'): substance_use 0.27 (2.17.0: 0.31) "
-                   "under the shared 0.33-0.37 (2.20.0, 2.21.0: 0.34) (found by 2.7.0 and 2.8.0 at 0.43-0.44; 2.13.0: 0.27 under 0.43). The false "
-                   "violence flag of 2.4.0-2.13.0 (2.13.0: 0.21 over 0.13) is gone since 2.14.0 (0.08): in a suicide note "
-                   "violence needs harm aimed at someone else")
 def test_issue_example_in_full(model):
+    """The issue's example with its ETOH (substance_use): a known miss of 2.9.0-2.21.0 (0.27
+    under the shared threshold; 2.7.0 and 2.8.0 found it at 0.43-0.44), found since 2.22.0 by
+    the companion rule (an intoxicated person in a crisis note). The false violence flag of
+    2.4.0-2.13.0 is gone since 2.14.0: in a suicide note violence needs harm aimed at others."""
     r = model.classify(ISSUE_EXAMPLE)
     assert "substance_use" in r.categories and "violence" not in r.flags
 

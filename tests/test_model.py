@@ -95,8 +95,9 @@ def test_tune_thresholds_favours_recall_on_high_risk_labels():
 
 
 def test_a_high_risk_tie_goes_to_the_lower_threshold():
-    """Since 2.22.0: on a flat F2 curve a high-risk label takes the lowest threshold within
-    HIGH_RISK_TIE of the best, and never one further from the best than that."""
+    """``high_risk_tie`` (an option since stop 40, off by default): on a flat F2 curve a
+    high-risk label takes the lowest threshold within the tie of the best, and never one
+    further from the best than that."""
     rng = np.random.default_rng(2)
     y = rng.random(4000) < 0.3
     p = np.where(y, rng.uniform(0.1, 1.0, 4000), rng.uniform(0.0, 0.3, 4000))

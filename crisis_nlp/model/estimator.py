@@ -314,12 +314,14 @@ def _check_texts(X: Sequence[str]) -> list[str]:
 #: threshold gave these categories micro-F1 0.694 -> 0.713 and 0.709 -> 0.723.
 SHARED_THRESHOLD: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in HIGH_RISK)
 
-#: a high-risk label's threshold is the lowest whose F-beta is within this of the best
-#: (since 2.22.0). Why: the F2 curve of ``suicidal`` is flat over a wide range, so its
-#: argmax moved 0.09 -> 0.11 -> 0.14 -> 0.20 across four trainings of stop 40 that differed
-#: in a few bank entries or one rule; where thresholds do equally well on the validation
-#: notes, the one that misses fewer people is the safe choice.
-HIGH_RISK_TIE = 0.005
+#: with ``high_risk_tie`` > 0 a high-risk label's threshold is the lowest whose F-beta is
+#: within that of the best. Off by default: the F2 curve of ``suicidal`` is flat, and its
+#: argmax moved 0.09 -> 0.11 -> 0.14 -> 0.20 across stop 40's trainings, but with a tie of
+#: 0.005 (stop 40, training H) the held-out families lost more than they gained: suicidal
+#: recall unchanged (0.973), false alarms on other calls 4.7% -> 5.1%, micro-F1 0.778 ->
+#: 0.773, and the medical threshold fell to 0.06. An agency that wants recall at any cost
+#: can set it (``tune_thresholds(..., high_risk_tie=...)``).
+HIGH_RISK_TIE = 0.0
 
 
 def tune_thresholds(
@@ -340,8 +342,8 @@ def tune_thresholds(
     The labels in ``shared`` get one threshold together, the one with the best micro-F1
     over them; any other label its own best F1. F-beta rather than a hard recall floor,
     because synthetic validation labels are noisy and a floor such as 0.97 drives
-    thresholds to near zero. Among thresholds within ``high_risk_tie`` of a high-risk
-    label's best F-beta, the lowest (:data:`HIGH_RISK_TIE`).
+    thresholds to near zero. With ``high_risk_tie``, the lowest threshold within that of a
+    high-risk label's best F-beta (:data:`HIGH_RISK_TIE`; off by default).
     """
     if grid is None:
         grid = np.round(np.arange(0.05, 0.91, 0.01), 2)

@@ -64,11 +64,19 @@ from ..preprocess.pipeline import CONCEPT_PREFIXES
 
 #: the floors ``train`` writes unless told otherwise: an affirmed weapon sets ``weapon``,
 #: an affirmed suicide concept ``suicidal`` (since 2.3.0) and harm aimed at others
-#: ``violence`` (since 2.3.0); the three high-risk labels a dispatcher must not miss
+#: ``violence`` (since 2.3.0); the three high-risk labels a dispatcher must not miss; and
+#: the cue that sends a suicide attempt in public to a co-responder
 DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {
     "weapon": ("C_WEAPON", "C_WEAPON_SELF", "C_WEAPON_OTHERS"),
     "suicidal": ("C_SUICIDE",),
     "violence": ("C_VIOLENCE", "C_THREAT_OTHERS", "C_WEAPON_OTHERS"),
+    # since 2.22.0: a person at a risky public spot ("on bridge rail", "outside the railing",
+    # "in front of the next train"; concepts.json PUBLIC_RISK, which the learner does not
+    # weigh) sets the public-place cue, so a suicide attempt there goes to a co-responder
+    # (policy rule 4). The learned cue read "subj on bridge rail threatening to jump" at 0.57
+    # in 2.21.0 and 0.12 after stop 40's new banks: cue wording is the most
+    # generator-specific part of the notes
+    "public_place": ("C_PUBLIC_RISK",),
 }
 
 #: the floor shares ``train`` writes unless told otherwise: none, every floor is hard. A
