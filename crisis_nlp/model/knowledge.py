@@ -32,9 +32,7 @@ data in a version's ``model.json`` settings and hashed with the rest:
   the fact). When a concept is affirmed and some other category is on, the label is on. In
   the synthetic notes the rule agrees with the generator's labels on 1,213 of the 1,291
   notes with the concept affirmed and another category; alone ("DUI crash, driver drunk")
-  it sets nothing. Since 2.23.0 also ``self_harm`` beside an act of self-injury (the taxonomy: "a
-  suicide attempt by self-injury ... is both ``suicidal`` and ``self_harm``"; see
-  :data:`DEFAULT_COMPANIONS`).
+  it sets nothing.
 
 - **Fallbacks** (``settings["label_fallbacks"]``: label -> ``{"when": tokens,
   "max_words": n}``, since 2.13.0). Why: the taxonomy counts an agency's code for an
@@ -132,20 +130,8 @@ CEILING_SHARE = 0.5
 #: the companions ``train`` writes unless told otherwise (since 2.22.0): a person found
 #: intoxicated (concepts.json INTOXICATED: "drunk", "been drinking", "high on", "tweaking",
 #: ...; not the name of a drug, which a suicide by pills also carries) in a note that is a
-#: crisis already. The learner does not weigh C_INTOXICATED (train's ``rule_only_concepts``).
-#: Since 2.23.0 also ``self_harm`` beside an act of self-injury (concepts.json SELF_INJURY:
-#: "hanged himself", "cut her down", "jumped from", "cut her thighs", ...): the taxonomy calls
-#: a suicide attempt by self-injury both ``suicidal`` and ``self_harm``, and the learner,
-#: which saw most such notes as ``suicidal`` first, scored ``self_harm`` under its threshold
-#: on 7 such notes of the five gold sets at 2.22.0 (the rule finds 6; read, not blind). A
-#: known cost: the ``suicidal`` floor reads "jumped off" in a child's fall, and this rule then
-#: adds ``self_harm`` to that wrong call (README, "What is bad"). In the synthetic notes the rule agrees
-#: with the generator on all 293 notes with the concept affirmed and another category; a
-#: longer list also took accidents ("burned herself on the curling iron", "cut herself on
-#: barbed wire") and figures of speech ("banging his head against the wall over the tax
-#: forms", "cut himself off from family"), so those forms are not in it. Also rule-only.
-DEFAULT_COMPANIONS: dict[str, tuple[str, ...]] = {"substance_use": ("C_INTOXICATED",),
-                                                  "self_harm": ("C_SELF_INJURY",)}
+#: crisis already. The learner does not weigh C_INTOXICATED (train's ``rule_only_concepts``)
+DEFAULT_COMPANIONS: dict[str, tuple[str, ...]] = {"substance_use": ("C_INTOXICATED",)}
 
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
     "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 7},
