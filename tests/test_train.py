@@ -33,7 +33,8 @@ def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file)
     assert a.manifest["label_floor_shares"] == {}  # every floor hard unless an agency asks
     assert "label_floor_shares" not in m.arrays.settings
     assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence", "public_place"}
-    assert m.arrays.settings["label_companions"] == {"substance_use": ["C_INTOXICATED"]}  # since 2.22.0
+    assert m.arrays.settings["label_companions"] == {"substance_use": ["C_INTOXICATED"],  # since 2.22.0
+                                                     "self_harm": ["C_SELF_INJURY"]}  # since 2.23.0
     # and so does the stretch length long notes are also read in (model/stretches.py)
     assert m.arrays.settings["window_tokens"] == a.manifest["window_tokens"] == DEFAULT_WINDOW_TOKENS
     # held-out folds share neither bank nor style with their training part

@@ -130,8 +130,18 @@ CEILING_SHARE = 0.5
 #: the companions ``train`` writes unless told otherwise (since 2.22.0): a person found
 #: intoxicated (concepts.json INTOXICATED: "drunk", "been drinking", "high on", "tweaking",
 #: ...; not the name of a drug, which a suicide by pills also carries) in a note that is a
-#: crisis already. The learner does not weigh C_INTOXICATED (train's ``rule_only_concepts``)
-DEFAULT_COMPANIONS: dict[str, tuple[str, ...]] = {"substance_use": ("C_INTOXICATED",)}
+#: crisis already. The learner does not weigh C_INTOXICATED (train's ``rule_only_concepts``).
+#: Since 2.23.0 also ``self_harm`` beside an act of self-injury (concepts.json SELF_INJURY:
+#: "hanged himself", "cut her down", "jumped from", "cut her thighs", ...): the taxonomy calls
+#: a suicide attempt by self-injury both ``suicidal`` and ``self_harm``, and the learner,
+#: which saw most such notes as ``suicidal`` first, scored ``self_harm`` under its threshold
+#: on 8 such notes of the five gold sets at 2.22.0. In the synthetic notes the rule agrees
+#: with the generator on all 293 notes with the concept affirmed and another category; a
+#: longer list also took accidents ("burned herself on the curling iron", "cut herself on
+#: barbed wire") and figures of speech ("banging his head against the wall over the tax
+#: forms", "cut himself off from family"), so those forms are not in it. Also rule-only.
+DEFAULT_COMPANIONS: dict[str, tuple[str, ...]] = {"substance_use": ("C_INTOXICATED",),
+                                                  "self_harm": ("C_SELF_INJURY",)}
 
 DEFAULT_FALLBACKS: dict[str, dict[str, Any]] = {
     "psychosis": {"when": ("C_PSYCH_CODE", "C_EMD_PSYCH"), "max_words": 7},

@@ -42,8 +42,8 @@ DEFAULT_PARAMS: dict[str, Any] = {"C": 4.0, "char_ngram_range": None, "min_group
                                   "concept_pairs": False,
                                   # read by the knowledge rules only (model/knowledge.py): IN_PERSON by a
                                   # ceiling since 2.21.0, INTOXICATED by a companion and PUBLIC_RISK by
-                                  # a floor since 2.22.0
-                                  "rule_only_concepts": ("IN_PERSON", "INTOXICATED", "PUBLIC_RISK")}  # the shipped recipe
+                                  # a floor since 2.22.0, SELF_INJURY by a companion since 2.23.0
+                                  "rule_only_concepts": ("IN_PERSON", "INTOXICATED", "PUBLIC_RISK", "SELF_INJURY")}  # the shipped recipe
 
 
 def _noop(msg: str) -> None:
