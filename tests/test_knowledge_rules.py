@@ -5,7 +5,8 @@ the learned score. Versions without rules are unchanged; training's feature-stri
 the rules agrees with the model's. Fallbacks: an agency's psych code on a bare page is
 psychosis, an overdose code substance_use and medical; since 2.16.0 a page's address, phone
 number, units and protocol lines are not "more to say". Companions (since 2.22.0): an
-intoxicated person in a note that is a crisis already is substance_use; alone, nothing."""
+intoxicated person in a note that is a crisis already is substance_use; alone, nothing; since
+2.23.0 an act of self-injury beside another category is self_harm."""
 
 import dataclasses
 
@@ -354,9 +355,9 @@ DRUNK_DENIED = "mom calling, son 27 out in the yard crying, says nobody cares ab
 
 @pytest.fixture(scope="module")
 def companion():
-    """2.22.0 with its companions and without (the learned weights are the same: the
-    learner gives C_INTOXICATED no weight)."""
-    shipped = load_model("default@2.22.0")
+    """2.23.0 with its companions and without (the learned weights are the same: the
+    learner gives C_INTOXICATED and C_SELF_INJURY no weight)."""
+    shipped = load_model("default@2.23.0")
     settings = {k: v for k, v in shipped.arrays.settings.items() if k != "label_companions"}
     base = CrisisModel(dataclasses.replace(shipped.arrays, settings=settings), shipped.policy, shipped.version,
                        rules_dir=shipped.rules_dir)
@@ -382,9 +383,38 @@ def test_intoxication_alone_or_denied_adds_nothing(companion):
     assert model.classify(DRUNK_DENIED).categories  # a crisis note: the denial, not the crisis, kept the rule off
 
 
+# since 2.23.0: an act of self-injury beside another category is also self_harm (taxonomy:
+# "a suicide attempt by self-injury (cutting, hanging, jumping, burning) is both")
+INJURY_CRISIS = ["SUICIDE ATTEMPT - FALL / roommate states the male jumped from their 3rd floor window, conscious, "
+                 "leg bent the wrong way, he had been saying all day he wanted to die",
+                 "HANGING / wife found husband hanged himself in the barn, she cut him down, he is breathing, "
+                 "rope marks on neck, he said last week he didnt see the point anymore",
+                 "roommate states the 22 yof cut her thighs earlier tonight and says she wants to die, cuts bandaged"]
+INJURY_ALONE = ["cook burned himself on the fryer at the diner, blister on the hand, wants ems to look at it",
+                "worker fell from the ladder at the construction site, conscious, leg deformed",
+                "DUI crash on the county road, driver stumbling, beer cans in the car, no injuries"]
+
+
+def test_an_act_of_self_injury_in_a_crisis_note_is_self_harm(companion):
+    base, model = companion
+    assert any("self_harm" not in base.classify(n).categories for n in INJURY_CRISIS)  # what the rule is for
+    for note in INJURY_CRISIS:
+        r = model.classify(note)
+        assert {"self_harm", "suicidal"} <= set(r.categories), (note, r.categories)
+
+
+def test_self_injury_words_without_another_category_change_nothing(companion):
+    """A burn at work, a fall, a drunk driver: no category is on, so the companion stays
+    off (and "burned himself" is not in the list at all)."""
+    base, model = companion
+    for note in INJURY_ALONE:
+        assert model.classify(note).scores == base.classify(note).scores, note
+        assert model.classify(note).categories == [], note
+
+
 def test_single_bulk_and_training_views_apply_the_same_companions(companion):
     base, model = companion
-    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED]
+    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED] + INJURY_CRISIS + INJURY_ALONE + EVERYDAY_JUMPS
     single = [model.classify(n) for n in notes]
     bulk = model.classify_batch(notes, explain=False)
     assert [r.categories for r in single] == [r.categories for r in bulk]
@@ -399,7 +429,7 @@ def test_single_bulk_and_training_views_apply_the_same_companions(companion):
 
 def test_companions_name_categories_and_affirmed_concepts():
     outputs = ("substance_use", "medical", "suicidal")
-    good = {"substance_use": ["C_INTOXICATED"]}
+    good = {"substance_use": ["C_INTOXICATED"], "suicidal": ["C_SELF_INJURY"]}
     assert check_companions(good, outputs) == good
     for bad in ({"nope": ["C_INTOXICATED"]}, {"medical": ["C_INTOXICATED"]}, {"substance_use": ["INTOXICATED"]},
                 {"substance_use": []}, {"substance_use": "C_INTOXICATED"}):
