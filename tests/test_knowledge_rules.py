@@ -414,7 +414,7 @@ def test_self_injury_words_without_another_category_change_nothing(companion):
 
 def test_single_bulk_and_training_views_apply_the_same_companions(companion):
     base, model = companion
-    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED] + INJURY_CRISIS + INJURY_ALONE + EVERYDAY_JUMPS
+    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED] + INJURY_CRISIS + INJURY_ALONE + EVERYDAY_JUMPS + [ESCAPE_JUMP]
     single = [model.classify(n) for n in notes]
     bulk = model.classify_batch(notes, explain=False)
     assert [r.categories for r in single] == [r.categories for r in bulk]
@@ -437,16 +437,31 @@ def test_companions_name_categories_and_affirmed_concepts():
             check_companions(bad, outputs)
 
 
-# -- a known miss (stop 41) ----------------------------------------------------------------------
-# The suicidal floor reads "jumped off" / "jumped from" (concepts.json SUICIDE) whatever jumped:
-# a child's fall or a driver running from a crash is a suicidal crisis call. Everyday blocks
-# for these ("jumped off the porch", "jumped off the top bunk", ...) were trained at stop 41
-# and not shipped (README, "What is bad": the thresholds moved with them).
+# -- everyday jumps (a known miss of 2.22.0, in part fixed in 2.23.0) ----------------------------
+# The suicidal floor reads "jumped off" / "jumped from" (concepts.json SUICIDE): 2.22.0 called a
+# child's fall and a driver running from a crash suicidal crisis calls. Since 2.23.0 everyday
+# blocks (lexicon_everyday.json: "jumped off the porch", "jumped off the top bunk", "jump the
+# battery", ...) keep those senses out of the concept; a jump from a bridge is still read. A
+# driver who "jumped from the car" is not blocked (README, "What is bad").
 EVERYDAY_JUMPS = ["child jumped off the porch and twisted her ankle, mom wants ems to look at it",
-                  "DUI crash on the county road, driver jumped from the car and ran, no injuries"]
+                  "kids jumping off the dock at the lake, one hit his head, bleeding, conscious"]
+ESCAPE_JUMP = "DUI crash on the county road, driver jumped from the car and ran, no injuries"
+REAL_JUMPS = ["male on the overpass says he is going to jump, traffic below",
+              "RP states her son jumped off the bridge into the river, pulled out by bystanders, "
+              "he had texted her goodbye"]
 
 
-@pytest.mark.xfail(strict=True, reason="known miss (README 'What is bad'): the suicidal floor reads 'jumped off' "
-                                       "in an everyday fall or escape")
 def test_an_everyday_jump_is_no_crisis(model):
-    assert any(model.classify(n).categories == [] for n in EVERYDAY_JUMPS)
+    for note in EVERYDAY_JUMPS:
+        r = model.classify(note)
+        assert "suicidal" not in r.categories and r.response_mode != "mobile_crisis", (note, r.categories)
+
+
+@pytest.mark.xfail(strict=True, reason="known miss (README 'What is bad'): 'jumped from the car' is not blocked")
+def test_a_driver_who_jumped_from_a_car_is_no_crisis(model):
+    assert model.classify(ESCAPE_JUMP).categories == []
+
+
+def test_a_jump_from_a_height_is_still_suicidal(model):
+    for note in REAL_JUMPS:
+        assert "suicidal" in model.classify(note).categories, note

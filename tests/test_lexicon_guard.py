@@ -42,5 +42,5 @@ def test_the_guard_sees_the_stop_41_loss():
     """Stop 41's accident, replayed on the shipped table: the guard names what went."""
     _version, shipped = _newest_shipped_concepts()
     edited = {c: [p for p in phrases if p not in ("hanging {himself}", "cut {himself}")] for c, phrases in shipped.items()}
-    edited["SELF_INJURY"] = ["hanged {himself}"]  # a concept added beside it is no loss
+    edited["A_NEW_CONCEPT"] = ["hanged {himself}"]  # a concept added beside it is no loss
     assert _lost(shipped, edited) == {"SUICIDE": ["hanging {himself}"], "SELF_HARM": ["cut {himself}"]}

@@ -102,8 +102,8 @@ def test_a_high_risk_tie_goes_to_the_lower_threshold():
     y = rng.random(4000) < 0.3
     p = np.where(y, rng.uniform(0.1, 1.0, 4000), rng.uniform(0.0, 0.3, 4000))
     Y, P = y[:, None], p[:, None]
-    plain = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.0)["suicidal"]
-    tied = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.02)["suicidal"]
+    plain = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.0, resamples=0)["suicidal"]
+    tied = tune_thresholds(Y, P, ["suicidal"], high_risk_tie=0.02, resamples=0)["suicidal"]
     assert tied < plain  # what the tie-break is for
 
     def f2(t):
@@ -118,7 +118,8 @@ def test_a_high_risk_tie_goes_to_the_lower_threshold():
 
 def test_low_risk_categories_share_one_threshold_high_risk_keep_their_own():
     """Two low-risk categories whose own best thresholds differ get one threshold, the
-    best micro-F1 over both; a high-risk label with the same scores keeps its own."""
+    best micro-F1 over both; a high-risk label with the same scores keeps its own (the
+    plain argmax, ``resamples=0``, so that "best" can be checked exactly)."""
     rng = np.random.default_rng(1)
     y1, y2 = rng.random(3000) < 0.3, rng.random(3000) < 0.3
     p1 = np.where(y1, rng.uniform(0.4, 1.0, 3000), rng.uniform(0, 0.6, 3000))   # own best F1 near 0.6
@@ -126,9 +127,9 @@ def test_low_risk_categories_share_one_threshold_high_risk_keep_their_own():
     Y = np.stack([y1, y2, y1], axis=1)
     P = np.stack([p1, p2, p1], axis=1)
     names = ["grief_loss", "veteran", "self_harm"]
-    alone = {n: tune_thresholds(Y[:, [j]], P[:, [j]], [n])[n] for j, n in enumerate(names)}
+    alone = {n: tune_thresholds(Y[:, [j]], P[:, [j]], [n], resamples=0)[n] for j, n in enumerate(names)}
     assert alone["grief_loss"] - alone["veteran"] >= 0.2
-    th = tune_thresholds(Y, P, names)
+    th = tune_thresholds(Y, P, names, resamples=0)
     assert th["grief_loss"] == th["veteran"]
     assert th["grief_loss"] != alone["grief_loss"] or th["veteran"] != alone["veteran"]
     grid = np.round(np.arange(0.05, 0.91, 0.01), 2)
@@ -139,7 +140,55 @@ def test_low_risk_categories_share_one_threshold_high_risk_keep_their_own():
         return 2 * tp / (2 * tp + fp + fn)
     assert micro(th["grief_loss"]) == max(micro(t) for t in grid)
     assert th["self_harm"] == alone["self_harm"]  # high-risk: its own F2 threshold
-    assert tune_thresholds(Y, P, names, shared=()) == alone
+    assert tune_thresholds(Y, P, names, shared=(), resamples=0) == alone
+    bagged = tune_thresholds(Y, P, names)  # the default: bagged, and still one shared threshold
+    assert bagged["grief_loss"] == bagged["veteran"] and micro(bagged["grief_loss"]) >= max(micro(t) for t in grid) - 0.01
+
+
+def _flat_f2_scores(seed: int = 0, n: int = 2000):
+    """Scores whose F2 curve is flat near its best (positives spread evenly, negatives
+    piled low with a long tail), as the synthetic suicidal and medical curves are."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.2
+    p = np.where(y, rng.uniform(0.05, 0.9, n), rng.beta(1, 5, n))
+    return y[:, None], p[:, None]
+
+
+def _f2(y: np.ndarray, p: np.ndarray, t: float) -> float:
+    tp, fp = ((p >= t) & y).sum(), ((p >= t) & ~y).sum()
+    prec, rec = tp / max(1, tp + fp), tp / y.sum()
+    return 5 * prec * rec / (4 * prec + rec)
+
+
+def test_bagged_thresholds_do_not_jump_when_a_few_scores_change():
+    """Why thresholds are bagged (``THRESHOLD_RESAMPLES``): on a flat F2 curve, rescoring 1%
+    of the notes moves the plain argmax by a large step in one of eight tries; the mean over
+    bootstrap resamples moves by at most 0.02 in every try, and stays near the best F2."""
+    Y, P = _flat_f2_scores()
+    plain0 = tune_thresholds(Y, P, ["suicidal"], resamples=0)["suicidal"]
+    bagged0 = tune_thresholds(Y, P, ["suicidal"])["suicidal"]
+    plain_moves, bagged_moves = [], []
+    for k in range(8):
+        rng = np.random.default_rng(100 + k)
+        Q = P.copy()
+        Q[rng.choice(len(P), 20, replace=False), 0] = rng.random(20)
+        plain_moves.append(abs(tune_thresholds(Y, Q, ["suicidal"], resamples=0)["suicidal"] - plain0))
+        bagged_moves.append(abs(tune_thresholds(Y, Q, ["suicidal"])["suicidal"] - bagged0))
+    assert max(plain_moves) >= 0.05  # what bagging is for
+    assert max(bagged_moves) <= 0.02
+    y, p = Y[:, 0], P[:, 0]
+    best = max(_f2(y, p, t) for t in np.round(np.arange(0.05, 0.91, 0.01), 2))
+    assert _f2(y, p, bagged0) >= best - 0.01
+
+
+def test_bagged_thresholds_are_reproducible_and_checked():
+    Y, P = _flat_f2_scores(seed=3)
+    Y2, P2 = np.hstack([Y, Y]), np.hstack([P, P])
+    assert tune_thresholds(Y2, P2, ["suicidal", "grief_loss"]) == tune_thresholds(Y2, P2, ["suicidal", "grief_loss"])
+    with pytest.raises(InputError, match="grid"):
+        tune_thresholds(Y, P, ["suicidal"], grid=np.array([0.5, 0.3]))
+    with pytest.raises(InputError, match="one column per output"):
+        tune_thresholds(Y2, P2, ["suicidal"])
 
 
 def test_negation_is_understood_not_memorised(xy):

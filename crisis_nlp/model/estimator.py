@@ -364,9 +364,12 @@ def tune_thresholds(
     grid = np.round(np.arange(0.05, 0.91, 0.01), 2) if grid is None else np.asarray(grid, dtype=float)
     if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) <= 0):
         raise InputError("the threshold grid must be a non-empty, increasing list of numbers.")
-    Y_true = np.asarray(Y_true).astype(bool)
+    Y_true, proba = np.asarray(Y_true).astype(bool), np.asarray(proba, dtype=float)
+    if Y_true.ndim != 2 or proba.shape != Y_true.shape or Y_true.shape[1] != len(outputs):
+        raise InputError(f"labels {Y_true.shape} and scores {proba.shape} must both have one row per note "
+                         f"and one column per output ({len(outputs)} outputs given).")
     # a note counts as predicted at every grid point at or below its score
-    position = np.searchsorted(grid, np.asarray(proba, dtype=float), side="right")
+    position = np.searchsorted(grid, proba, side="right")
 
     def counts(j: int, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Weighted true and false positives at every grid point, and positives, of output ``j``."""
