@@ -390,9 +390,13 @@ INJURY_CRISIS = ["SUICIDE ATTEMPT - FALL / roommate states the male jumped from 
                  "HANGING / wife found husband hanged himself in the barn, she cut him down, he is breathing, "
                  "rope marks on neck, he said last week he didnt see the point anymore",
                  "roommate states the 22 yof cut her thighs earlier tonight and says she wants to die, cuts bandaged"]
-INJURY_ALONE = ["cook burned himself on the fryer at the diner, blister on the hand, wants ems to look at it",
-                "worker fell from the ladder at the construction site, conscious, leg deformed",
-                "DUI crash on the county road, driver stumbling, beer cans in the car, no injuries"]
+# the concept is found in each of these accidents, and no other category is on
+INJURY_ALONE = ["pedestrian stepped in front of a moving car in the parking lot, struck, complaining of hip pain",
+                "worker cut his leg with a chainsaw clearing brush, bleeding controlled with a towel",
+                "hiker threw himself clear of a falling rock, scraped knees, wants a ride out"]
+# an accident the learned self_harm words still take (README 'What is bad': accidents read as
+# self-harm; 2.22.0 too, at 0.41): "burned himself" is in the learned SELF_HARM list
+BURN_AT_WORK = "cook burned himself on the fryer at the diner, blister on the hand, wants ems to look at it"
 
 
 def test_an_act_of_self_injury_in_a_crisis_note_is_self_harm(companion):
@@ -404,17 +408,23 @@ def test_an_act_of_self_injury_in_a_crisis_note_is_self_harm(companion):
 
 
 def test_self_injury_words_without_another_category_change_nothing(companion):
-    """A burn at work, a fall, a drunk driver: no category is on, so the companion stays
-    off (and "burned himself" is not in the list at all)."""
+    """A pedestrian struck, a chainsaw cut, a hiker's leap: the concept is there, no category
+    is on, so the companion stays off."""
     base, model = companion
     for note in INJURY_ALONE:
+        assert "C_SELF_INJURY" in note_features([note], model.rules_dir)[0].split(), note
         assert model.classify(note).scores == base.classify(note).scores, note
         assert model.classify(note).categories == [], note
 
 
+@pytest.mark.xfail(strict=True, reason="known miss (README 'What is bad'): a burn at work reads as self_harm")
+def test_a_burn_at_work_is_no_self_harm(model):
+    assert "self_harm" not in model.classify(BURN_AT_WORK).categories
+
+
 def test_single_bulk_and_training_views_apply_the_same_companions(companion):
     base, model = companion
-    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED] + INJURY_CRISIS + INJURY_ALONE + EVERYDAY_JUMPS + [ESCAPE_JUMP]
+    notes = DRUNK_CRISIS + DRUNK_ONLY + [DRUNK_DENIED, LONG, DENIED] + INJURY_CRISIS + INJURY_ALONE + [BURN_AT_WORK] + EVERYDAY_JUMPS + [ESCAPE_JUMP]
     single = [model.classify(n) for n in notes]
     bulk = model.classify_batch(notes, explain=False)
     assert [r.categories for r in single] == [r.categories for r in bulk]

@@ -156,7 +156,9 @@ def _flat_f2_scores(seed: int = 0, n: int = 2000):
 
 def _f2(y: np.ndarray, p: np.ndarray, t: float) -> float:
     tp, fp = ((p >= t) & y).sum(), ((p >= t) & ~y).sum()
-    prec, rec = tp / max(1, tp + fp), tp / y.sum()
+    if tp == 0:
+        return 0.0
+    prec, rec = tp / (tp + fp), tp / y.sum()
     return 5 * prec * rec / (4 * prec + rec)
 
 
