@@ -44,3 +44,13 @@ def test_the_guard_sees_the_stop_41_loss():
     edited = {c: [p for p in phrases if p not in ("hanging {himself}", "cut {himself}")] for c, phrases in shipped.items()}
     edited["A_NEW_CONCEPT"] = ["hanged {himself}"]  # a concept added beside it is no loss
     assert _lost(shipped, edited) == {"SUICIDE": ["hanging {himself}"], "SELF_HARM": ["cut {himself}"]}
+
+
+#: the probe notes that showed stop 41's loss: 2.22.0 and 2.23.0 read both as suicidal, the
+#: taken-back candidate read neither
+HANGING_TALK = ["RP states her son keeps talking about hanging himself", "pt says he feels like hanging himself"]
+
+
+def test_the_shipped_model_reads_talk_of_hanging_as_suicidal(model):
+    for note in HANGING_TALK:
+        assert "suicidal" in model.classify(note).categories, note
