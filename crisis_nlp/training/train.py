@@ -25,7 +25,7 @@ from .evaluate import compute_metrics, label_matrix
 from .labelled import load_labelled
 from ..labels import CUES, LABELS, SCHEMA_VERSION
 from ..model.artifact import CALIBRATION_GRID, ModelArrays, expected_calibration_error, platt_calibration
-from ..model.estimator import DEFAULT_OUTPUTS, CrisisClassifier, tune_thresholds
+from ..model.estimator import DEFAULT_OUTPUTS, THRESHOLD_RESAMPLES, CrisisClassifier, tune_thresholds
 from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_COMPANIONS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES,
                                DEFAULT_FLOORS, apply_to_features, check_ceilings, check_companions, check_fallbacks,
                                check_floor_shares, check_floors, with_rules)
@@ -321,7 +321,8 @@ def train(
         "evaluation": {
             "protocol": "4 cross-fitted folds, each holding out one phrase bank AND a group of styles; "
                         "Platt calibration and thresholds fitted on folds 0-1 (F2 for each high-risk label, "
-                        "one F1 threshold shared by the other categories, cues at 0.5), metrics on folds 2-3; shipped "
+                        "one F1 threshold shared by the other categories, each the mean best grid point over "
+                        f"{THRESHOLD_RESAMPLES} bootstrap resamples; cues at 0.5), metrics on folds 2-3; shipped "
                         "model refit on all data with calibration and thresholds from all out-of-family "
                         "predictions; gold sets only scored, never tuned on",
             "folds": fold_info,
