@@ -403,16 +403,18 @@ def tune_thresholds(
         risky = name in high_risk
         choices.append(([j], high_risk_beta if risky else 1.0, high_risk_tie if risky else 0.0))
     n = len(Y_true)
-    picks = [[best(cols, np.ones(n), beta, tie)] for cols, beta, tie in choices]
     if resamples > 0:
         rng = np.random.default_rng(random_state)
-        picks = [[] for _ in choices]
-        for _ in range(resamples):
-            w = rng.poisson(1.0, n).astype(float)
-            for k, (cols, beta, tie) in enumerate(choices):
-                picks[k].append(best(cols, w, beta, tie))
-    for (cols, _beta, _tie), chosen in zip(choices, picks):
-        kept = [t for t in chosen if t is not None]
-        t = round(float(np.mean(kept)), 2) if kept else float(best(cols, np.ones(n), _beta, _tie))
+        weightings = (rng.poisson(1.0, n).astype(float) for _ in range(resamples))
+    else:
+        weightings = iter([np.ones(n)])
+    picks: list[list[float]] = [[] for _ in choices]
+    for w in weightings:
+        for chosen, (cols, beta, tie) in zip(picks, choices):
+            t = best(cols, w, beta, tie)
+            if t is not None:  # a resample can hold no positive of a rare label
+                chosen.append(t)
+    for chosen, (cols, beta, tie) in zip(picks, choices):
+        t = round(float(np.mean(chosen)), 2) if chosen else best(cols, np.ones(n), beta, tie)
         out.update({outputs[j]: t for j in cols})
     return {name: out[name] for name in outputs}
