@@ -26,10 +26,10 @@ def _save_then_apply(P, features, settings, outputs, thresholds, *rest):
                         outputs=np.array(outputs), thresholds=json.dumps(thresholds))
     return _orig_apply(P, features, settings, outputs, thresholds, *rest)
 _train.apply_to_features = _save_then_apply
-# ... and the tuning folds' (0-1) calibrated scores, the first call of _thresholds, with their
+# ... and the tuning folds' (0-1) calibrated scores, the first call of label_thresholds, with their
 # feature strings, so a rule setting can be chosen on folds 0-1 and reported on folds 2-3
 _seen = {}
-_orig_features, _orig_thresholds = _train.note_features_and_windows, _train._thresholds
+_orig_features, _orig_thresholds = _train.note_features_and_windows, _train.label_thresholds
 def _keep_features(*a, **k):
     out = _orig_features(*a, **k)
     _seen["feats"] = out[0]
@@ -41,7 +41,7 @@ def _keep_tune(Y, P, outputs):
     else:  # the second call: all four folds, calibrated as shipped
         _seen["all"] = (Y, P, th)
     return th
-_train.note_features_and_windows, _train._thresholds = _keep_features, _keep_tune
+_train.note_features_and_windows, _train.label_thresholds = _keep_features, _keep_tune
 _window = params.pop("window_tokens", 64)
 entry = train(data, version=VERSION, registry=reg, params=params, n_jobs=2, window_tokens=_window,
               seed=int(os.environ.get("EXP_SEED", "0")),

@@ -34,14 +34,14 @@ from ..errors import InputError, RegistryError
 from .evaluate import compute_metrics, label_matrix
 from .labelled import load_labelled
 from ..labels import CUES, SCHEMA_VERSION
-from ..model.estimator import DEFAULT_OUTPUTS, SHARED_THRESHOLD, CrisisClassifier, tune_thresholds
+from ..model.estimator import DEFAULT_OUTPUTS, SHARED_THRESHOLD, CrisisClassifier
 from ..model.knowledge import with_rules
 from ..model.policy import ResponsePolicy
 from ..preprocess import note_features
 from ..model.stretches import with_window
 from ..registry.versions import ModelEntry, default_registry, parse_version, resolve, save_version, sha256_file
 from ..resources import read_text, rule_files
-from .train import DEFAULT_PARAMS, stored_params
+from .train import DEFAULT_PARAMS, label_thresholds, stored_params
 
 def default_synthetic() -> Path:
     """The synthetic notes: installed with the package, or the source checkout's."""
@@ -117,8 +117,8 @@ def load_synthetic(path: str | Path | None, n: int | None, seed: int) -> tuple[l
 def _tune(Y: np.ndarray, P: np.ndarray, is_local: np.ndarray) -> dict[str, float]:
     """Thresholds as for the shipped model, on the agency's rows where they suffice."""
     outputs = DEFAULT_OUTPUTS
-    everywhere = tune_thresholds(Y, P, outputs)
-    local = tune_thresholds(Y[is_local], P[is_local], outputs) if is_local.any() else everywhere
+    everywhere = label_thresholds(Y, P, outputs)
+    local = label_thresholds(Y[is_local], P[is_local], outputs) if is_local.any() else everywhere
     # the categories that share one threshold take it together, from the agency's rows
     # when those hold enough positives of the group
     group = [j for j, o in enumerate(outputs) if o in SHARED_THRESHOLD]

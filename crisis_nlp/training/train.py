@@ -62,15 +62,18 @@ def decide(P: np.ndarray, thresholds: dict[str, float], outputs: Sequence[str],
     return out
 
 
-def _thresholds(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> dict[str, float]:
+def label_thresholds(Y: np.ndarray, P: np.ndarray, outputs: Sequence[str]) -> dict[str, float]:
     """Tuned thresholds for labels; cues stay at 0.5.
 
     Cue wording ("caller states she...") is the most generator-specific part of the
     synthetic notes, so cue thresholds tuned on it are over-confident (caller_is_person
     went to 0.84 and missed half the hand-written self-calls); 0.5 is the neutral choice.
+    Only the label columns are tuned (the bootstrap weights are drawn per note, so the
+    labels' thresholds do not depend on which columns are tuned beside them).
     """
-    tuned = tune_thresholds(Y, P, outputs)
-    return {o: (0.5 if o in CUES else t) for o, t in tuned.items()}
+    labels = [j for j, o in enumerate(outputs) if o not in CUES]
+    tuned = tune_thresholds(Y[:, labels], P[:, labels], [outputs[j] for j in labels])
+    return {o: tuned.get(o, 0.5) for o in outputs}
 
 
 PARITY_TOLERANCE = 1e-5  # the estimator computes in float32, the scorer in float64
@@ -267,7 +270,7 @@ def train(
     report_idx = np.flatnonzero(np.isin(fold_of, [2, 3]))
     cal_half = calibration_table(Y[tune_idx], oof[tune_idx], outputs)
     P_tune, P_report = apply_calibration(oof[tune_idx], cal_half), apply_calibration(oof_local[report_idx], cal_half)
-    th_half = _thresholds(Y[tune_idx], P_tune, outputs)
+    th_half = label_thresholds(Y[tune_idx], P_tune, outputs)
     P_report = apply_to_features(P_report, [feats[i] for i in report_idx], knowledge, outputs, th_half,
                                  fallback_uncounted(rules_dir))
     pred = decide(P_report, th_half, outputs, policy)
@@ -276,7 +279,7 @@ def train(
     # the shipped version: calibration and thresholds from all out-of-family predictions
     done = np.flatnonzero(fold_of >= 0)
     calibration = calibration_table(Y[done], oof[done], outputs)
-    thresholds = _thresholds(Y[done], apply_calibration(oof[done], calibration), outputs)
+    thresholds = label_thresholds(Y[done], apply_calibration(oof[done], calibration), outputs)
 
     progress(f"fitting the final model on all {len(texts):,} notes")
     t0 = time.perf_counter()
