@@ -355,9 +355,9 @@ DRUNK_DENIED = "mom calling, son 27 out in the yard crying, says nobody cares ab
 
 @pytest.fixture(scope="module")
 def companion():
-    """2.23.0 with its companions and without (the learned weights are the same: the
-    learner gives C_INTOXICATED and C_SELF_INJURY no weight)."""
-    shipped = load_model("default@2.23.0")
+    """The shipped model with its companions and without (the learned weights are the same:
+    the learner gives C_INTOXICATED and C_SELF_INJURY no weight)."""
+    shipped = load_model("default@2.24.0")
     settings = {k: v for k, v in shipped.arrays.settings.items() if k != "label_companions"}
     base = CrisisModel(dataclasses.replace(shipped.arrays, settings=settings), shipped.policy, shipped.version,
                        rules_dir=shipped.rules_dir)
