@@ -575,12 +575,11 @@ def test_a_denied_weapon_written_the_new_way_is_negated():
     ("lexicon_weapons.json", "2.8.0", "subj w/ 12ga in vehicle", "C_WEAPON"),
     ("patterns_psychosis.json", "2.10.0", "thinks the TV is sending him messages", "C_PSYCHOSIS"),
     ("patterns_warning_signs.json", "2.18.0", "letter on the table addressed to the kids", "C_SUICIDE_WARNING"),
-    ("patterns_caller.json", "2.23.0", "rp 41yom calling from the library phone", "C_CALLER_SELF"),
 ])
 def test_versions_before_a_later_table_do_not_read_it(table, version, text, concept):
     """A snapshot without a table added later (the warning signs at 2.8.0, the weapons at
-    2.9.0, the psychosis patterns at 2.11.0, the warning-sign patterns at 2.19.0, the caller
-    patterns at 2.24.0) reads it as empty, while the package's tables find the concept."""
+    2.9.0, the psychosis patterns at 2.11.0, the warning-sign patterns at 2.19.0) reads it as empty, while the package's tables
+    find the concept."""
     from pathlib import Path
 
     from crisis_nlp.preprocess import note_features
@@ -632,19 +631,3 @@ def test_accidental_takes_back_self_harm_only():
 ])
 def test_recreation_is_no_crisis_the_same_words_in_a_crisis_are(text, concept, found):
     assert (concept in affirmed(text)) == found
-
-
-@pytest.mark.parametrize("text, self_call", [
-    ("CALLER 37 YOM STS HE RAN OUT OF HIS MEDS, CASE MANAGER ON VACATION", True),
-    ("rp 41yom calling from the public library phone, wants to get into detox", True),
-    ("45 YOM CALLING FROM A FRIENDS PHONE, WANTS A DETOX BED", True),
-    ("caller, 22 y/o female, states she can't stop shaking", True),
-    ("RP W/F 50S ADV SHE HAS NOT EATEN IN DAYS", True),
-    ("RP (MOTHER) STATES SON 24 DRUNK, PUNCHED HOLES IN WALLS", False),
-    ("mother calling re her 15 yof, cutting again", False),
-    ("RP 2 HOUSES DOWN HEARD YELLING", False),
-])
-def test_a_caller_described_by_age_and_sex_is_the_person(text, self_call):
-    """patterns_caller.json (since 2.24.0): a call-taker writes the caller's own age and sex
-    when the caller is the one in crisis; a relation ('RP (MOTHER)') says someone else."""
-    assert ("CALLER_SELF" in affirmed(text)) == self_call

@@ -135,7 +135,7 @@ def token_arrays(doc: Doc) -> np.ndarray:
 #: (``rules/``) predates one was trained without it and reads as if it were empty
 LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json",
                           "lexicon_warning_signs.json", "lexicon_weapons.json", "patterns_psychosis.json",
-                          "fallback_uncounted.txt", "patterns_warning_signs.json", "patterns_caller.json"})
+                          "fallback_uncounted.txt", "patterns_warning_signs.json"})
 
 
 def absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
@@ -358,7 +358,7 @@ PHRASE_LEXICONS = ["concepts.json", "lexicon_psychosis.json", "lexicon_surveilla
 _BLOCK = "BLOCK:"  # match-key prefix of the everyday phrases that block a concept inside them
 DRUG_LEXICON = "lexicon_drugs.tsv"
 PATTERN_TABLES = ["patterns_ingestion.json", "patterns_targets.json", "patterns_psychosis.json",
-                  "patterns_warning_signs.json", "patterns_caller.json"]
+                  "patterns_warning_signs.json"]
 TYPO_CONCEPTS = ["SUICIDE", "SELF_HARM", "OVERDOSE", "PSYCHOSIS", "DRUG", "WEAPON", "MEDICAL"]
 # a determinant code: protocol number, level letter (A-E, O for omega), two digits, suffix
 _DETERMINANT = re.compile(r"(\d{1,2})[a-eo](\d{2})[a-z]?")
