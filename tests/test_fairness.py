@@ -35,6 +35,14 @@ def test_sex_specific_words_give_the_same_features(male, female):
     assert note_features([male]) == note_features([female])
 
 
+@pytest.mark.xfail(strict=True, reason="known miss (README 'Fairness'): identity_terms.json maps 'his' to "
+                   "'them' and 'hers' to 'theirs'; the fix changes the features, so it waits for a training")
+def test_a_possessive_his_and_hers_give_the_same_features():
+    """h2-056 of the east set ("the baby isnt hers" / "isnt his") changed under a sex swap
+    with 2.24.0, whose score sat next to the threshold."""
+    assert note_features(["she says the baby isnt hers"]) == note_features(["he says the baby isnt his"])
+
+
 @pytest.mark.parametrize("with_race, without", [
     ("Black male 30s yelling at cars", "male 30s yelling at cars"),
     ("white 40s female on the ledge", "40s female on the ledge"),
