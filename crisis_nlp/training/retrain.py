@@ -124,10 +124,8 @@ def _tune(Y: np.ndarray, P: np.ndarray, is_local: np.ndarray) -> dict[str, float
     group = [j for j, o in enumerate(outputs) if o in SHARED_THRESHOLD]
     shared_local = Y[np.ix_(is_local, group)].sum() >= MIN_TUNING_POSITIVES
     out = {}
-    for j, o in enumerate(outputs):
-        if o in CUES:
-            out[o] = 0.5
-        elif o in SHARED_THRESHOLD:
+    for j, o in enumerate(outputs):  # cues: 0.5 in both (label_thresholds)
+        if o in SHARED_THRESHOLD:
             out[o] = local[o] if shared_local else everywhere[o]
         elif Y[is_local, j].sum() >= MIN_TUNING_POSITIVES:
             out[o] = local[o]
