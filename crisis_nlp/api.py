@@ -16,7 +16,7 @@ from .labels import CUES, LABELS
 from .model.artifact import ModelArrays
 from .model.knowledge import KnowledgeRules
 from .model.policy import ResponsePolicy, split_outputs
-from .preprocess.components import fallback_uncounted, read_word_list
+from .preprocess.tables import fallback_uncounted, read_word_list
 from .preprocess.pipeline import (
     CONCEPT_PREFIXES,
     NEG_PREFIX,

@@ -133,7 +133,7 @@ def _agency_rules(args: argparse.Namespace):
     if not src.is_file():
         raise InputError(f"--shorthand {src}: no such file (a TSV of abbreviation<TAB>expansion lines).")
     folder = rules_with({"shorthand.tsv": src}, tempfile.mkdtemp(prefix="crisis-nlp-rules-"))
-    from .preprocess.components import parse_tsv
+    from .preprocess.tables import parse_tsv
 
     parse_tsv(src.read_text(encoding="utf-8"), "shorthand.tsv")  # a malformed table fails before training
     return folder

@@ -398,7 +398,7 @@ def test_doc_extensions_hold_the_results():
 def test_extension_values_live_where_spacy_keeps_them():
     """The hot path reads doc.user_data under spaCy's key for each extension; if spaCy
     changed that key, doc._ would no longer see what the components wrote."""
-    from crisis_nlp.preprocess.components import CONCEPTS, NEGATED
+    from crisis_nlp.preprocess.tokens import CONCEPTS, NEGATED
 
     doc = build_nlp()("denies SI")
     assert doc._.concepts is doc.user_data[CONCEPTS]

@@ -103,7 +103,7 @@ def test_shorthand_adds_no_race_and_bf_is_boyfriend():
 def test_bulk_and_single_paths_agree_on_identity_words():
     """The component keeps token_arrays' NORM column in step (as dispatch_shorthand does),
     so the bulk scorer and the per-note path read the same features."""
-    from crisis_nlp.preprocess.components import NORM_COL, token_arrays
+    from crisis_nlp.preprocess.tokens import NORM_COL, token_arrays
     from crisis_nlp.preprocess.pipeline import doc_words, feature_table, process, process_batch
 
     notes = ["B/F 30s, her bf says she has a knife", "black male in white truck", "Hispanic 17 yom, dad on scene",

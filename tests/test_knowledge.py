@@ -290,7 +290,8 @@ def test_token_patterns_not_in_excludes_only_the_listed_words():
     """``NOT_IN`` (spaCy Matcher syntax) takes any word but the listed ones, and a ``$NAME``
     reference to a word list that does not exist is an error, not a pattern that never fires."""
     from crisis_nlp.errors import CrisisNLPError
-    from crisis_nlp.preprocess.components import LOWER_COL, PUNCT_COL, TokenPatterns, _resolve_sets, token_arrays
+    from crisis_nlp.preprocess.components import TokenPatterns, _resolve_sets
+    from crisis_nlp.preprocess.tokens import LOWER_COL, PUNCT_COL, token_arrays
 
     nlp = build_nlp()
     sets = {"STORAGE": ["stored", "locked"]}
@@ -321,7 +322,7 @@ def test_token_patterns_agree_with_spacys_matcher():
 
     from spacy.matcher import Matcher
 
-    from crisis_nlp.preprocess.components import LOWER_COL, PUNCT_COL, token_arrays
+    from crisis_nlp.preprocess.tokens import LOWER_COL, PUNCT_COL, token_arrays
     from crisis_nlp.preprocess.pipeline import clean_text
 
     nlp = build_nlp()

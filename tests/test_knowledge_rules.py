@@ -19,7 +19,7 @@ from crisis_nlp.errors import InputError
 from crisis_nlp.model.knowledge import (DEFAULT_CEILINGS, DEFAULT_FALLBACKS, DEFAULT_FLOORS, apply_to_features,
                                        check_ceilings, check_companions, check_fallbacks, check_floor_shares,
                                        check_floors, with_rules)
-from crisis_nlp.preprocess.components import fallback_uncounted, function_words
+from crisis_nlp.preprocess.tables import fallback_uncounted, function_words
 from crisis_nlp.preprocess import note_features
 
 # a long ordinary-sounding page with one clause that holds a pistol (2.1.0 scores it low)

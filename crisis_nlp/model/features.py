@@ -37,7 +37,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import InputError
 from ..preprocess import plain_words
 from ..preprocess.pipeline import CONCEPT_PREFIX, CONCEPT_PREFIXES
-from ..preprocess.components import function_words
+from ..preprocess.tables import function_words
 from .artifact import CONCEPT_FEATURES, WORD_NORMS, is_concept_term
 
 #: the prefixes of concept tokens that carry a context modifier (all but the plain C_)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .components import absent_later_table, read_rules_json
+from .tables import absent_later_table, read_rules_json
 
 # a line break, or the field separator of pager texts ("MVA | 6187 SUMMIT BLVD | ...")
 _PIECES = re.compile(r"(\r\n|\r|\n| \| )")

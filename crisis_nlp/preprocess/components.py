@@ -55,24 +55,20 @@ target concepts ``WEAPON_SELF``, ``WEAPON_OTHERS``, ``THREAT_SELF``, ``THREAT_OT
 concepts like any other (``C_WEAPON_SELF``); a match of a ``*_SELF`` pattern removes the
 ``VIOLENCE`` matches inside it ('threatening to jump' is no threat to others).
 
-Extension values are stored where spaCy stores them (``doc.user_data`` under spaCy's own
-key, see :func:`_ext_key`); the hot path reads that dict directly, because each
-``doc._`` access builds an ``Underscore`` object: 6.7 us per read against 0.3 us
-(measured, spaCy 3.8), which is several per cent of a 0.3 ms note.
+The extension keys, the token arrays and the rule-table readers the components share are
+in ``tokens.py`` and ``tables.py``.
 """
 
 # no `from __future__ import annotations` here: spaCy 3.7 (what medspaCy 1.3.1 brings on
 # Python 3.11) validates a factory's arguments with pydantic v1, which cannot resolve the
 # string annotation 'Language' (ConfigError: field "nlp" not yet prepared; spaCy issue 7344)
 import itertools
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, NORM
 from spacy.lang.en.lex_attrs import like_num
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
@@ -82,7 +78,10 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from ..errors import CrisisNLPError
-from ..resources import read_text
+from .identity import load_identity_terms, sex_classes
+from .tables import absent_later_table, parse_tsv, read_rules, read_rules_json
+from .tokens import (CONCEPT_FEATURES, CONCEPTS, LOWER_COL, MODIFIERS, NEGATED, NORM_COL, PUNCT_COL, TRIGGERS,
+                     add_special_cases, token_arrays)
 
 
 class ConceptMatch(NamedTuple):
@@ -93,106 +92,6 @@ class ConceptMatch(NamedTuple):
     end: int
     name: str
     negated: bool
-
-
-_EXTENSIONS = ("concepts", "concept_modifiers", "concept_features", "negated", "context_triggers", "token_arrays")
-for _name in _EXTENSIONS:
-    Doc.set_extension(_name, default=None, force=True)
-
-
-def _ext_key(name: str) -> tuple:
-    """The ``doc.user_data`` key under which spaCy keeps the value of ``doc._.<name>``
-    (a test checks that it still does)."""
-    return ("._.", name, None, None)
-
-
-CONCEPTS = _ext_key("concepts")
-MODIFIERS = _ext_key("concept_modifiers")
-CONCEPT_FEATURES = _ext_key("concept_features")
-NEGATED = _ext_key("negated")
-TRIGGERS = _ext_key("context_triggers")
-ARRAYS = _ext_key("token_arrays")
-
-# columns of token_arrays()
-LOWER_COL, NORM_COL, PUNCT_COL, SPACE_COL = range(4)
-
-
-def token_arrays(doc: Doc) -> np.ndarray:
-    """(LOWER, NORM, IS_PUNCT, IS_SPACE) per token, read from the ``Doc`` once and shared
-    by the components and the features (each ``Doc.to_array`` costs microseconds).
-
-    A component that changes norms (``crisis_nlp_shorthand``, typo corrections in
-    ``crisis_nlp_concepts``) keeps the NORM column in step.
-    """
-    arr = doc.user_data.get(ARRAYS)
-    if arr is None or len(arr) != len(doc):
-        arr = doc.user_data[ARRAYS] = doc.to_array([LOWER, NORM, IS_PUNCT, IS_SPACE])
-    return arr
-
-
-# -- rule tables ----------------------------------------------------------------------
-#: tables added after the first versions of model format 2: a version whose snapshot
-#: (``rules/``) predates one was trained without it and reads as if it were empty
-LATER_TABLES = frozenset({"known_words.txt", "lexicon_distress.json", "boilerplate.json",
-                          "lexicon_warning_signs.json", "lexicon_weapons.json", "patterns_psychosis.json",
-                          "fallback_uncounted.txt", "patterns_warning_signs.json"})
-
-
-def absent_later_table(rules_dir: str | Path | None, name: str) -> bool:
-    """True when a version's snapshot predates table ``name``: read it as empty."""
-    return name in LATER_TABLES and rules_dir is not None and not (Path(rules_dir) / name).exists()
-
-
-def read_rules(rules_dir: str | Path | None, name: str) -> str:
-    """The text of rule table ``name`` from ``rules_dir``, or from the package's
-    resources when ``rules_dir`` is None."""
-    try:
-        return read_text(name) if rules_dir is None else (Path(rules_dir) / name).read_text(encoding="utf-8")
-    except OSError as exc:
-        where = "the package's resources" if rules_dir is None else repr(str(rules_dir))
-        raise CrisisNLPError(f"rule table {name!r} not found in {where}: copy it there from "
-                             f"crisis_nlp/resources or leave rules_dir unset") from exc
-
-
-def read_word_list(rules_dir: str | Path | None, name: str) -> frozenset[str]:
-    """The words of a one-word-per-line table (``#`` starts a comment line)."""
-    return frozenset(w.strip() for w in read_rules(rules_dir, name).splitlines() if w.strip() and not w.startswith("#"))
-
-
-def function_words(rules_dir: str | Path | None = None) -> frozenset[str]:
-    """The closed-class words of ``function_words.txt`` in ``rules_dir`` (default the
-    package's tables): single-word features a model may drop, and words a knowledge
-    fallback does not count."""
-    return read_word_list(rules_dir, "function_words.txt")
-
-
-def fallback_uncounted(rules_dir: str | Path | None = None) -> frozenset[str]:
-    """The words a knowledge fallback does not count: the function words, and since 2.16.0
-    those of ``fallback_uncounted.txt`` (the codes' own words, masked-data placeholders,
-    a page's wrapping)."""
-    extra = frozenset() if absent_later_table(rules_dir, "fallback_uncounted.txt") \
-        else read_word_list(rules_dir, "fallback_uncounted.txt")
-    return function_words(rules_dir) | extra
-
-
-def read_rules_json(rules_dir: str | Path | None, name: str) -> Any:
-    try:
-        return json.loads(read_rules(rules_dir, name))
-    except json.JSONDecodeError as exc:
-        raise CrisisNLPError(f"rule table {name!r} is not valid JSON (line {exc.lineno}): fix the file") from exc
-
-
-def parse_tsv(text: str, name: str) -> dict[str, str]:
-    """A two-column table (``key<TAB>value``, ``#`` comments): lower-case key -> value."""
-    table: dict[str, str] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("\t")
-        if not sep or not value.strip():
-            raise CrisisNLPError(f"{name} line {lineno}: expected 'key<TAB>value'")
-        table[key.strip().lower()] = value.strip()
-    return table
 
 
 PRONOUN_FORMS = {
@@ -278,24 +177,8 @@ def load_word_forms(rules_dir: str | Path | None, identity: str | None) -> WordF
     drop = bool(read_rules_json(rules_dir, "concepts.json").get("apostrophe_free_forms", False))
     if not identity:
         return WordForms(drop_apostrophes=drop)
-    from .identity import load_identity_terms, sex_classes  # identity imports this module
-
     rules = load_identity_terms(identity, None if rules_dir is None else str(rules_dir))
     return WordForms(sex_classes(rules) if rules.get("lexicon_sex_forms") else None, drop_apostrophes=drop)
-
-
-def add_special_cases(nlp: Language, strings: Iterable[str]) -> None:
-    """Keep shorthand with punctuation ('w/o', 'c/o', 'a&o') as one token, in any case.
-
-    A string that the tokenizer already keeps whole ('w/', 'w/o') gets no rule: such a
-    rule changes no token, but each hit stops spaCy from caching the rest of the note's
-    words, which made notes with 'w/' twice as slow to tokenize.
-    """
-    tokenizer = nlp.tokenizer
-    for s in strings:
-        for variant in sorted({s, s.upper(), s.capitalize()}):
-            if [t.text for t in tokenizer(variant)] != [variant]:
-                tokenizer.add_special_case(variant, [{"ORTH": variant}])
 
 
 def _add_phrases(matcher: PhraseMatcher, nlp: Language, phrases: dict[str, list[str]], forms: WordForms) -> None:

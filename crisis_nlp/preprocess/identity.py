@@ -30,7 +30,8 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .components import LOWER_COL, NORM_COL, PUNCT_COL, add_special_cases, token_arrays
+from .tables import read_rules_json
+from .tokens import LOWER_COL, NORM_COL, PUNCT_COL, add_special_cases, token_arrays
 
 # The NORM of a dropped word. A space, not "": spaCy reads a NORM hash of 0 ("") as
 # "not set" and falls back to the word itself; the feature code splits a NORM on
@@ -47,8 +48,6 @@ _NONE, _SET, _COLOUR, _PHRASE_END = 0, 1, 2, 3
 def load_identity_terms(name: str = "identity_terms.json", rules_dir: str | None = None) -> dict[str, Any]:
     """The identity rules (from ``rules_dir``, default the package's), checked
     (:func:`check_identity_terms`)."""
-    from .components import read_rules_json
-
     return check_identity_terms(read_rules_json(rules_dir, name), name)
 
 

@@ -26,16 +26,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .components import (  # (importing registers the factories)
-    CONCEPT_FEATURES,
-    CONCEPTS,
-    NEGATED,
-    NORM_COL,
-    PUNCT_COL,
-    SPACE_COL,
-    concept_tokens,
-    token_arrays,
-)
+from .components import concept_tokens  # (importing registers the factories)
+from .tokens import CONCEPT_FEATURES, CONCEPTS, NEGATED, NORM_COL, PUNCT_COL, SPACE_COL, token_arrays
 from .budget import ReadingBudget
 from .identity import IdentityNormalizer  # noqa: F401  (registers crisis_nlp_identity)
 from .boilerplate import boilerplate_rules

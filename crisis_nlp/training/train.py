@@ -29,7 +29,7 @@ from ..model.estimator import DEFAULT_OUTPUTS, THRESHOLD_RESAMPLES, CrisisClassi
 from ..model.knowledge import (DEFAULT_CEILINGS, DEFAULT_COMPANIONS, DEFAULT_FALLBACKS, DEFAULT_FLOOR_SHARES,
                                DEFAULT_FLOORS, apply_to_features, check_ceilings, check_companions, check_fallbacks,
                                check_floor_shares, check_floors, with_rules)
-from ..preprocess.components import fallback_uncounted
+from ..preprocess.tables import fallback_uncounted
 from ..model.policy import ResponsePolicy, split_outputs
 from ..preprocess.pipeline import note_features_and_windows
 from ..model.stretches import DEFAULT_WINDOW_TOKENS, check_window_tokens, fold_scores, with_window
