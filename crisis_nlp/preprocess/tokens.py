@@ -10,7 +10,6 @@ key, see :func:`_ext_key`); the hot path reads that dict directly, because each
 (measured, spaCy 3.8), which is several per cent of a 0.3 ms note.
 """
 
-# no `from __future__ import annotations` (see components.py: spaCy 3.7's factories)
 from collections.abc import Iterable
 
 import numpy as np
