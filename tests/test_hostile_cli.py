@@ -20,6 +20,8 @@ from crisis_nlp.cli import build_parser, main
 from conftest import GOLD, ROOT
 
 CLI = [sys.executable, "-m", "crisis_nlp.cli"]
+#: the command line with a pause after the N-th relabel part (N comes first)
+PAUSING_CLI = [sys.executable, str(Path(__file__).with_name("pausing_cli.py"))]
 LABELLED_CP1252 = "id,text,categories,flags,response_mode\r\n1,pt très triste says he wants to die,[],[],crisis_line\r\n"
 
 
@@ -261,11 +263,10 @@ def test_relabel_onto_its_input_is_refused(tmp_path, capsys):
 def test_ctrl_c_in_relabel_says_how_to_resume(tmp_path):
     src, out = tmp_path / "c.csv", tmp_path / "o.csv"
     src.write_text("text\n" + "pt wants to die\n" * 50)
-    env = {**os.environ, "CRISIS_NLP_TEST_PAUSE_AFTER_PARTS": "1"}  # sleeps after the first part
     # the child gets SIGINT's default action: an earlier test in the same run (a dask
     # cluster) can leave SIGINT ignored in this process, and an ignored signal is inherited
-    p = subprocess.Popen(CLI + ["relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet"],
-                         stderr=subprocess.PIPE, env=env, text=True,
+    p = subprocess.Popen(PAUSING_CLI + ["1", "relabel", str(src), "-o", str(out), "--chunk-size", "10", "--quiet"],
+                         stderr=subprocess.PIPE, text=True,  # pauses after the first part
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     parts = out.with_name("o.csv.parts")
     # wait for the first part however loaded the machine is (a CI run beside a training

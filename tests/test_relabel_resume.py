@@ -7,18 +7,24 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
+from pathlib import Path
 
 import pytest
 
 CHUNK = "40"
 REPEAT = 4
-N_ROWS = REPEAT * 260
+N_ROWS = REPEAT * 260  # 26 parts of CHUNK rows
+#: the command line with a pause after the N-th part written (N comes first): the pause
+#: lives in the test's launcher, not in the library
+PAUSING_CLI = [sys.executable, str(Path(__file__).with_name("pausing_cli.py"))]
+
+
+def _args(src, out, *extra):
+    return ["relabel", str(src), "-o", str(out), "--text-field", "narrative", "--chunk-size", CHUNK, "--quiet", *extra]
 
 
 def _cmd(src, out, *extra):
-    return [sys.executable, "-m", "crisis_nlp.cli", "relabel", str(src), "-o", str(out), "--text-field", "narrative",
-            "--chunk-size", CHUNK, "--quiet", *extra]
+    return [sys.executable, "-m", "crisis_nlp.cli", *_args(src, out, *extra)]
 
 
 def _run(src, out, *extra):
@@ -79,12 +85,11 @@ def _assert_same(out, reference):
 
 
 def test_kill_9_after_some_parts_then_resume_with_jobs_2(calls_csv, reference, tmp_path):
-    """Paused by a test hook after 3 parts, so the kill always lands mid-run; the resumed
-    --jobs 2 output equals the uninterrupted --jobs 1 one."""
+    """Paused after 3 parts (tests/pausing_cli.py), so the kill always lands mid-run; the
+    resumed --jobs 2 output equals the uninterrupted --jobs 1 one."""
     jobs = "2"
     out = tmp_path / "out.csv"
-    env = {**os.environ, "CRISIS_NLP_TEST_PAUSE_AFTER_PARTS": "3"}
-    p = subprocess.Popen(_cmd(calls_csv, out, "--jobs", jobs), env=env, start_new_session=True,
+    p = subprocess.Popen(PAUSING_CLI + ["3", *_args(calls_csv, out, "--jobs", jobs)], start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert _wait_for_parts(out.with_name("out.csv.parts"), 3, p), "the run ended before the kill"
     _kill_group(p)
@@ -94,14 +99,14 @@ def test_kill_9_after_some_parts_then_resume_with_jobs_2(calls_csv, reference, t
 
 
 def test_kill_9_at_an_unplanned_moment_then_resume(calls_csv, reference, tmp_path):
-    """No hook: killed as soon as the first part appears, wherever the run is then."""
+    """Killed as soon as the first part appears, wherever the run is then (between parts 1
+    and 20 of 26: the launcher pauses after part 20, so the run cannot end before the kill)."""
     out = tmp_path / "out.csv"
-    p = subprocess.Popen(_cmd(calls_csv, out, "--jobs", "1"), start_new_session=True,
+    p = subprocess.Popen(PAUSING_CLI + ["20", *_args(calls_csv, out, "--jobs", "1")], start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if _wait_for_parts(out.with_name("out.csv.parts"), 1, p):
-        _kill_group(p)
-    else:
-        warnings.warn("the run finished before the kill; only the resume of a finished run was tested")
+    assert _wait_for_parts(out.with_name("out.csv.parts"), 1, p), "the run ended before the kill"
+    _kill_group(p)
+    assert not out.exists()
     _run(calls_csv, out, "--jobs", "1", "--resume")
     _assert_same(out, reference)
 

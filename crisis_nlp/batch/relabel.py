@@ -236,9 +236,7 @@ def relabel_file(
     Nothing of the input is lost (see :mod:`crisis_nlp.batch.formats`), and an output that is the
     input itself (by any path) is refused.
     """
-    import os
     import sys
-    import time
 
     from .formats import open_format
     from .tables import check_encoding, table_format, unreadable
@@ -324,7 +322,6 @@ def relabel_file(
                 **_model_identity(model, model_spec, registry)}
     journal = Journal(output, settings, form.ext)
     done = journal.start(resume)
-    pause_after = int(os.environ.get("CRISIS_NLP_TEST_PAUSE_AFTER_PARTS", "0"))  # test hook: kill -9 tests
 
     def to_journal(chunk, part):
         if part is None:  # done before the restart
@@ -334,8 +331,6 @@ def relabel_file(
             journal.write_part(chunk.index, lambda f: f.write(data), stats)
         except OSError as exc:
             raise OutputError(f"cannot write to {journal.dir}: {exc.strerror or exc}.") from None
-        if pause_after and chunk.index + 1 == pause_after:
-            time.sleep(600)
         return stats
 
     n = run(lambda c: c.index < done, to_journal)
