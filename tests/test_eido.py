@@ -224,6 +224,22 @@ def test_note_text_is_never_logged(model, sample, caplog):
     assert "deer rifle" not in logged and "whiskey" not in logged
 
 
+def test_no_module_of_the_library_logs():
+    """The test above sees only what a logger writes, and the library has none: a module
+    that starts to log (or print to stderr from a library path) must come with a test that
+    its records hold no note text. This one fails when a module imports ``logging``."""
+    import re
+    from pathlib import Path
+
+    import crisis_nlp
+
+    root = Path(crisis_nlp.__file__).parent
+    logging_modules = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
+                       if re.search(r"^\s*(import logging|from logging )", p.read_text(encoding="utf-8"), re.M)]
+    assert len(list(root.rglob("*.py"))) > 40
+    assert logging_modules == []
+
+
 # -- refusals ---------------------------------------------------------------------------
 
 OK_NOTE = [{"notesActionComments": "pt says he wants to kill himself"}]

@@ -4,7 +4,6 @@ option."""
 
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
