@@ -1,4 +1,5 @@
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "data" / "gold.jsonl"
 DATA = ROOT / "training_data_synthetic" / "notes.jsonl.gz"
+#: the command line with a pause after the N-th relabel part written (N comes first;
+#: tests/pausing_cli.py): the pause lives in the tests, not in the library
+PAUSING_CLI = [sys.executable, str(ROOT / "tests" / "pausing_cli.py")]
 
 
 @pytest.fixture(scope="session")

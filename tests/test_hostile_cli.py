@@ -9,18 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from crisis_nlp.cli import build_parser, main
 
-from conftest import GOLD, ROOT
+from conftest import GOLD, PAUSING_CLI, ROOT
 
 CLI = [sys.executable, "-m", "crisis_nlp.cli"]
-#: the command line with a pause after the N-th relabel part (N comes first)
-PAUSING_CLI = [sys.executable, str(Path(__file__).with_name("pausing_cli.py"))]
 LABELLED_CP1252 = "id,text,categories,flags,response_mode\r\n1,pt très triste says he wants to die,[],[],crisis_line\r\n"
 
 

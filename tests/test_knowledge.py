@@ -365,7 +365,7 @@ def test_every_package_pattern_begins_with_a_fixed_word():
     relabel a fifth of its speed at stop 43 (measured). Begin a pattern on a word instead."""
     concepts = build_nlp().get_pipe("crisis_nlp_concepts")
     assert len(concepts.patterns) > 50
-    assert concepts.patterns._anywhere == []
+    assert concepts.patterns.tried_at_every_token == []
 
 
 # -- psychosis written as what the person believes, hears or sees (patterns_psychosis.json) -----

@@ -7,16 +7,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+
+from conftest import PAUSING_CLI
 
 CHUNK = "40"
 REPEAT = 4
 N_ROWS = REPEAT * 260  # 26 parts of CHUNK rows
-#: the command line with a pause after the N-th part written (N comes first): the pause
-#: lives in the test's launcher, not in the library
-PAUSING_CLI = [sys.executable, str(Path(__file__).with_name("pausing_cli.py"))]
 
 
 def _args(src, out, *extra):

@@ -567,6 +567,12 @@ class TokenPatterns:
     def __len__(self) -> int:
         return len(self.patterns)
 
+    @property
+    def tried_at_every_token(self) -> list[int]:
+        """Patterns whose first token is not a fixed word list (a REGEX, a number, an
+        optional token): each is tried at every token of every note, which is slow."""
+        return list(self._anywhere)
+
     def add(self, pattern: list[dict], where: str = "pattern") -> int:
         specs = tuple(_compile_spec(spec, where) for spec in pattern)
         if not specs or all(sp.low == 0 for sp in specs):
