@@ -160,9 +160,9 @@ def _share(notes, pred):
     return sum(1 for r in notes if pred(r)) / len(notes)
 
 
-def _within(p_group, p_all, n_group, floor=0.03):
-    """Within a few points: the larger of ``floor`` and three standard errors of the group share."""
-    return abs(p_group - p_all) <= max(floor, 3 * math.sqrt(max(p_all * (1 - p_all), 1e-9) / n_group))
+def _within(p_group, p_all, n_group, floor=0.03, k=3):
+    """Within a few points: the larger of ``floor`` and ``k`` standard errors of the group share."""
+    return abs(p_group - p_all) <= max(floor, k * math.sqrt(max(p_all * (1 - p_all), 1e-9) / n_group))
 
 
 @pytest.mark.parametrize("wrapping", [
@@ -209,7 +209,12 @@ def test_identity_is_independent_of_the_labels_and_the_response_mode(sample):
         p_all = _share(sample, pred)
         assert p_all > 0.02, name
         for g, rs in groups.items():
-            if not _within(_share(rs, pred), p_all, len(rs)):
+            # about 60 comparisons: at three standard errors one of them fails by chance on
+            # about one sample in seven (stop 45: a generator change that left identity alone
+            # failed it, asian among ems notes at z = 3.02; seeds 12-14 of that generator gave
+            # 2.6, 1.9, 2.5); at four, about one in 250, and a real tie of identity to labels
+            # is far larger
+            if not _within(_share(rs, pred), p_all, len(rs), k=4):
                 off.append((name, g, round(_share(rs, pred), 3), round(p_all, 3)))
     assert not off
 
