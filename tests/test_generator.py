@@ -210,7 +210,7 @@ def test_identity_is_independent_of_the_labels_and_the_response_mode(sample):
         assert p_all > 0.02, name
         for g, rs in groups.items():
             # about 60 comparisons: at three standard errors one of them fails by chance on
-            # about one sample in seven (stop 45: a generator change that left identity alone
+            # about one sample in seven (normal approximation) (stop 45: a generator change that left identity alone
             # failed it, asian among ems notes at z = 3.02; seeds 12-14 of that generator gave
             # 2.6, 1.9, 2.5); at four, about one in 250, and a real tie of identity to labels
             # is far larger
