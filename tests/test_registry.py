@@ -229,3 +229,41 @@ def test_a_version_reads_its_own_rule_tables_not_the_package_ones(registry_copy)
     assert "suicidal" in doc_features(process(note, mine.rules_dir)).split()
     assert "suicidal" not in doc_features(process(note, shipped.rules_dir)).split()
     assert mine.predict_proba([note])[0][0] != shipped.predict_proba([note])[0][0]
+
+
+def test_a_version_reads_its_own_masking_tables(registry_copy):
+    """Masking makes features (``PII_NAME``), so since 2.26.0 the masking tables travel with
+    the version like the other rule tables: a copy whose surname list knows 'Zzqson' masks
+    it; the package's tables do not, and a version snapshotted before them reads the
+    package's."""
+    from crisis_nlp.preprocess.pipeline import doc_features, process
+    from crisis_nlp.preprocess.text import MASKING_TABLES, mask_pii, masking_dir
+    from crisis_nlp.resources import read_text
+
+    entry = shipped_entry(registry_copy)
+    copy = registry_copy / "county-x" / "1.0.0"
+    shutil.copytree(entry.path, copy)
+    for name in MASKING_TABLES:
+        (copy / "rules" / name).write_text(read_text(name), encoding="utf-8")
+    with open(copy / "rules" / "names_last.txt", "a", encoding="utf-8") as f:
+        f.write("zzqson\n")
+    _rehash(resolve("county-x@1.0.0", registry_copy))
+    mine = load_model("county-x@1.0.0", registry=registry_copy)
+    assert all(f"rules/{name}" in mine.manifest["files"] for name in MASKING_TABLES)
+    note = "per caller her son zzqson is upset, says he wants to die"
+    assert "PII_NAME" in mask_pii(note, rules_dir=mine.rules_dir)
+    assert "PII_NAME" not in mask_pii(note)
+    assert "pii_name" in doc_features(process(note, mine.rules_dir)).split()
+    rules = entry.manifest["files"]
+    if not any(f"rules/{name}" in rules for name in MASKING_TABLES):  # a version from before 2.26.0
+        assert masking_dir(str(entry.path / "rules")) is None
+
+
+def test_a_snapshot_with_some_masking_tables_is_an_error(tmp_path):
+    from crisis_nlp.errors import CrisisNLPError
+    from crisis_nlp.preprocess.text import mask_pii
+    from crisis_nlp.resources import read_text
+
+    (tmp_path / "names_last.txt").write_text(read_text("names_last.txt"), encoding="utf-8")
+    with pytest.raises(CrisisNLPError, match="names_first.txt"):
+        mask_pii("per caller her son Zed is upset", rules_dir=str(tmp_path))

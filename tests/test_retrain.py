@@ -54,6 +54,18 @@ def test_retrained_version_learns_the_agency_abbreviation(county, registry, mode
     assert new.classify("RP states cousin locked out of car at the cabin").categories == []
 
 
+def test_a_retrained_version_carries_and_hashes_its_masking_tables(county, registry):
+    """Masking makes features, so a version trained since 2.26.0 snapshots the masking
+    tables with its other rule tables; the manifest hashes them like every file it reads."""
+    from crisis_nlp.preprocess.text import MASKING_TABLES, masking_dir
+
+    entry = resolve("county-x@1.1.0", registry)
+    for name in MASKING_TABLES:
+        assert entry.manifest["files"][f"rules/{name}"] == sha256_file(entry.path / "rules" / name)
+        assert (entry.path / "rules" / name).read_text(encoding="utf-8") == read_text(name)
+    assert masking_dir(load_model("county-x@1.1.0", registry=registry).rules_dir) is not None
+
+
 def test_metrics_are_measured_on_held_out_agency_notes_only(county):
     m = county.manifest
     ag = m["training_data"]["agency"]

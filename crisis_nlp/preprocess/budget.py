@@ -143,14 +143,14 @@ class ReadingBudget:
     phrases: dict[str, tuple[str, ...]]  # keywords with punctuation by first word: ' 10 96 ' (punctuation blanked)
 
     @classmethod
-    def from_pipeline(cls, nlp: Language) -> "ReadingBudget":
-        """The budget for a pipeline made by :func:`crisis_nlp.preprocess.build_nlp`: its
-        tables give the known words and the keywords."""
+    def from_pipeline(cls, nlp: Language, rules_dir: str | None = None) -> "ReadingBudget":
+        """The budget for a pipeline made by :func:`crisis_nlp.preprocess.build_nlp` from
+        the tables in ``rules_dir``: they give the known words and the keywords."""
         concepts = nlp.get_pipe("crisis_nlp_concepts")
         shorthand = nlp.get_pipe("crisis_nlp_shorthand")
-        words = set(concepts.known_words) | name_vocab() | set(STOP_WORDS)
+        words = set(concepts.known_words) | name_vocab(rules_dir) | set(STOP_WORDS)
         known = {f for w in words for f in (w, w.upper(), w.capitalize())}
-        known |= set(_SYMBOLS) | set(string.digits) | pii_placeholders()
+        known |= set(_SYMBOLS) | set(string.digits) | pii_placeholders(rules_dir)
         content: set[str] = set()
         for items in concepts.phrases.values():
             for phrase in items:

@@ -232,21 +232,22 @@ def doc_features(doc: Doc) -> str:
 @lru_cache(maxsize=4)
 def reading_budget(rules_dir: str | None = None) -> ReadingBudget:
     """The reading budget of the pipeline with the rule tables in ``rules_dir``."""
-    return ReadingBudget.from_pipeline(build_nlp(rules_dir))
+    return ReadingBudget.from_pipeline(build_nlp(rules_dir), rules_dir)
 
 
 def clean_text(text: str, rules_dir: str | None = None) -> str:
     """CAD wrapping lines dropped (:mod:`.boilerplate`), normalisation, the part of a long note that is read (:mod:`.budget`),
     personal-data masking and capped runs without spaces: the text every later step sees,
     of bounded length and first-sight work (the tokenizer's work per chunk is bounded too).
-    ``rules_dir``: the rule tables whose words the reading budget knows.
+    ``rules_dir``: the rule tables whose words the reading budget knows and, for a version
+    that snapshots them, the masking tables.
 
     The budget reads the note between the two halves of :func:`normalize_text`, so the
     second half (age units, spaces) only runs on what is read; a note read whole gets
     exactly ``normalize_text``."""
     text = boilerplate_rules(rules_dir).strip(text)
     read = reading_budget(rules_dir).select(normalize_characters(text))
-    return limit_runs(mask_pii(normalize_spacing(read)))
+    return limit_runs(mask_pii(normalize_spacing(read), rules_dir=rules_dir))
 
 
 def _stages(rules_dir: str | None = None) -> tuple:

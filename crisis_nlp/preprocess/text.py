@@ -9,8 +9,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from ..resources import load_json, read_text
+from ..errors import CrisisNLPError
+from .tables import read_rules, read_rules_json
 
 _PLAIN = {
     "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -279,9 +281,31 @@ _CHECKS: dict[str, Callable[[str], int]] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _pii_patterns() -> tuple[_PIIPattern, ...]:
-    table = load_json("pii_patterns.json")
+#: the personal-data masking tables. Masking makes features (``PII_NAME``, ``PII_PHONE``),
+#: so since 2.26.0 a version snapshots them with its other rule tables and they are hashed
+#: in its manifest; a version whose snapshot predates them reads the package's.
+MASKING_TABLES = ("names_first.txt", "names_last.txt", "names_stop.txt", "names_vocab.txt", "pii_patterns.json")
+
+
+@lru_cache(maxsize=None)
+def masking_dir(rules_dir: str | None) -> str | None:
+    """The folder whose masking tables a version with the rule tables of ``rules_dir``
+    reads: ``rules_dir`` itself, or None (the package's) for a snapshot without them."""
+    if rules_dir is None:
+        return None
+    have = [name for name in MASKING_TABLES if (Path(rules_dir) / name).is_file()]
+    if not have:
+        return None
+    if len(have) < len(MASKING_TABLES):
+        missing = ", ".join(sorted(set(MASKING_TABLES) - set(have)))
+        raise CrisisNLPError(f"rule folder {str(rules_dir)!r} has some masking tables but not {missing}: "
+                             f"copy them there from crisis_nlp/resources")
+    return str(rules_dir)
+
+
+@lru_cache(maxsize=None)
+def _pii_patterns(source: str | None = None) -> tuple[_PIIPattern, ...]:
+    table = read_rules_json(source, "pii_patterns.json")
     return tuple(
         _PIIPattern(p["name"], p["placeholder"], re.compile(p["regex"]), int(p.get("group", 0)),
                     re.compile(p["needs"]) if p.get("needs") else None, tuple(p.get("needs_any", ())),
@@ -292,15 +316,15 @@ def _pii_patterns() -> tuple[_PIIPattern, ...]:
     )
 
 
-def pii_placeholders() -> frozenset[str]:
+def pii_placeholders(rules_dir: str | None = None) -> frozenset[str]:
     """Every placeholder that masking writes (``PII_PHONE`` ..., ``PII_NAME``)."""
-    return frozenset(p.placeholder for p in _pii_patterns()) | {NAME_PLACEHOLDER}
+    return frozenset(p.placeholder for p in _pii_patterns(masking_dir(rules_dir))) | {NAME_PLACEHOLDER}
 
 
 _DIGIT_RUNS = re.compile(r"\d+.?", re.DOTALL)  # each run of digits and the character after it
 
 
-def mask_pii(text: str, *, prefilter: bool = True, names: bool = True) -> str:
+def mask_pii(text: str, *, prefilter: bool = True, names: bool = True, rules_dir: str | None = None) -> str:
     """Replace phone numbers, e-mails, SSNs, card numbers, dates of birth, addresses,
     plates, case and record numbers, IP addresses, URLs and person names by placeholders
     (``PII_PHONE`` ...), so that no feature, log line or explanation can carry them.
@@ -308,13 +332,14 @@ def mask_pii(text: str, *, prefilter: bool = True, names: bool = True) -> str:
     Linear in the length of the note: no pattern retries an unbounded run from each of
     its positions. ``prefilter=False`` skips the cheap tests that decide whether a
     pattern can match at all; the result must be the same (a test checks it), only
-    slower. ``names=False`` leaves person names (see :func:`mask_names`).
+    slower. ``names=False`` leaves person names (see :func:`mask_names`). ``rules_dir``:
+    a version's rule tables (default the package's), see :data:`MASKING_TABLES`.
     """
-    text = _mask_patterns(text, prefilter)
-    return mask_names(text) if names else text
+    text = _mask_patterns(text, prefilter, masking_dir(rules_dir))
+    return mask_names(text, rules_dir) if names else text
 
 
-def _mask_patterns(text: str, prefilter: bool) -> str:
+def _mask_patterns(text: str, prefilter: bool, source: str | None) -> str:
     # measured once: masking only removes digits and puts letters (placeholders) after a
     # run, so a run that is too short stays too short, and one followed by a character
     # only gets shorter
@@ -332,7 +357,7 @@ def _mask_patterns(text: str, prefilter: bool) -> str:
     # the word tests read the lower-cased note: for ASCII that is what (?i) sees; other
     # notes (about 2% after NFKC) skip them
     low = text.lower() if prefilter and text.isascii() else None
-    for p in _pii_patterns():
+    for p in _pii_patterns(source):
         if prefilter:
             if p.digit_run > longest:
                 continue
@@ -406,27 +431,42 @@ manor grove gardens estates commons ranch farm mill mills falls rehab center pha
 """.split())
 
 
-@lru_cache(maxsize=1)
-def _name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+@lru_cache(maxsize=None)
+def _name_lists(source: str | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     def words(fname: str) -> frozenset[str]:
-        return frozenset(w.strip().upper() for w in read_text(fname).splitlines()
+        return frozenset(w.strip().upper() for w in read_rules(source, fname).splitlines()
                          if w.strip() and not w.startswith("#"))
 
     return words("names_first.txt"), words("names_last.txt"), words("names_stop.txt")
 
 
-@lru_cache(maxsize=1)
-def name_vocab() -> frozenset[str]:
+def name_vocab(rules_dir: str | None = None) -> frozenset[str]:
     """The everyday words of call notes (``names_vocab.txt``, lower case): a capitalised
     one is not an unlisted name; the reading budget counts them as known words."""
-    return frozenset(w.strip() for w in read_text("names_vocab.txt").splitlines() if w.strip() and not w.startswith("#"))
+    return _name_vocab(masking_dir(rules_dir))
 
 
-@lru_cache(maxsize=1)
-def _name_words() -> tuple[frozenset[str], frozenset[str]]:
+@lru_cache(maxsize=None)
+def _name_vocab(source: str | None) -> frozenset[str]:
+    return frozenset(w.strip() for w in read_rules(source, "names_vocab.txt").splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=None)
+def identity_words(rules_dir: str | None = None) -> frozenset[str]:
+    """Race and ethnicity words (``identity_terms.json``, lower case): never part of a name.
+    A race word after a listed surname and a comma ('the TRAIL, ASIAN SUBJ') read as 'LAST,
+    FIRST' masked the word before it too, so an identity word changed the features. Not the
+    colour words: 'Brown' is a surname, and a name left unmasked is a privacy failure."""
+    terms = read_rules_json(rules_dir, "identity_terms.json")
+    return frozenset(set(terms["race"]) | {w for phrase in terms["race_phrases"] for w in phrase})
+
+
+@lru_cache(maxsize=None)
+def _name_words(source: str | None) -> tuple[frozenset[str], frozenset[str]]:
     """(words without which no rule fires: the prefilter; words at which a rule can
     start: the ones the pass visits)."""
-    first, last, stop = _name_lists()
+    first, last, stop = _name_lists(source)
     strong = {w.upper() for w in _STRONG_CUES | {"name", "nombre"}}
     cues = {w.upper() for w in _WEAK_CUES | _KIN_CUES}
     needed = ((first | last) - stop) | strong
@@ -440,12 +480,12 @@ def _cue_words() -> frozenset[str]:
     return frozenset(w.upper() for w in _STRONG_CUES | _WEAK_CUES | _KIN_CUES | {"name", "nombre"})
 
 
-@lru_cache(maxsize=1)
-def _kin_words() -> tuple[frozenset[str], frozenset[str]]:
+@lru_cache(maxsize=None)
+def _kin_words(source: str | None) -> tuple[frozenset[str], frozenset[str]]:
     """(kin cues, upper case; everyday names as written Capitalised): a note with neither
     a listed name nor a strong cue has a name only where a kin cue precedes one of these
     ('son Will')."""
-    first, last, stop = _name_lists()
+    first, last, stop = _name_lists(source)
     return frozenset(w.upper() for w in _KIN_CUES), frozenset(w.capitalize() for w in stop & (first | last))
 
 
@@ -453,7 +493,7 @@ def _is_cap(w: str) -> bool:
     return w[0].isupper()
 
 
-def mask_names(text: str) -> str:
+def mask_names(text: str, rules_dir: str | None = None) -> str:
     """Replace person names by ``PII_NAME``, only where the text says it is a name.
 
     - after a strong cue ('name is', 'name:', 'named', 'Mr', 'Mrs', 'Ms', 'aka'): up to
@@ -473,18 +513,20 @@ def mask_names(text: str) -> str:
     """
     if len(text) < 3:
         return text
-    needed, cand = _name_words()
+    source = masking_dir(rules_dir)
+    needed, cand = _name_words(source)
     pieces = _LETTERS.findall(text.upper())  # cheaper than the words; a superset of their parts
     if needed.isdisjoint(pieces):
-        kin, everyday = _kin_words()
+        kin, everyday = _kin_words(source)
         if kin.isdisjoint(pieces) or everyday.isdisjoint(_TITLE.findall(text)):
             return text  # no listed name and no cue: most notes stop here
     found = list(_WORD.finditer(text))
     words = [m.group() for m in found]
     uppers = list(map(str.upper, words))
     spans = [m.span() for m in found]
-    first, last, stop = _name_lists()
-    vocab = name_vocab()
+    first, last, stop = _name_lists(source)
+    vocab = _name_vocab(source)
+    race = identity_words(rules_dir)
     cues = _cue_words()
     n = len(words)
     n_upper = sum(map(str.isupper, words))
@@ -497,7 +539,7 @@ def mask_names(text: str) -> str:
 
     def listed(i: int) -> bool:
         u = uppers[i]
-        return (u in first or u in last) and u not in stop
+        return (u in first or u in last) and u not in stop and u.lower() not in race
 
     def capital(i: int) -> bool:  # capitalised in a way that says something
         w = words[i]
@@ -512,7 +554,8 @@ def mask_names(text: str) -> str:
     def known(i: int) -> bool:  # a word of the notes (or a cue), so not an unlisted name
         u = uppers[i]
         low = u.lower()
-        return low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or (u in cand and not listed(i))
+        return (low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or low in race
+                or (u in cand and not listed(i)))
 
     def namelike(i: int) -> bool:  # an unlisted word that can be part of a name next to a listed one
         return 0 <= i < n and len(words[i]) > 1 and capital(i) and not known(i)
@@ -553,6 +596,8 @@ def mask_names(text: str) -> str:
             if j > 0 and not never(j) and (capital(j) or not mixed or uppers[j] in first or uppers[j] in last):
                 start = j
         elif (low in _WEAK_CUES or low in _KIN_CUES) and nxt < n and gap(i).strip(" :") == "":
+            while nxt + 1 < n and uppers[nxt].lower() in race and gap(nxt) == " ":
+                nxt += 1  # "caller Latina Lopez": the name is after the race word
             w = words[nxt]
             if not never(nxt) and not place_after(nxt):
                 if listed(nxt) and (capital(nxt) or not mixed):

@@ -10,11 +10,10 @@ from typing import Any
 
 
 def _is_rule_table(p: Path) -> bool:
-    """A table that makes a version's features. Not: the response policy (a version's own
-    ``policy.toml``) and the personal-data masking tables (a privacy rule of the library,
-    applied the same way whatever the model)."""
-    return (p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml")
-            and p.name != "policy_default.toml" and p.name != "pii_patterns.json" and not p.name.startswith("names_"))
+    """A table that makes a version's features, the personal-data masking tables among
+    them since 2.26.0 (masking writes ``PII_NAME``). Not: the response policy (a version's
+    own ``policy.toml``)."""
+    return p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml") and p.name != "policy_default.toml"
 
 
 def rule_files(rules_dir: str | Path | None = None) -> list[Path]:
