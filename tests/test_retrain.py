@@ -55,7 +55,7 @@ def test_retrained_version_learns_the_agency_abbreviation(county, registry, mode
 
 
 def test_a_retrained_version_carries_and_hashes_its_masking_tables(county, registry):
-    """Masking makes features, so a version trained since 2.26.0 snapshots the masking
+    """Masking makes features, so a version trained since stop 46 snapshots the masking
     tables with its other rule tables; the manifest hashes them like every file it reads."""
     from crisis_nlp.preprocess.text import MASKING_TABLES, masking_dir
 

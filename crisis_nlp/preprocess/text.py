@@ -282,7 +282,7 @@ _CHECKS: dict[str, Callable[[str], int]] = {
 
 
 #: the personal-data masking tables. Masking makes features (``PII_NAME``, ``PII_PHONE``),
-#: so since 2.26.0 a version snapshots them with its other rule tables and they are hashed
+#: so a version trained since stop 46 snapshots them with its other rule tables and they are hashed
 #: in its manifest; a version whose snapshot predates them reads the package's.
 MASKING_TABLES = ("names_first.txt", "names_last.txt", "names_stop.txt", "names_vocab.txt", "pii_patterns.json")
 

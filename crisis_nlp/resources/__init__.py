@@ -11,7 +11,7 @@ from typing import Any
 
 def _is_rule_table(p: Path) -> bool:
     """A table that makes a version's features, the personal-data masking tables among
-    them since 2.26.0 (masking writes ``PII_NAME``). Not: the response policy (a version's
+    them since stop 46 (masking writes ``PII_NAME``). Not: the response policy (a version's
     own ``policy.toml``)."""
     return p.is_file() and p.suffix in (".json", ".tsv", ".txt", ".toml") and p.name != "policy_default.toml"
 
