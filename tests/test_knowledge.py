@@ -428,8 +428,17 @@ def test_a_delusion_of_poisoning_is_psychosis_not_an_overdose():
         ("told counselor he wants police to shoot him", {"SUICIDE"}, set()),
         ("hose from the tailpipe in the window", {"SUICIDE"}, set()),
         ("shots fired in the courtyard", {"WEAPON"}, set()),
+        # the C-SSRS 'go to sleep and not wake up', as a purpose or a wish (stop 46: the
+        # negation read "wouldn't" and left 'wake up' negated); not being unrousable
+        ("took 50 tylenol 'so i wouldnt wake up', now vomiting", {"SUICIDE"}, set()),
+        ("SAYS SHE TOOK MY GABAPENTIN SO SHE WOULDN'T WAKE UP", {"SUICIDE"}, set()),
+        ("he keeps saying he hopes he never wakes up", {"SUICIDE"}, set()),
+        ("took her pills and wouldnt wake up, snoring", set(), {"SUICIDE"}),
         # everyday words that are not weapons
         ("bus pass already loaded for the month", set(), {"WEAPON"}),
+        ("ice-loaded birch came down across the lines, arcing", set(), {"WEAPON"}),
+        ("[1340] pt loaded [1342] partner skiing out w/ patrol", set(), {"WEAPON"}),
+        ("ADV LOADED HANDGUN IN CENTER CONSOLE, SECURED", {"WEAPON"}, set()),
         ("keeps a loaded 22 by the bed", {"WEAPON"}, set()),
         # a refused act is not an absent object; a run-on item after "wont" is not denied
         ("says there's a demon in him and wont put down the kitchen knife", {"WEAPON"}, set()),
