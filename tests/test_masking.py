@@ -149,3 +149,23 @@ def test_name_masking_only_replaces_spans_by_the_placeholder(text):
     pattern = ".+?".join(re.escape(s) for s in parts)
     assert re.fullmatch(pattern, text, re.DOTALL), (text, out)
     assert out.count("PII_PHONE") == text.count("PII_PHONE")
+
+
+@pytest.mark.parametrize("race", ["asian", "hispanic", "latino", "latina", "caucasian", "native american",
+                                  "african american", "pacific islander"])
+def test_a_race_word_never_becomes_part_of_a_name(race):
+    """Stop 45: 'ON THE TRAIL, ASIAN SUBJ' read as 'LAST, FIRST' ('trail' is a listed surname), so
+    the inserted race word masked the word before it and changed the features."""
+    for surname in ("TRAIL", "Trail", "trail", "Lopez"):
+        for word in (race.upper(), race.title(), race):
+            note = f"comp up on the {surname}, {word} subj yelling for help"
+            masked = mask_names(note)
+            assert word in masked, (note, masked)
+            assert mask_names(note.replace(f"{word} ", "")).replace(f"{word} ", "") == masked.replace(f"{word} ", "")
+    from crisis_nlp.preprocess.text import identity_words
+
+    assert set(race.split()) <= identity_words()
+    # and a name after a race word is still masked
+    for cue in ("caller", "subj", "per"):
+        masked = mask_names(f"{cue} {race.title()} Lopez states her car was hit")
+        assert "Lopez" not in masked and race.title() in masked, masked

@@ -453,6 +453,16 @@ def _name_vocab(source: str | None) -> frozenset[str]:
 
 
 @lru_cache(maxsize=None)
+def identity_words(rules_dir: str | None = None) -> frozenset[str]:
+    """Race and ethnicity words (``identity_terms.json``, lower case): never part of a name.
+    A race word after a listed surname and a comma ('the TRAIL, ASIAN SUBJ') read as 'LAST,
+    FIRST' masked the word before it too, so an identity word changed the features. Not the
+    colour words: 'Brown' is a surname, and a name left unmasked is a privacy failure."""
+    terms = read_rules_json(rules_dir, "identity_terms.json")
+    return frozenset(set(terms["race"]) | {w for phrase in terms["race_phrases"] for w in phrase})
+
+
+@lru_cache(maxsize=None)
 def _name_words(source: str | None) -> tuple[frozenset[str], frozenset[str]]:
     """(words without which no rule fires: the prefilter; words at which a rule can
     start: the ones the pass visits)."""
@@ -516,6 +526,7 @@ def mask_names(text: str, rules_dir: str | None = None) -> str:
     spans = [m.span() for m in found]
     first, last, stop = _name_lists(source)
     vocab = _name_vocab(source)
+    race = identity_words(rules_dir)
     cues = _cue_words()
     n = len(words)
     n_upper = sum(map(str.isupper, words))
@@ -528,7 +539,7 @@ def mask_names(text: str, rules_dir: str | None = None) -> str:
 
     def listed(i: int) -> bool:
         u = uppers[i]
-        return (u in first or u in last) and u not in stop
+        return (u in first or u in last) and u not in stop and u.lower() not in race
 
     def capital(i: int) -> bool:  # capitalised in a way that says something
         w = words[i]
@@ -543,7 +554,8 @@ def mask_names(text: str, rules_dir: str | None = None) -> str:
     def known(i: int) -> bool:  # a word of the notes (or a cue), so not an unlisted name
         u = uppers[i]
         low = u.lower()
-        return low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or (u in cand and not listed(i))
+        return (low in vocab or low in _NEVER or low in _PLACE_AFTER or u in stop or low in race
+                or (u in cand and not listed(i)))
 
     def namelike(i: int) -> bool:  # an unlisted word that can be part of a name next to a listed one
         return 0 <= i < n and len(words[i]) > 1 and capital(i) and not known(i)
@@ -584,6 +596,8 @@ def mask_names(text: str, rules_dir: str | None = None) -> str:
             if j > 0 and not never(j) and (capital(j) or not mixed or uppers[j] in first or uppers[j] in last):
                 start = j
         elif (low in _WEAK_CUES or low in _KIN_CUES) and nxt < n and gap(i).strip(" :") == "":
+            while nxt + 1 < n and uppers[nxt].lower() in race and gap(nxt) == " ":
+                nxt += 1  # "caller Latina Lopez": the name is after the race word
             w = words[nxt]
             if not never(nxt) and not place_after(nxt):
                 if listed(nxt) and (capital(nxt) or not mixed):
