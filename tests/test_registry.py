@@ -234,7 +234,7 @@ def test_a_version_reads_its_own_rule_tables_not_the_package_ones(registry_copy)
 def test_a_version_reads_its_own_masking_tables(registry_copy):
     """Masking makes features (``PII_NAME``), so since stop 46 the masking tables travel with
     the version like the other rule tables: a copy whose surname list knows 'Zzqson' masks
-    it; the package's tables do not, and a version snapshotted before them reads the
+    it; the package's tables do not, and a version snapshotted before them (2.25.0) reads the
     package's."""
     from crisis_nlp.preprocess.pipeline import doc_features, process
     from crisis_nlp.preprocess.text import MASKING_TABLES, mask_pii, masking_dir
@@ -254,9 +254,10 @@ def test_a_version_reads_its_own_masking_tables(registry_copy):
     assert "PII_NAME" in mask_pii(note, rules_dir=mine.rules_dir)
     assert "PII_NAME" not in mask_pii(note)
     assert "pii_name" in doc_features(process(note, mine.rules_dir)).split()
-    rules = entry.manifest["files"]
-    if not any(f"rules/{name}" in rules for name in MASKING_TABLES):  # a version trained before stop 46 (up to 2.25.0)
-        assert masking_dir(str(entry.path / "rules")) is None
+    old = resolve("default@2.25.0", registry_copy)  # snapshotted before stop 46: no masking tables
+    assert not any(f"rules/{name}" in old.manifest["files"] for name in MASKING_TABLES)
+    assert masking_dir(str(old.path / "rules")) is None
+    assert masking_dir(mine.rules_dir) is not None
 
 
 def test_a_snapshot_with_some_masking_tables_is_an_error(tmp_path):
