@@ -458,8 +458,10 @@ def identity_words(rules_dir: str | None = None) -> frozenset[str]:
     A race word after a listed surname and a comma ('the TRAIL, ASIAN SUBJ') read as 'LAST,
     FIRST' masked the word before it too, so an identity word changed the features. Not the
     colour words: 'Brown' is a surname, and a name left unmasked is a privacy failure."""
-    terms = read_rules_json(rules_dir, "identity_terms.json")
-    return frozenset(set(terms["race"]) | {w for phrase in terms["race_phrases"] for w in phrase})
+    from .identity import load_identity_terms  # here, not at the top: it imports spaCy
+
+    terms = load_identity_terms(rules_dir=rules_dir)  # the checked table the identity component reads
+    return frozenset(w.lower() for w in [*terms["race"], *(w for phrase in terms["race_phrases"] for w in phrase)])
 
 
 @lru_cache(maxsize=None)
