@@ -584,6 +584,55 @@ def test_no_crisis_beds_is_no_take_back():
     assert "C_SUICIDE" in words and "NEG_C_SUICIDE" not in words, words
 
 
+@pytest.mark.parametrize("text", [
+    # a harmless explanation named, and the firearm denied, in one stretch (either order)
+    "SHOTS FIRED? RP heard 6 pops by the park / P17 located juvs w/ fireworks (roman candles), no firearms",
+    "SHOTS FIRED / P4 ONSCN, neg gunfire, just kids w/ firecrackers behind the school",
+    # the gun itself said to be no real one
+    "PERSON WITH A GUN / juv pointing a pistol at cars / [19:21] item is an airsoft, NOT a real firearm",
+])
+def test_fireworks_or_a_toy_with_the_firearm_denied_takes_back_the_gun(text):
+    """Since 2.27.0: a 'shots fired' or 'person with a gun' call whose update finds fireworks or
+    a replica and denies the firearm is no weapon call (four such notes of the gold sets were
+    read as `weapon` and `violence` by 2.26.0; the rules were written after reading them)."""
+    words = concept_words(text)
+    assert "C_WEAPON" not in words and "C_VIOLENCE" not in words, words
+
+
+@pytest.mark.parametrize("text, kept", [
+    # a denied firearm without an explanation takes back nothing before it
+    ("dad holding a knife to mom's throat, no firearms in the home", "C_WEAPON"),
+    # the take-back reaches weapons and violence only, never a suicide concept
+    ("he says he wants to kill himself with the gun / update: it was a bb gun, not a real gun", "C_SUICIDE"),
+])
+def test_a_firearm_take_back_keeps_what_it_does_not_name(text, kept):
+    words = concept_words(text)
+    assert kept in words, words
+
+
+def test_verbal_only_takes_back_the_violence_reading_only():
+    """'POSS DOMESTIC ... verbal only': the update says no one was hit; a threat stays a threat."""
+    words = concept_words("POSS DOMESTIC, loud banging from 2F / unit onscn, couple arguing, verbal only")
+    assert "C_VIOLENCE" not in words, words
+    words = concept_words("he threatened to kill her if she leaves, verbal only so far")
+    assert "C_THREAT_OTHERS" in words, words
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("kids located w/ fireworks, nobody injured, cleared", True),
+    ("no one was injured in the crash", True),
+    ("no one answering the door, pt is bleeding from the arm", False),
+])
+def test_nobody_injured_is_read_as_a_denial(text, negated):
+    words = [w for w in concept_words(text) if w.endswith("C_MEDICAL")]
+    assert words and (("NEG_C_MEDICAL" in words) == negated) and (("C_MEDICAL" in words) != negated), words
+
+
+def test_wanting_a_car_to_hit_him_is_a_warning_sign_not_violence():
+    words = concept_words("male walking down the center line waving at trucks, yelled he wants one of them to hit him")
+    assert "C_SUICIDE_WARNING" in words and "C_VIOLENCE" not in words, words
+
+
 @pytest.mark.parametrize("text, negated", [
     ("mother requesting someone to come talk to him", False),
     ("D-10 req mct and help finding a shelter bed", False),
