@@ -642,3 +642,22 @@ def test_a_request_for_someone_to_go_is_read_with_its_negation(text, negated):
     """IN_PERSON (since 2.21.0) is a concept like any other: ConText reads 'doesnt want'."""
     words = concept_words(text)
     assert ("NEG_C_IN_PERSON" in words) == negated and ("C_IN_PERSON" in words) != negated, words
+
+
+@pytest.mark.parametrize("text", [
+    "rp 68yom vietnam vet, out of his sertraline, asking how to get a refill",
+    "CALLER 22 YOF HYPERVENTILATING, HANDS TINGLING",
+    "45 YOM CALLING FROM A FRIENDS PHONE, WANTS A DETOX BED",
+])
+def test_a_caller_described_by_age_and_sex_is_the_person(text):
+    """Since 2.27.0 (patterns_targets.json): a CAD page that describes the reporting party
+    by age and sex ('RP 45 YOM ...') is about the caller themself, as 'caller states he' is."""
+    assert "C_CALLER_SELF" in concept_words(text)
+
+
+@pytest.mark.parametrize("text, concept", [
+    ('ILLEGAL FIREWORKS SINCE DARK, "SOUNDS LIKE A WAR ZONE OUT HERE"', "C_TRAUMA"),
+    ("parks maintenance: used needles and 3 empty narcan boxes in the restroom", "C_OVERDOSE"),
+])
+def test_everyday_idioms_and_litter_are_no_crisis_concept(text, concept):
+    assert concept not in concept_words(text)
