@@ -64,7 +64,6 @@ except ImportError:  # run from a checkout without installing
 
 from crisis_nlp.labels import CATEGORIES, CUES  # noqa: E402
 from crisis_nlp.model.policy import ResponsePolicy  # noqa: E402
-from crisis_nlp.resources import load_json  # noqa: E402
 
 DEFAULT_N = 40000
 DEFAULT_SEED = 20261126
@@ -154,11 +153,10 @@ def load_updates(folder: Path = HERE / "updates") -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
-def dispel_regex() -> re.Pattern:
-    """The literals of the package's context rules that take back everything before them
-    (PRECEDING)."""
-    rules = load_json("context_rules.json")["rules"]
-    lits = sorted((r["literal"] for r in rules if r["direction"].upper() == "PRECEDING"), key=len, reverse=True)
+def dispel_regex(folder: Path = HERE / "wrapping") -> re.Pattern:
+    """The take-back literals (``wrapping/takebacks.json``: a frozen copy of the package's
+    PRECEDING context rules, so that a rule edit cannot silently change the notes)."""
+    lits = sorted(json.loads((folder / "takebacks.json").read_text(encoding="utf-8"))["literals"], key=len, reverse=True)
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(x) for x in lits) + r")(?![\w-])", re.I)
 
 
