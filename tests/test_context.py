@@ -464,6 +464,24 @@ def test_a_rule_can_be_a_token_pattern():
     assert [c for _s, _e, c in doc._.context_triggers] == ["HISTORICAL"]
 
 
+def test_a_pattern_rule_is_tried_only_where_its_needed_words_are(monkeypatch):
+    """spaCy's Matcher runs only on a note that holds a word of every required token of some
+    pattern (a speed guard: stop 48 measured 0.15 ms a note for three take-back patterns);
+    where it is skipped nothing could have matched."""
+    rules = json.loads(read_text("context_rules.json"))
+    rules["rules"] = [{"literal": "<n> yrs back", "category": "HISTORICAL", "direction": "BACKWARD",
+                       "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["yrs", "years"]}}, {"LOWER": "back"}]}]
+    nlp = spacy.blank("en")
+    ctx = ConText(nlp, "ctx", rules=rules)
+    assert ctx._may_match_a_pattern(nlp("overdosed 3 YEARS back"))
+    assert not ctx._may_match_a_pattern(nlp("overdosed 3 yrs ago"))  # no 'back'
+    assert ctx._may_match_a_pattern(nlp("back pain for years"))  # both words: the Matcher decides (no number)
+    calls = []
+    monkeypatch.setattr(ctx, "pattern_matcher", lambda doc: calls.append(doc) or [])
+    ctx(nlp("overdosed 3 yrs ago"))
+    assert calls == []
+
+
 @pytest.mark.skipif(shutil.which("true") is None, reason="needs a shell")
 def test_crisis_nlp_and_negspacy_in_one_process():
     """negspacy registers the factory 'negex'; ours are prefixed, so both load and run in
