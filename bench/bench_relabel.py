@@ -16,6 +16,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -144,6 +145,10 @@ def main() -> int:
               "tokenizer_big_cache_rows_per_cpu_s": round(big_cache)}
     for jobs in [int(j) for j in args.jobs.split(",")]:
         out = work / f"out_{args.rows}_j{jobs}.{args.format}"
+        # The output is the bench's own scratch: a run killed last time leaves its parts, and
+        # relabel would (rightly) refuse to start over them.
+        shutil.rmtree(out.with_name(out.name + ".parts"), ignore_errors=True)
+        out.unlink(missing_ok=True)
         dt, peak, cpu = run_relabel(src, out, jobs)
         rate = args.rows / dt
         print(f"relabel --jobs {jobs}: {dt:.1f} s wall, {rate:,.0f} rows/s ({rate / tok_rate:.2f} x tokenizer), "
