@@ -183,7 +183,7 @@ def false_masking(clean: Callable[[str], str], vocab: list[str]) -> tuple[int, i
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--synthetic", type=int, default=5000, help="synthetic notes (they hold no names) to scan")
+    ap.add_argument("--synthetic", type=int, default=5000, help="synthetic notes to scan")
     ap.add_argument("--vocab", type=int, default=3000, help="most frequent lower-case words of the notes to try")
     args = ap.parse_args()
     from crisis_nlp.preprocess import clean_text
@@ -193,10 +193,9 @@ def main() -> int:
     for fmt, hit, n in recall_table(clean_text):
         print(f"| {fmt} | {hit / n:.2f} | {n} |")
 
-    texts = []
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
-        for line in f:
-            texts.append(json.loads(line)["text"])
+        rows = [json.loads(line) for line in f]
+    texts = [r["text"] for r in rows]
     freq: dict[str, int] = {}
     for t in texts:
         for w in re.findall(r"[a-z]{2,}", t):
@@ -207,17 +206,27 @@ def main() -> int:
           f"({len(vocab)} most frequent words of the synthetic notes x 5 sentences in 3 casings)")
     if examples:
         print("  e.g. " + ", ".join(examples[:15]))
-    sample = random.Random(0).sample(texts, min(args.synthetic, len(texts)))
-    named = [t for t in sample if "PII_NAME" in clean_text(t)]
-    print(f"synthetic notes (no person names in them) with a PII_NAME: {len(named)} of {len(sample)} "
-          f"({len(named) / len(sample):.2%})")
+    # Since stop 21 the generator writes invented names into some notes and records their
+    # origin (identity.name_origin): those notes measure recall, the others false masking.
+    # Everyday narratives name people the generator does not record ('the breakup with Tom'),
+    # so they are left out, as tests/test_masking.py leaves them out.
+    rows = [r for r in rows if r.get("identity") is not None and r.get("augmented") != "long_narrative"]
+    sample = random.Random(0).sample(rows, min(args.synthetic, len(rows)))
+    with_name = [r["text"] for r in sample if (r.get("identity") or {}).get("name_origin")]
+    without = [r["text"] for r in sample if not (r.get("identity") or {}).get("name_origin")]
+    hit = sum("PII_NAME" in clean_text(t) for t in with_name)
+    false = sum("PII_NAME" in clean_text(t) for t in without)
+    print(f"synthetic notes with an invented name that get a PII_NAME: {hit} of {len(with_name)}; "
+          f"without a name: {false} of {len(without)} ({false / max(len(without), 1):.2%})")
     gold = [json.loads(x)["text"] for x in (ROOT / "tests/data/gold.jsonl").read_text().splitlines() if x.strip()]
     n_name = sum("PII_NAME" in clean_text(t) for t in gold)
     print(f"gold notes with a PII_NAME: {n_name} of {len(gold)}")
     crisis = ["will", "kill", "hope", "bridge", "jump", "gun", "knife", "pills", "rope", "hang"] + DRUGS
-    notes = [f"RP states pt {w} tonight", f"RP STATES PT {w.upper()} TONIGHT", f"Pt says {w.capitalize()} is all"]
-    bad = [(w, n) for w in crisis for n in notes if "PII_NAME" in clean_text(n.replace("{w}", w))]
-    print(f"crisis words masked in typical notes: {len(bad)}")
+    notes = ["RP states pt {w} tonight", "RP STATES PT {U} TONIGHT", "Pt says {W} is all"]
+    bad = [n.format(w=w, U=w.upper(), W=w.capitalize()) for w in crisis for n in notes]
+    bad = [n for n in bad if "PII_NAME" in clean_text(n)]
+    print(f"crisis words masked in typical notes: {len(bad)} of {len(crisis) * len(notes)}"
+          + (f" (e.g. {'; '.join(bad[:5])})" if bad else ""))
     return 0
 
 
