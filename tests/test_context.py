@@ -673,6 +673,43 @@ def test_a_caller_described_by_age_and_sex_is_the_person(text):
     assert "C_CALLER_SELF" in concept_words(text)
 
 
+@pytest.mark.parametrize("text, caller", [
+    ("FLAT TIRE // SB I-17 AT MP 205 LN 2, DRIVER WAITING FOR TOW", False),
+    ("sober 2 years called her sponsor, sponsor worried", False),
+    ("30 yo f caller, says she can't stop shaking", True),
+])
+def test_the_caller_patterns_do_not_over_reach(text, caller):
+    """Since 2.28.0: an interstate ('I-17') is no first-person 'I', and 'years' before
+    'called' is no age abbreviation (2.27.0 read both as the caller themself)."""
+    assert ("C_CALLER_SELF" in concept_words(text)) == caller
+
+
+@pytest.mark.parametrize("text, aimed", [
+    ("EDP, husband in his truck w/ a handgun, gun not pointed at anyone, wife inside", False),
+    ("knife wasn't pointed at the officers, he dropped it", False),
+    ("male w/ a handgun pointed at the clerk", True),
+    ("pointing the rifle out the window at the neighbors", True),
+])
+def test_a_denial_between_a_weapon_and_a_person_aims_nothing(text, aimed):
+    """Since 2.28.0: 'gun not pointed at anyone' read as a gun aimed at others (WEAPON_OTHERS,
+    so `violence` and a police lead) in 2.27.0; the words between the weapon and 'at' may not
+    deny the aim. The weapon itself stays."""
+    words = concept_words(text)
+    assert ("C_WEAPON_OTHERS" in words) == aimed, words
+    assert "C_WEAPON" in words or "C_WEAPON_OTHERS" in words, words
+
+
+def test_not_on_purpose_takes_back_self_harm_across_sentences():
+    """Since 2.28.0 'not on purpose' and its kin are PRECEDING take-backs of self-harm (they
+    reached 10 tokens in their own sentence before, so an update after the injury's sentence
+    took nothing back); a suicide concept is never taken back by them."""
+    words = concept_words("FALL - 74 YOF slipped, put her hand through a glass cabinet door and cut her wrist. "
+                          "RP says it's bleeding a lot, holding pressure. Not on purpose, she just went down.")
+    assert "C_SELF_HARM" not in words and "NEG_C_SELF_HARM" in words, words
+    words = concept_words("16yof says she wants to die, cut her wrist. mom says it was not on purpose")
+    assert "C_SUICIDE" in words and "C_SELF_HARM" not in words, words
+
+
 @pytest.mark.parametrize("text, concept", [
     ('ILLEGAL FIREWORKS SINCE DARK, "SOUNDS LIKE A WAR ZONE OUT HERE"', "C_TRAUMA"),
     ("parks maintenance: used needles and 3 empty narcan boxes in the restroom", "C_OVERDOSE"),

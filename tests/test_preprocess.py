@@ -102,6 +102,16 @@ def test_pii_is_masked(raw, placeholder, secret):
         assert secret not in masked
 
 
+def test_an_interstate_number_starts_no_address():
+    """Since 2.28.0: 'I-17 AT MP 205 LN 2' (lane 2) was masked from its '17', which split
+    'I-17' into a first-person 'I' (CALLER_SELF) and a placeholder; a number right after a
+    hyphen starts no street address. A street address after the interstate is still masked."""
+    masked = mask_pii(normalize_text("SB I-17 AT MP 205 LN 2, STALLED MINIVAN"))
+    assert "I-17" in masked
+    masked = mask_pii(normalize_text("OFF I-17 AT 1560 Webster Ave"))
+    assert "I-17" in masked and "Webster" not in masked and "PII_ADDRESS" in masked
+
+
 def test_pii_masking_keeps_clinical_numbers():
     text = "34 yo male, 10-96, took 30 pills at 21:14, BAC .12"
     masked = mask_pii(normalize_text(text))
