@@ -26,16 +26,16 @@ from conftest import GOLD
 
 DATA = GOLD.parent
 # Floors: what default@2.4.0 measured, rounded to leave one note of slack at most, and for
-# posts, long crisis pages and joined pages what default@2.27.0 measured: 3 of 90 posts (3.3%;
-# 2.26.0: 3, 2.25.0: 3, 2.24.0: 3, 2.23.0: 3, 2.22.0: 4, 2.21.0: 5, 2.20.0: 5, 2.19.0: 5, 2.18.0: 6, 2.17.0: 6, 2.16.0: 6, 2.15.0: 6, 2.14.0: 5, 2.13.0: 4, 2.12.0: 6, 2.11.0: 6, 2.10.0: 6, 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7,
+# posts, long crisis pages and joined pages what default@2.28.0 measured: 3 of 90 posts (3.3%;
+# 2.27.0: 3, 2.26.0: 3, 2.25.0: 3, 2.24.0: 3, 2.23.0: 3, 2.22.0: 4, 2.21.0: 5, 2.20.0: 5, 2.19.0: 5, 2.18.0: 6, 2.17.0: 6, 2.16.0: 6, 2.15.0: 6, 2.14.0: 5, 2.13.0: 4, 2.12.0: 6, 2.11.0: 6, 2.10.0: 6, 2.9.0: 8, 2.8.0: 9, 2.7.0: 7, 2.6.0: 7, 2.5.0: 7,
 # 2.4.0: 6, 2.3.0: 20, 2.2.0: 15, 2.1.0: 13); 0 of 25 ordinary long pages (2.4.0-2.17.0: 0;
 # 2.18.0: 1, lc-035, a motorcycle crash with LIFE FLIGHT and a rope rescue, suicidal 0.082
-# against its threshold of 0.08); 14 of 15 crisis pages found (2.15.0-2.21.0: 15; 2.23.0-2.27.0 miss
+# against its threshold of 0.08); 14 of 15 crisis pages found (2.15.0-2.21.0: 15; 2.23.0-2.28.0 miss
 # lc-017's mushroom paranoia under the shared threshold: README 'What is bad'; 2.22.0: 13, also
 # lc-034's self-cutting, which the self_harm companion finds; 2.14.0: 14, missing lc-006, whose voices 2.15.0's psychosis pattern was written
 # for; 2.13.0: 13, 2.12.0: 14, 2.11.0 and 2.10.0: 13). Joined
 # pages, since stop 30 four samples of 300 (one sample moved by up to six pages between two
-# models of equal ranking): 6 of 1,200 (0.5%; 2.26.0: 13, 2.25.0: 13, 2.24.0: 13, 2.23.0: 13, 2.22.0: 6, 2.21.0: 16, 2.20.0: 16, 2.19.0: 16, 2.18.0: 15, 2.17.0: 19, 2.16.0: 24, 2.15.0: 23, 2.14.0: 21; 2.13.0: 52, 4.3%; 2.12.0: 74, 6.2%;
+# models of equal ranking): 6 of 1,200 (0.5%; 2.27.0: 6, 2.26.0: 13, 2.25.0: 13, 2.24.0: 13, 2.23.0: 13, 2.22.0: 6, 2.21.0: 16, 2.20.0: 16, 2.19.0: 16, 2.18.0: 15, 2.17.0: 19, 2.16.0: 24, 2.15.0: 23, 2.14.0: 21; 2.13.0: 52, 4.3%; 2.12.0: 74, 6.2%;
 # 2.11.0: 67, 5.6%). Since 2.10.0 a note over 64 tokens is also read in stretches and each score is
 # the lower of the whole and the best stretch (crisis_nlp/model/stretches.py). The posts
 # figure is partly in-sample: four of the 2.4.0 table fixes ("in the end it", "came up with a
@@ -43,7 +43,7 @@ DATA = GOLD.parent
 # too: 2.13.0's shop-razor block ("razor cartridges") names the wording of the ordinary gold
 # note that most often set self_harm on joined pages, and 2.14.0's stolen-drug rule was
 # written for the pharmacy thefts that set substance_use there. The targets set with these
-# sets: posts <= 10% (met); joined pages <= 5% (met by 2.13.0-2.27.0).
+# sets: posts <= 10% (met); joined pages <= 5% (met by 2.13.0-2.28.0).
 FLOORS = {
     "everyday_posts_labelled_crisis": 0.10,
     "long_cad_other_labelled_crisis": 0.04,
