@@ -212,8 +212,8 @@ def main() -> int:
     # so they are left out, as tests/test_masking.py leaves them out.
     rows = [r for r in rows if r.get("identity") is not None and r.get("augmented") != "long_narrative"]
     sample = random.Random(0).sample(rows, min(args.synthetic, len(rows)))
-    with_name = [r["text"] for r in sample if (r.get("identity") or {}).get("name_origin")]
-    without = [r["text"] for r in sample if not (r.get("identity") or {}).get("name_origin")]
+    with_name = [r["text"] for r in sample if r["identity"].get("name_origin")]
+    without = [r["text"] for r in sample if not r["identity"].get("name_origin")]
     hit = sum("PII_NAME" in clean_text(t) for t in with_name)
     false = sum("PII_NAME" in clean_text(t) for t in without)
     print(f"synthetic notes with an invented name that get a PII_NAME: {hit} of {len(with_name)}; "
