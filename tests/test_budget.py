@@ -47,8 +47,11 @@ FROZEN = {
     "long_cad.jsonl": "60495109e1e57d8eac0e70334b67f8993946cf29e55c3235398accd772575866",
     # the data of stop 40 (six more banks: this hash is the current code's; the current code
     # gives stop 36's data the hash checked before, d0328472..., as stop 36's code gave stop
-    # 26's df5aeaca..., which was checked against the code before the budget)
-    "synthetic, first 3000": "d7bef2d08ed994c36a260ae2637a9f36c9a1f081980800a632d51b7ab1f34a8b",
+    # 26's df5aeaca..., which was checked against the code before the budget). Stop 50: the
+    # name pass also visits notes whose only name signal is a weak cue ("RP: Olena Horvat",
+    # two unlisted capitalised words after a cue, as mask_names documents); with the frozen
+    # tables that masks 10 more names in 8 of these notes and changes no gold note or long post
+    "synthetic, first 3000": "09c6878fb0bd5c3b69af5a5e50d89abd4479e047614fb0c25c520eb292dfaa3f",
 }
 
 

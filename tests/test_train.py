@@ -32,7 +32,8 @@ def test_train_writes_a_loadable_version_deterministically(tmp_path, small_file)
     # the knowledge rules train writes by default travel in the version's settings
     assert a.manifest["label_floor_shares"] == {}  # every floor hard unless an agency asks
     assert "label_floor_shares" not in m.arrays.settings
-    assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence", "public_place"}
+    assert set(m.arrays.settings["label_floors"]) == {"weapon", "suicidal", "violence", "public_place",
+                                                      "caller_is_person"}  # since 2.29.0
     assert m.arrays.settings["label_companions"] == {"substance_use": ["C_INTOXICATED"],  # since 2.22.0
                                                      "self_harm": ["C_SELF_INJURY"]}  # since 2.23.0
     # and so does the stretch length long notes are also read in (model/stretches.py)

@@ -70,6 +70,8 @@ tsosie yazzie benally nez redcloud whitehorse runningbear
 
 # everyday and dispatch words that are also names, beyond what the notes show in lower case
 ENGLISH = """
+alter barns beard canning chess coy crafts dart hopping juliet romeo lam lust nay rank rife shad sill skates
+tack vigil wile
 will hope grace may june april august bill faith art rose mark neal joy dawn summer autumn winter spring
 sky storm rock stone hill brook rivers lane park wood woods field price rich young long short little
 small large black white brown green gray grey gold silver pearl ruby amber crystal ivy holly heather
@@ -140,9 +142,20 @@ def corpus_words() -> set[str]:
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             words.update(word.findall(json.loads(line)["text"]))
+    # the names the generator gives people (wrapping/identity.json) reach the notes in lower
+    # case through case augmentation; they are names, not words of the notes
+    words -= generator_names()
     for name in ("shorthand.tsv", "concepts.json", "context_rules.json"):
         words.update(word.findall((RES / name).read_text(encoding="utf-8").lower()))
     return words
+
+
+def generator_names() -> set[str]:
+    """Every first name and surname the synthetic-note generator draws, in lower case."""
+    identity = json.loads((ROOT / "training_data_synthetic" / "wrapping" / "identity.json").read_text(encoding="utf-8"))
+    by_sex = identity["first_names"].values()
+    lists = [names for origins in by_sex for names in origins.values()] + list(identity["last_names"].values())
+    return {part for names in lists for name in names for part in name.lower().split()}
 
 
 def main() -> int:

@@ -78,6 +78,14 @@ DEFAULT_FLOORS: dict[str, tuple[str, ...]] = {
     # in 2.21.0 and 0.12 after stop 40's new banks: cue wording is the most
     # generator-specific part of the notes
     "public_place": ("C_PUBLIC_RISK",),
+    # since 2.29.0: a note that says the caller is the person ("caller states she", "RP 52
+    # YOM", "45 YOM CALLING", "I", "my"; concepts.json CALLER_SELF and patterns_targets.json)
+    # sets the caller-is-the-person cue; the ceiling below still turns it off when the note
+    # asks for someone to go. The learned cue read 9 self-calls of the gold sets under 0.5
+    # ("rp 68yom vietnam vet, out of his sertraline ... asking how to get a refill": 0.17)
+    # and sent them to a mobile crisis team; with the floor on 2.28.0 (no retraining) all 9
+    # go to the crisis line as their gold says, and no other mode of the five gold sets moves
+    "caller_is_person": ("C_CALLER_SELF",),
 }
 
 #: the floor shares ``train`` writes unless told otherwise: none, every floor is hard. A

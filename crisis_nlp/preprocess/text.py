@@ -406,6 +406,7 @@ _WEAK_CUES = frozenset("""
 caller subj subject rp pt patient client resident victim vic suspect susp per officer ofc deputy dep sgt
 trooper nurse dr doctor counselor therapist worker cm with from by called
 """.split())
+_WEAK_CUE_WORDS = frozenset(w.upper() for w in _WEAK_CUES)
 # after these, also a capitalised everyday name in a note in mixed case ("son Will")
 _KIN_CUES = frozenset("""
 son daughter wife husband mother father mom dad mum brother sister bro sis bf gf boyfriend girlfriend
@@ -520,7 +521,7 @@ def mask_names(text: str, rules_dir: str | None = None) -> str:
     pieces = _LETTERS.findall(text.upper())  # cheaper than the words; a superset of their parts
     if needed.isdisjoint(pieces):
         kin, everyday = _kin_words(source)
-        if kin.isdisjoint(pieces) or everyday.isdisjoint(_TITLE.findall(text)):
+        if _WEAK_CUE_WORDS.isdisjoint(pieces) and (kin.isdisjoint(pieces) or everyday.isdisjoint(_TITLE.findall(text))):
             return text  # no listed name and no cue: most notes stop here
     found = list(_WORD.finditer(text))
     words = [m.group() for m in found]
