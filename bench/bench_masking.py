@@ -198,7 +198,7 @@ def main() -> int:
     texts = [r["text"] for r in rows]
     freq: dict[str, int] = {}
     for t in texts:
-        for w in re.findall(r"[a-z]{2,}", t):
+        for w in re.findall(r"\b[a-z]{2,}\b", t):
             freq[w] = freq.get(w, 0) + 1
     vocab = sorted(freq, key=freq.__getitem__, reverse=True)[: args.vocab]
     masked, total, examples = false_masking(clean_text, vocab)

@@ -475,3 +475,42 @@ def test_a_driver_who_jumped_from_a_car_is_no_crisis(model):
 def test_a_jump_from_a_height_is_still_suicidal(model):
     for note in REAL_JUMPS:
         assert "suicidal" in model.classify(note).categories, note
+
+
+# since 2.29.0: a note that says the caller is the person sets the caller-is-the-person cue
+# (policy rule 6: the person is the caller, safe, and wants to find help -> crisis_line)
+SELF_CALLS = ["rp 71yom out of his lithium, pharmacy closed till monday, asking where he can get a refill tonight, "
+              "not in crisis",
+              "CALLER 34 YOF STS SHE NEEDS A DETOX BED, LAST DRINK THIS AM, NO SZ HX, ASKING WHICH PLACES HAVE BEDS",
+              "56 YOM CALLING FROM A PAY PHONE AT THE BUS DEPOT ASKING FOR A SHELTER BED TONIGHT, NO COMPLAINTS"]
+# the same needs told by someone else, or with a visit asked for: the floor does not hold or
+# the ceiling turns it off
+NOT_SELF = ["rp states her neighbor 71yom is out of his lithium, pharmacy closed till monday, asking where he can "
+            "get a refill",
+            "CALLER 34 YOF STS SHE NEEDS A DETOX BED, ASKING FOR SOMEONE TO COME TALK TO HER TONIGHT"]
+
+
+@pytest.fixture(scope="module")
+def caller_floor():
+    """The shipped model with its caller floor and without (the same learned weights)."""
+    shipped = load_model("default@2.29.0")
+    floors = {k: v for k, v in shipped.arrays.settings["label_floors"].items() if k != "caller_is_person"}
+    settings = {**shipped.arrays.settings, "label_floors": floors}
+    base = CrisisModel(dataclasses.replace(shipped.arrays, settings=settings), shipped.policy, shipped.version,
+                       rules_dir=shipped.rules_dir)
+    return base, shipped
+
+
+def test_a_caller_who_is_the_person_and_asks_for_help_gets_the_crisis_line(caller_floor):
+    base, model = caller_floor
+    assert any(base.classify(n).response_mode != "crisis_line" for n in SELF_CALLS)  # what the floor is for
+    for note in SELF_CALLS:
+        assert "C_CALLER_SELF" in note_features([note], model.rules_dir)[0].split(), note
+        assert model.classify(note).response_mode == "crisis_line", note
+
+
+def test_a_third_party_or_a_visit_asked_for_is_no_crisis_line_call(caller_floor):
+    base, model = caller_floor
+    for note in NOT_SELF:
+        r = model.classify(note)
+        assert r.response_mode != "crisis_line" and r.categories, (note, r.response_mode)

@@ -70,7 +70,7 @@ tsosie yazzie benally nez redcloud whitehorse runningbear
 
 # everyday and dispatch words that are also names, beyond what the notes show in lower case
 ENGLISH = """
-alter barns beard canning chess coy crafts dart hopping juliet romeo lam lust nay rank rife shad sill skates
+ta alter barns beard canning chess coy crafts dart hopping juliet romeo lam lust nay rank rife shad sill skates
 tack vigil wile
 will hope grace may june april august bill faith art rose mark neal joy dawn summer autumn winter spring
 sky storm rock stone hill brook rivers lane park wood woods field price rich young long short little
@@ -134,20 +134,29 @@ def census(tar: tarfile.TarFile, member: str, top: int | None = None) -> list[st
     return out[:top] if top else out
 
 
+#: a word: letters of any script, so that "tomó" is one word and not "tom" + "ó"
+WORD = r"[^\W\d_]+(?:['-][^\W\d_]+)*"
+
+
 def corpus_words() -> set[str]:
     """Words in lower case in the synthetic notes and the words of the rule files: the
     vocabulary a classifier needs (the gold notes stay out: they are the test)."""
     words: set[str] = set()
-    word = re.compile(r"[a-z][a-z'-]*")
+    word = re.compile(WORD)
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
-            words.update(word.findall(json.loads(line)["text"]))
+            words.update(w for w in word.findall(json.loads(line)["text"]) if w.islower())
     # the names the generator gives people (wrapping/identity.json) reach the notes in lower
     # case through case augmentation; they are names, not words of the notes
     words -= generator_names()
-    for name in ("shorthand.tsv", "concepts.json", "context_rules.json"):
-        words.update(word.findall((RES / name).read_text(encoding="utf-8").lower()))
-    return words
+    return words | rule_file_words()
+
+
+def rule_file_words() -> set[str]:
+    """The words of the rule files whose words a classifier reads."""
+    word = re.compile(WORD)
+    return {w for name in ("shorthand.tsv", "concepts.json", "context_rules.json")
+            for w in word.findall((RES / name).read_text(encoding="utf-8").lower())}
 
 
 def generator_names() -> set[str]:
