@@ -48,29 +48,30 @@ from crisis_nlp.training.evaluate import compute_metrics
 from conftest import DATA, ROOT
 
 GOLD_DIR = ROOT / "tests" / "data"
-# measured on default@2.28.0 (see README 'Measured accuracy'), rounded down (up for rates of
-# false alarms); suicidal recall keeps one note of slack. 2.10.0-2.28.0 read notes of more
+# measured on default@2.29.0 (see README 'Measured accuracy'), rounded down (up for rates of
+# false alarms); suicidal recall keeps one note of slack. 2.10.0-2.29.0 read notes of more
 # than 64 tokens in stretches too; nearly all gold notes are shorter
 FLOORS = {
-    # measured: 0.861 (2.27.0: 0.861, 2.26.0: 0.862), 0.970 (65 of 67), 0.922 (violence; weapon 1.000,
-    # medical 0.982), 0.858 (2.27.0 and 2.26.0: 0.858), 0.055 (5 of 91)
+    # measured: 0.865 (2.28.0 and 2.27.0: 0.861, 2.26.0: 0.862), 0.970 (65 of 67), 0.922 (violence; weapon
+    # 1.000, medical 0.982), 0.862 (2.28.0, 2.27.0 and 2.26.0: 0.858), 0.055 (5 of 91)
     "gold.jsonl": {"category_micro_f1": 0.86, "suicidal_recall": 0.95, "flag_recall": 0.92,
                    "response_mode_accuracy": 0.85, "other_calls_labelled_crisis": 0.06},
-    # measured: 0.927 (2.27.0: 0.923), 1.000, 0.971 (violence; weapon 1.000, medical 0.985),
-    # 0.925 (2.27.0: 0.925, 2.26.0: 0.922), 0.010 (2 of 193)
+    # measured: 0.925 (2.28.0: 0.927, 2.27.0: 0.923), 1.000, 0.971 (violence; weapon 1.000, medical
+    # 0.985), 0.922 (2.28.0 and 2.27.0: 0.925, 2.26.0: 0.922), 0.010 (2 of 193)
     "gold_cad.jsonl": {"category_micro_f1": 0.92, "suicidal_recall": 0.98, "flag_recall": 0.97,
                        "response_mode_accuracy": 0.92, "other_calls_labelled_crisis": 0.02},
-    # measured: 0.912 (2.27.0: 0.909), 0.976 (40 of 41), 1.000 (every flag), 0.891 (2.27.0: 0.887),
-    # 0.042 (5 of 119; 2.27.0: 6)
+    # measured: 0.917 (2.28.0: 0.912, 2.27.0: 0.909), 0.976 (40 of 41), 1.000 (every flag), 0.895
+    # (2.28.0: 0.891, 2.27.0: 0.887), 0.042 (5 of 119; 2.27.0: 6)
     "gold_fresh.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.95, "flag_recall": 0.96,
                          "response_mode_accuracy": 0.89, "other_calls_labelled_crisis": 0.05},
-    # measured: 0.901 (2.27.0: 0.899), 0.978 (44 of 45), 0.926 (medical; weapon 0.966, violence
-    # 0.944), 0.819 (2.27.0: 0.814), 0.033 (4 of 120; 2.27.0: 5)
+    # measured: 0.901 (2.28.0: 0.901, 2.27.0: 0.899), 0.978 (44 of 45), 0.926 (medical; weapon 0.966,
+    # violence 0.944), 0.844 (2.28.0: 0.819, 2.27.0: 0.814; the caller floor sends 6 self-calls to the
+    # crisis line), 0.033 (4 of 120; 2.27.0: 5)
     "gold_regional.jsonl": {"category_micro_f1": 0.90, "suicidal_recall": 0.95, "flag_recall": 0.92,
-                            "response_mode_accuracy": 0.81, "other_calls_labelled_crisis": 0.04},
+                            "response_mode_accuracy": 0.84, "other_calls_labelled_crisis": 0.04},
     # measured blind for 2.20.0 (written while it trained): 0.919, 0.974 (38 of 39), 0.838 modes;
-    # 2.28.0: 0.917 (2.27.0: 0.917, 2.26.0: 0.911, 2.25.0: 0.909), 1.000 (39 of 39), 0.941 (violence; weapon 0.960,
-    # medical 1.000), 0.868 (2.27.0: 0.864, 2.26.0: 0.860, 2.25.0: 0.860, 2.24.0: 0.855; 2.21.0: 0.868, its mode errors read), 0.034 (4 of 117)
+    # 2.29.0: 0.917 (2.28.0: 0.917, 2.27.0: 0.917, 2.26.0: 0.911, 2.25.0: 0.909), 1.000 (39 of 39), 0.941 (violence; weapon 0.960,
+    # medical 1.000), 0.868 (2.28.0: 0.868, 2.27.0: 0.864, 2.26.0: 0.860, 2.25.0: 0.860, 2.24.0: 0.855; 2.21.0: 0.868, its mode errors read), 0.034 (4 of 117)
     "gold_east.jsonl": {"category_micro_f1": 0.91, "suicidal_recall": 0.94, "flag_recall": 0.94,
                         "response_mode_accuracy": 0.85, "other_calls_labelled_crisis": 0.04},
 }
@@ -170,7 +171,7 @@ def test_manifest_reports_the_gold_metrics_we_measure(model, measured):
 #: later update takes back (no label) and 80 real crises a later update closes. Not a full gold
 #: set (two writers, one kind of note); it measures one thing. Floors: measured on the shipped
 #: model, rounded down (up for the false-alarm rate).
-# measured on default@2.28.0: 31 of 100 reports taken back still labelled crisis (2.27.0: 31, 2.26.0: 31, 2.25.0: 31, 2.24.0: 31;
+# measured on default@2.29.0: 33 of 100 reports taken back still labelled crisis (2.28.0: 31, 2.27.0: 31, 2.26.0: 31, 2.25.0: 31, 2.24.0: 31;
 # 2.23.0: 33; 2.18.0-2.22.0: 35; 2.17.0: 47), behavioural-health recall 0.950 (76 of 80; 2.25.0: 76, 2.24.0: 76; 2.22.0-2.23.0: 77;
 # 2.18.0-2.21.0: 78), suicidal recall 1.000 (31 of 31)
 UPDATES_FLOORS = {"other_calls_labelled_crisis": 0.34, "behavioural_health_recall": 0.95,

@@ -357,7 +357,7 @@ DRUNK_DENIED = "mom calling, son 27 out in the yard crying, says nobody cares ab
 def companion():
     """The shipped model with its companions and without (the learned weights are the same:
     the learner gives C_INTOXICATED and C_SELF_INJURY no weight)."""
-    shipped = load_model("default@2.28.0")
+    shipped = load_model("default@2.29.0")
     settings = {k: v for k, v in shipped.arrays.settings.items() if k != "label_companions"}
     base = CrisisModel(dataclasses.replace(shipped.arrays, settings=settings), shipped.policy, shipped.version,
                        rules_dir=shipped.rules_dir)

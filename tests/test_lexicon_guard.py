@@ -46,7 +46,7 @@ def test_the_guard_sees_the_stop_41_loss():
     assert _lost(shipped, edited) == {"SUICIDE": ["hanging {himself}"], "SELF_HARM": ["cut {himself}"]}
 
 
-#: the probe notes that showed stop 41's loss: 2.22.0-2.28.0 read both as suicidal, the
+#: the probe notes that showed stop 41's loss: 2.22.0-2.29.0 read both as suicidal, the
 #: taken-back candidate read neither
 HANGING_TALK = ["RP states her son keeps talking about hanging himself", "pt says he feels like hanging himself"]
 

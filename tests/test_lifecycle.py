@@ -34,9 +34,9 @@ def test_user_registry_falls_back_to_the_shipped_one(user_registry):
                      "default@2.16.0", "default@2.17.0", "default@2.18.0", "default@2.19.0",
                      "default@2.20.0", "default@2.21.0", "default@2.22.0", "default@2.23.0",
                      "default@2.24.0", "default@2.25.0", "default@2.26.0",
-                     "default@2.27.0", "default@2.28.0"]
+                     "default@2.27.0", "default@2.28.0", "default@2.29.0"]
     assert resolve("default@2.0.0", user_registry).path.parent.parent == shipped_registry()
-    assert resolve(None, user_registry).spec == "default@2.28.0"  # nothing promoted: the newest shipped
+    assert resolve(None, user_registry).spec == "default@2.29.0"  # nothing promoted: the newest shipped
 
 
 def test_promote_and_rollback(user_registry):
@@ -46,7 +46,7 @@ def test_promote_and_rollback(user_registry):
     assert current_default(user_registry) == "county-x@1.2.0"
     assert rollback(user_registry).spec == "county-x@1.1.0"
     assert load_model(registry=user_registry).version == "county-x@1.1.0"
-    assert rollback(user_registry).spec == "default@2.28.0"
+    assert rollback(user_registry).spec == "default@2.29.0"
     with pytest.raises(RegistryError, match="nothing to roll back"):
         rollback(user_registry)
     log = read_pointer(user_registry)["log"]
@@ -116,6 +116,6 @@ def test_cli_models_list_promote_rollback(user_registry):
     assert p.returncode == 0 and "county-x@1.1.0 (default)" in p.stdout and "default@2.0.0" in p.stdout
     assert json.loads((user_registry / POINTER).read_text())["stack"] == ["county-x@1.1.0"]
     p = run("rollback", "--registry", str(user_registry))
-    assert p.returncode == 0 and "back to default@2.28.0" in p.stdout
+    assert p.returncode == 0 and "back to default@2.29.0" in p.stdout
     p = run("rollback", "--registry", str(user_registry))
     assert p.returncode == 1 and "nothing to roll back" in p.stderr

@@ -73,7 +73,7 @@ def test_metrics_are_measured_on_held_out_agency_notes_only(county):
     held = m["evaluation"]["heldout_agency"]
     assert held["n"] == 30 and held["per_label"]["suicidal"]["support"] == 15  # stratified: half suicidal
     assert held["per_label"]["suicidal"]["recall"] == 1.0
-    assert m["evaluation"]["baseline"]["spec"] == "default@2.28.0"
+    assert m["evaluation"]["baseline"]["spec"] == "default@2.29.0"
     assert m["evaluation"]["baseline"]["heldout_agency"]["per_label"]["suicidal"]["recall"] == 0.0
     assert m["training_data"]["synthetic"]["n_used"] == 1500
     assert 0 < m["thresholds"]["suicidal"] < 1 and m["thresholds"]["caller_is_person"] == 0.5
@@ -95,7 +95,7 @@ def test_model_card_follows_mitchell_with_measured_numbers(county):
         assert f"## {section}" in card, section
     s = county.manifest["evaluation"]["heldout_agency"]["per_label"]["suicidal"]
     assert f"| `suicidal` * | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |" in card
-    assert "F1 of default@2.28.0" in card
+    assert "F1 of default@2.29.0" in card
 
 
 def test_versions_are_immutable(county, agency_csv, registry):
