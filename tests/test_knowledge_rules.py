@@ -514,3 +514,11 @@ def test_a_third_party_or_a_visit_asked_for_is_no_crisis_line_call(caller_floor)
     for note in NOT_SELF:
         r = model.classify(note)
         assert r.response_mode != "crisis_line" and r.categories, (note, r.response_mode)
+
+
+@pytest.mark.xfail(strict=True, reason="known over-reach (README 'Limits'): the caller-by-age shape "
+                                       "'RP 45 YOF' sets the caller cue when the RP reports someone else")
+def test_a_third_party_described_by_age_is_not_the_caller(caller_floor):
+    _, model = caller_floor
+    note = "RP 45 YOF REPORTS HER HUSBAND IS OUT OF HIS LITHIUM, ASKING WHERE TO GET A REFILL"
+    assert model.classify(note).response_mode != "crisis_line"
