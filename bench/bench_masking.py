@@ -181,6 +181,15 @@ def false_masking(clean: Callable[[str], str], vocab: list[str]) -> tuple[int, i
     return masked, total, examples
 
 
+def frequent_words(texts: list[str], n: int) -> list[str]:
+    """The n most frequent lower-case words (whole words: not "ake" of "Lake") of the texts."""
+    freq: dict[str, int] = {}
+    for t in texts:
+        for w in re.findall(r"\b[a-z]{2,}\b", t):
+            freq[w] = freq.get(w, 0) + 1
+    return sorted(freq, key=freq.__getitem__, reverse=True)[:n]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--synthetic", type=int, default=5000, help="synthetic notes to scan")
@@ -195,12 +204,7 @@ def main() -> int:
 
     with gzip.open(ROOT / "training_data_synthetic" / "notes.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]
-    texts = [r["text"] for r in rows]
-    freq: dict[str, int] = {}
-    for t in texts:
-        for w in re.findall(r"\b[a-z]{2,}\b", t):
-            freq[w] = freq.get(w, 0) + 1
-    vocab = sorted(freq, key=freq.__getitem__, reverse=True)[: args.vocab]
+    vocab = frequent_words([r["text"] for r in rows], args.vocab)
     masked, total, examples = false_masking(clean_text, vocab)
     print(f"\nordinary words masked as names: {masked} of {total} ({masked / total:.2%}) "
           f"({len(vocab)} most frequent words of the synthetic notes x 5 sentences in 3 casings)")
